@@ -1,0 +1,108 @@
+"""``nanogate serve`` and ``nanogate db upgrade``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.panel import Panel
+
+from nanogate.cli._common import ConfigOption, err, fail, out, settings_from
+from nanogate.config import Settings
+from nanogate.core import format_usd, usd_to_nano
+from nanogate.server._logging import log_config
+from nanogate.storage import NewKey, SQLStore
+
+db = typer.Typer(help="The database schema.", no_args_is_help=True)
+
+
+async def prepare_database(settings: Settings) -> NewKey | None:
+    """Migrate the schema; on an empty database, create the demo account and key."""
+    store = SQLStore(settings.database.url)
+    try:
+        await store.upgrade()
+        if not settings.server.create_demo_account or await store.count_accounts():
+            return None
+        account = await store.create_account(
+            usd_to_nano(settings.server.demo_balance_usd), name="demo"
+        )
+        return await store.create_key(account.id, name="demo")
+    finally:
+        await store.close()
+
+
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option("--host", help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Worker processes.")
+    ] = None,
+) -> None:
+    """Run the gateway."""
+    overrides = {
+        "NANOGATE_SERVER_HOST": host,
+        "NANOGATE_SERVER_PORT": None if port is None else str(port),
+        "NANOGATE_SERVER_WORKERS": None if workers is None else str(workers),
+    }
+    for name, value in overrides.items():
+        if value is not None:
+            os.environ[name] = value
+    if config is not None:
+        os.environ["NANOGATE_CONFIG"] = str(config.resolve())
+    settings = settings_from(config)
+    try:
+        demo = asyncio.run(prepare_database(settings))
+    except OSError as exc:
+        fail(f"cannot open the database: {exc}")
+    server = settings.server
+    if demo is not None:
+        out.print(
+            Panel.fit(
+                f"[bold]{demo.key}[/]\n\n"
+                f"A demo account with ${format_usd(usd_to_nano(server.demo_balance_usd))} "
+                "was created because the database was empty.\nThis key is shown only once; "
+                "keep it somewhere safe.",
+                title="demo API key",
+            ),
+            highlight=False,
+        )
+    url = f"http://{server.host}:{server.port}"
+    err.print(f"nanogate listening on {url}  (OpenAI base URL: {url}/api/v1)", highlight=False)
+    uvicorn.run(
+        "nanogate.server._factory:app_from_environment",
+        factory=True,
+        host=server.host,
+        port=server.port,
+        workers=server.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=server.log_level,
+        log_config=log_config(server.log_level),
+        access_log=False,
+        server_header=False,
+        timeout_keep_alive=30,
+    )
+
+
+@db.command("upgrade")
+def upgrade(config: ConfigOption = None) -> None:
+    """Apply pending database migrations."""
+    settings = settings_from(config)
+
+    async def run() -> None:
+        store = SQLStore(settings.database.url)
+        try:
+            await store.upgrade()
+        finally:
+            await store.close()
+
+    with err.status("applying migrations..."):
+        asyncio.run(run())
+    err.print("database schema is up to date")
+
+
+__all__ = ["db", "serve"]

@@ -1,0 +1,47 @@
+"""Exact money: amounts are integers of nano-dollars (1e-9 USD), never floats.
+
+A price per million tokens in dollars is a price per token in thousandths of a
+nano-dollar, so any price with up to three decimals per million tokens gives
+an exact per-token integer. Costs are rounded up to the next nano-dollar.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+
+NANO_PER_USD = 1_000_000_000
+
+
+def usd_to_nano(usd: Decimal | str | int) -> int:
+    """``usd`` dollars as nano-dollars; raises ``ValueError`` if not exact to 1e-9.
+
+    Floats and booleans are refused: a float is already inexact, a boolean is no amount.
+    """
+    if isinstance(usd, bool | float):
+        raise ValueError(f"amounts must be Decimal, str or int, not {type(usd).__name__}")
+    try:
+        amount = Decimal(usd) * NANO_PER_USD
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount of dollars: {usd!r}") from exc
+    if not amount.is_finite() or amount != amount.to_integral_value():
+        raise ValueError(f"amount {usd!r} is not a whole number of nano-dollars")
+    return int(amount)
+
+
+def nano_to_usd(nano: int) -> Decimal:
+    """Nano-dollars as an exact ``Decimal`` of dollars."""
+    return Decimal(nano).scaleb(-9)
+
+
+def format_usd(nano: int, places: int = 2) -> str:
+    """Dollars as a plain decimal string with at least ``places`` decimals, e.g. ``"5.00"``."""
+    text = format(nano_to_usd(nano), "f")
+    whole, _, frac = text.partition(".")
+    frac = frac.rstrip("0").ljust(places, "0")
+    return f"{whole}.{frac}" if frac else whole
+
+
+def token_cost_nano(tokens: int, usd_per_mtok: Decimal) -> int:
+    """The cost of ``tokens`` at ``usd_per_mtok`` dollars per million, rounded up."""
+    cost = (Decimal(tokens) * usd_per_mtok * 1000).to_integral_value(rounding=ROUND_CEILING)
+    return int(cost)

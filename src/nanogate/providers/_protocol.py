@@ -1,0 +1,56 @@
+"""The provider plug point: how the gateway talks to something that runs models.
+
+Every provider speaks the OpenAI chat-completions dialect at this boundary
+(request and response dicts, streamed ``chat.completion.chunk`` dicts); the
+surfaces translate Anthropic Messages and the Responses API to and from it.
+A stream always ends with a chunk carrying ``usage`` (and no choices), which
+the surface forwards only when the client asked for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from nanogate.routing import Model
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCall:
+    """One chat request bound for a deployment."""
+
+    body: dict[str, Any]
+    """The chat-completions request; ``model`` already names the upstream model."""
+    model: Model
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingCall:
+    inputs: list[str] | list[list[int]]
+    dimensions: int | None
+    model: Model
+    request_id: str
+    body: dict[str, Any]
+    """The embeddings request as the client sent it (``model`` is the upstream model)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingResult:
+    vectors: list[list[float]]
+    prompt_tokens: int
+
+
+class Provider(Protocol):
+    name: str
+
+    async def chat(self, call: ChatCall) -> dict[str, Any]:
+        """A whole ``chat.completion`` object."""
+
+    def chat_stream(self, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
+        """``chat.completion.chunk`` objects, the last one carrying ``usage``."""
+
+    async def embed(self, call: EmbeddingCall) -> EmbeddingResult: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,43 @@
+"""Providers from settings: one instance per configured provider."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+
+from nanogate.config import ConfigError, ProviderSettings
+from nanogate.providers._protocol import Provider
+
+
+def provider_api_key(settings: ProviderSettings, env: Mapping[str, str]) -> str | None:
+    if settings.api_key is not None:
+        return settings.api_key.get_secret_value()
+    if settings.api_key_env:
+        value = env.get(settings.api_key_env)
+        if value is None:
+            raise ConfigError(
+                f"provider {settings.name!r}: environment variable "
+                f"{settings.api_key_env} is not set"
+            )
+        return value
+    return None
+
+
+def build_providers(
+    providers: Iterable[ProviderSettings], env: Mapping[str, str] | None = None
+) -> dict[str, Provider]:
+    from nanogate.providers.local import LocalProvider
+    from nanogate.providers.openai import OpenAIProvider
+
+    env = os.environ if env is None else env
+    built: dict[str, Provider] = {}
+    for settings in providers:
+        if settings.kind == "local":
+            built[settings.name] = LocalProvider(settings.name, settings.stream_delay_ms)
+        elif settings.kind == "openai":
+            built[settings.name] = OpenAIProvider(settings, provider_api_key(settings, env))
+        else:
+            raise ConfigError(
+                f"provider {settings.name!r}: kind {settings.kind!r} is not supported yet"
+            )
+    return built

@@ -1,0 +1,77 @@
+"""``LocalProvider``: the built-in offline models behind the ``Provider`` Protocol.
+
+A thin async shell over the pure planners in ``_chat`` and ``_embed``: it
+mints the completion id and timestamp, and paces the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from nanogate.core import count_tokens, new_id
+from nanogate.providers._protocol import ChatCall, EmbeddingCall, EmbeddingResult, Provider
+from nanogate.providers.local._chat import choice_count, chunks, completion, plan_reply
+from nanogate.providers.local._embed import embed_text, embed_tokens
+
+_YIELD_EVERY = 16
+"""Without a delay, hand the event loop back once per this many chunks."""
+
+
+class LocalProvider:
+    """Deterministic chat and embedding models that need no network."""
+
+    def __init__(self, name: str, stream_delay_ms: float = 0.0) -> None:
+        self.name = name
+        self._delay = max(stream_delay_ms, 0.0) / 1000.0
+
+    async def chat(self, call: ChatCall) -> dict[str, Any]:
+        """A whole ``chat.completion`` object."""
+        reply = plan_reply(call.body, call.model.max_output_tokens)
+        return completion(
+            reply,
+            completion_id=new_id("chatcmpl"),
+            model=call.body["model"],
+            created=int(time.time()),
+            n=choice_count(call.body),
+        )
+
+    async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
+        """``chat.completion.chunk`` objects, paced by ``stream_delay_ms``; usage last."""
+        reply = plan_reply(call.body, call.model.max_output_tokens)
+        stream = chunks(
+            reply,
+            completion_id=new_id("chatcmpl"),
+            model=call.body["model"],
+            created=int(time.time()),
+            n=choice_count(call.body),
+        )
+        for sent, chunk in enumerate(stream):
+            if self._delay > 0 and sent > 0:
+                await asyncio.sleep(self._delay)
+            elif sent and sent % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            yield chunk
+
+    async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
+        """One unit vector per input, with the exact prompt token count."""
+        dimensions = call.dimensions or call.model.dimensions
+        vectors: list[list[float]] = []
+        prompt_tokens = 0
+        for item in call.inputs:
+            if isinstance(item, str):
+                vectors.append(embed_text(item, dimensions))
+                prompt_tokens += count_tokens(item)
+            else:
+                vectors.append(embed_tokens(item, dimensions))
+                prompt_tokens += len(item)
+        return EmbeddingResult(vectors=vectors, prompt_tokens=prompt_tokens)
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+if TYPE_CHECKING:  # mypy proves LocalProvider satisfies the Protocol
+    _conforms: type[Provider] = LocalProvider

@@ -1,0 +1,86 @@
+"""The composition root: :func:`create_app` wires settings into a running gateway."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from starlette.types import Receive, Scope, Send
+
+from nanogate.config import Settings
+from nanogate.providers import Provider
+from nanogate.providers.build import build_providers
+from nanogate.routing import Catalog, Model
+from nanogate.server._keycache import KeyCache
+from nanogate.server._metrics import Metrics
+from nanogate.server._requestlog import RequestLog
+from nanogate.server._router import Router
+from nanogate.server._state import Clock, GatewayState, utc_now
+from nanogate.server.middleware import ErrorMiddleware, RequestContextMiddleware
+from nanogate.server.routes import all_routes
+from nanogate.storage import SQLStore, Store
+
+log = logging.getLogger("nanogate")
+
+
+class Gateway:
+    """The ASGI application: lifespan for start and stop, middleware around the router."""
+
+    def __init__(self, state: GatewayState, router: Router) -> None:
+        self.state = state
+        self.router = router
+        self._app = RequestContextMiddleware(ErrorMiddleware(router), state)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        await self._app(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.state.start()
+                except Exception as exc:
+                    log.exception("gateway failed to start")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.state.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    providers: Mapping[str, Provider] | None = None,
+    clock: Clock = utc_now,
+) -> Gateway:
+    """Build the gateway for ``settings``.
+
+    ``store`` and ``providers`` default to what the settings describe; passing
+    them replaces those parts (a different database handle, an instrumented
+    provider) without touching anything else.
+    """
+    store = store if store is not None else SQLStore(settings.database.url)
+    catalog = Catalog(Model.from_settings(m) for m in settings.models)
+    all_providers = dict(build_providers(settings.providers))
+    all_providers.update(providers or {})
+    router = Router(all_routes())
+    state = GatewayState(
+        settings=settings,
+        catalog=catalog,
+        store=store,
+        providers=all_providers,
+        keys=KeyCache(store, settings.server.key_refresh_s),
+        request_log=RequestLog(store, settings.server.request_log_flush_s),
+        metrics=Metrics(),
+        routes=router.routes,
+        clock=clock,
+    )
+    return Gateway(state, router)

@@ -1,0 +1,89 @@
+"""The per-request context: request id, surface, timings and the request-log record."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope
+
+from nanogate.core import Surface
+from nanogate.storage import APIKey, RequestRecord
+
+if TYPE_CHECKING:
+    from nanogate.server._state import GatewayState
+
+SCOPE_KEY = "nanogate"
+
+
+def surface_for(path: str) -> Surface:
+    """The error envelope a path answers in."""
+    if path.startswith("/api/v1/messages"):
+        return "anthropic"
+    if path.startswith(("/api/v1/", "/api/x402/")) or not path.startswith("/api/"):
+        return "openai"
+    return "legacy"
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """Everything the gateway knows about one request while it runs."""
+
+    state: GatewayState
+    scope: Scope
+    receive: Receive
+    request_id: str
+    surface: Surface
+    record: RequestRecord
+    started: float = field(default_factory=time.perf_counter)
+    route: str = "unmatched"
+    params: dict[str, str] = field(default_factory=dict)
+    key: APIKey | None = None
+    logged: bool = True
+    """Whether the request goes into the request log (ops routes do not)."""
+    _headers: Headers | None = None
+
+    @classmethod
+    def start(
+        cls, state: GatewayState, scope: Scope, receive: Receive, request_id: str
+    ) -> RequestContext:
+        path: str = scope["path"]
+        client = scope.get("client")
+        surface = surface_for(path)
+        record = RequestRecord(
+            request_id=request_id,
+            created_at=datetime.now(UTC),
+            surface=surface,
+            method=scope["method"],
+            path=path,
+            client_ip=client[0] if client else None,
+        )
+        return cls(state, scope, receive, request_id, surface, record)
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers(scope=self.scope)
+        return self._headers
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+    def note_usage(self, usage: dict[str, Any] | None) -> None:
+        """Copy token counts from an OpenAI-style ``usage`` object into the record."""
+        if not usage:
+            return
+        prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
+        completion = usage.get("completion_tokens", usage.get("output_tokens"))
+        if isinstance(prompt, int):
+            self.record.input_tokens = prompt
+        if isinstance(completion, int):
+            self.record.output_tokens = completion
+
+
+def context_of(scope: Scope) -> RequestContext:
+    ctx: RequestContext = scope[SCOPE_KEY]
+    return ctx

@@ -1,0 +1,72 @@
+"""The request log writer: records are buffered and written in batches.
+
+Writing one row per request would put a database round trip on every request;
+instead finished requests queue here and a background task inserts them every
+``request_log_flush_s`` seconds. Shutdown flushes what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from nanogate.storage import RequestRecord, Store
+
+log = logging.getLogger("nanogate.requestlog")
+
+MAX_PENDING = 100_000
+
+
+class RequestLog:
+    def __init__(self, store: Store, interval: float) -> None:
+        self._store = store
+        self._interval = interval
+        self._pending: list[RequestRecord] = []
+        self._writing: list[RequestRecord] = []
+        self._flushing: asyncio.Future[None] | None = None
+        self.dropped = 0
+
+    def add(self, record: RequestRecord) -> None:
+        if len(self._pending) >= MAX_PENDING:
+            self.dropped += 1
+            return
+        self._pending.append(record)
+
+    def pending(self, request_id: str) -> RequestRecord | None:
+        """A record not yet written to the database, by request id."""
+        for record in (*reversed(self._pending), *self._writing):
+            if record.request_id == request_id:
+                return record
+        return None
+
+    async def flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:1000], self._pending[1000:]
+            self._writing = batch
+            try:
+                await self._store.insert_requests(batch)
+            except Exception:
+                self._pending[:0] = batch
+                raise
+            finally:
+                self._writing = []
+
+    async def run(self) -> None:
+        """Flush every interval. A flush in progress is shielded from cancellation,
+        so stopping the loop never abandons a batch half-written."""
+        while True:
+            await asyncio.sleep(self._interval)
+            self._flushing = asyncio.ensure_future(self._flush_logged())
+            await asyncio.shield(self._flushing)
+
+    async def _flush_logged(self) -> None:
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("cannot write the request log; will retry")
+
+    async def close(self) -> None:
+        """Wait for a flush in progress, then write everything still pending."""
+        if self._flushing is not None:
+            await self._flushing
+        await self.flush()

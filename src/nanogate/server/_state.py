@@ -1,0 +1,68 @@
+"""The gateway's long-lived parts, built once by :func:`create_app` and shared by requests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from nanogate.config import Settings
+from nanogate.providers import Provider
+from nanogate.routing import Catalog
+from nanogate.server._keycache import KeyCache
+from nanogate.server._metrics import Metrics
+from nanogate.server._requestlog import RequestLog
+from nanogate.server._router import Route
+from nanogate.storage import Store
+
+log = logging.getLogger("nanogate")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class GatewayState:
+    settings: Settings
+    catalog: Catalog
+    store: Store
+    providers: Mapping[str, Provider]
+    keys: KeyCache
+    request_log: RequestLog
+    metrics: Metrics
+    routes: tuple[Route, ...] = ()
+    clock: Clock = utc_now
+    draining: bool = False
+    started_at: int = field(default_factory=lambda: int(time.time()))
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        """Load every key, then keep keys and the request log moving in the background."""
+        await self.keys.refresh()
+        self._tasks = [
+            asyncio.create_task(self.keys.run(), name="nanogate-keys"),
+            asyncio.create_task(self.request_log.run(), name="nanogate-request-log"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop background work, write the rest of the request log, close connections."""
+        self.draining = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        try:
+            await self.request_log.close()
+        except Exception:
+            log.exception("could not write the last request log records")
+        for provider in self.providers.values():
+            await provider.close()
+        await self.store.close()

@@ -1,0 +1,158 @@
+"""Streaming responses: the SSE relay and the ASGI response that carries it.
+
+The relay pulls the provider's first chunk *before* the response starts, so a
+failure up to that point is an ordinary enveloped error with its status. After
+the first byte, a failure becomes the dialect's terminal error event, and a
+stream that stops without finishing is such a failure, never a clean end.
+
+:class:`SSEResponse` watches for ``http.disconnect`` while it streams and
+cancels the relay the moment the client goes away, which closes the upstream
+request too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
+
+from starlette.types import Receive, Scope, Send
+
+from nanogate.errors import GatewayError, ServerError, ServiceUnavailable
+from nanogate.server._context import RequestContext
+
+log = logging.getLogger("nanogate.stream")
+
+_SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+class StreamWriter(Protocol):
+    """Encodes chat chunks into one dialect's SSE bytes."""
+
+    def start(self) -> bytes: ...
+
+    def feed(self, chunk: dict[str, Any]) -> bytes: ...
+
+    def finish(self) -> bytes: ...
+
+    def fail(self, err: GatewayError) -> bytes: ...
+
+
+def stream_ended_early() -> ServiceUnavailable:
+    """The error for a provider stream that stopped without its final event."""
+    return ServiceUnavailable("The model provider's stream ended before the response was complete.")
+
+
+async def first_chunk(
+    chunks: AsyncIterator[dict[str, Any]],
+) -> dict[str, Any]:
+    """The stream's first chunk; failures here are still ordinary error responses."""
+    try:
+        return await anext(chunks)
+    except StopAsyncIteration:
+        raise stream_ended_early() from None
+
+
+async def relay(
+    ctx: RequestContext,
+    first: dict[str, Any],
+    chunks: AsyncIterator[dict[str, Any]],
+    writer: StreamWriter,
+    on_finish: Callable[[], Awaitable[None]] | None = None,
+) -> AsyncIterator[bytes]:
+    """SSE bytes for ``first`` and the rest of ``chunks``, ending in success or the
+    dialect's terminal error event.
+
+    ``on_finish`` runs after a successful stream's final events are built and
+    before they are sent (the Responses API stores the response there).
+    """
+    finished = False
+    try:
+        yield writer.start()
+        chunk: dict[str, Any] | None = first
+        while chunk is not None:
+            if _finishes(chunk):
+                finished = True
+            if chunk.get("usage"):
+                ctx.note_usage(chunk["usage"])
+            data = writer.feed(chunk)
+            if data:
+                yield data
+            chunk = await anext(chunks, None)
+        if not finished:
+            raise stream_ended_early()
+        final = writer.finish()
+        if on_finish is not None:
+            await on_finish()
+        yield final
+    except GatewayError as err:
+        ctx.record.code, ctx.record.message = err.code, err.message
+        log.warning("stream failed, request_id=%s: %s", ctx.request_id, err.message)
+        yield writer.fail(err)
+    except Exception:
+        log.exception("stream failed unexpectedly, request_id=%s", ctx.request_id)
+        failure = ServerError(
+            "The server had an error while streaming the response. "
+            f"Quote request id {ctx.request_id} if you contact support."
+        )
+        ctx.record.code, ctx.record.message = failure.code, "unexpected exception"
+        yield writer.fail(failure)
+    finally:
+        await _close(chunks)
+
+
+def _finishes(chunk: dict[str, Any]) -> bool:
+    return any(choice.get("finish_reason") for choice in chunk.get("choices") or ())
+
+
+async def _close(chunks: AsyncIterator[dict[str, Any]]) -> None:
+    close = getattr(chunks, "aclose", None)
+    if close is not None:
+        await close()
+
+
+class SSEResponse:
+    """An ASGI response streaming ``body``, cancelled as soon as the client disconnects.
+
+    The body is pumped by a child task while this one watches ``receive`` for
+    ``http.disconnect``; whichever ends first stops the other.
+    """
+
+    def __init__(self, ctx: RequestContext, body: AsyncIterator[bytes]) -> None:
+        self.ctx = ctx
+        self.body = body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+        pump = asyncio.create_task(self._pump(send))
+        watcher = asyncio.create_task(_wait_for_disconnect(receive))
+        try:
+            await asyncio.wait((pump, watcher), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            pump.cancel()
+            watcher.cancel()
+            await asyncio.gather(pump, watcher, return_exceptions=True)
+        if pump.cancelled() or isinstance(pump.exception(), OSError):
+            self.ctx.record.code = "client_disconnected"
+        elif (error := pump.exception()) is not None:
+            raise error
+
+    async def _pump(self, send: Send) -> None:
+        try:
+            async for data in self.body:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            close = getattr(self.body, "aclose", None)
+            if close is not None:
+                await close()
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass

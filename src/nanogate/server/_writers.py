@@ -1,0 +1,79 @@
+"""Stream writers: chat chunks into each dialect's SSE bytes."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import orjson
+
+from nanogate.core import DONE, chat_stream_error, sse_frame
+from nanogate.errors import GatewayError
+
+Event = tuple[str, dict[str, Any]]
+
+
+class ChatWriter:
+    """Chat completions: chunks pass through with the public model id.
+
+    The usage chunk every provider ends with is forwarded only when the client
+    asked for it with ``stream_options.include_usage``.
+    """
+
+    def __init__(self, model: str, include_usage: bool) -> None:
+        self.model = model
+        self.include_usage = include_usage
+        self.chunk_id = ""
+
+    def start(self) -> bytes:
+        return b""
+
+    def feed(self, chunk: dict[str, Any]) -> bytes:
+        self.chunk_id = chunk.get("id") or self.chunk_id
+        if not chunk.get("choices") and chunk.get("usage") and not self.include_usage:
+            return b""
+        chunk["model"] = self.model
+        return sse_frame(orjson.dumps(chunk))
+
+    def finish(self) -> bytes:
+        return DONE
+
+    def fail(self, err: GatewayError) -> bytes:
+        return (
+            sse_frame(orjson.dumps(chat_stream_error(err, self.chunk_id or "chatcmpl_error")))
+            + DONE
+        )
+
+
+class EventEncoder(Protocol):
+    """A sans-IO encoder of chat chunks into named events (Messages, Responses)."""
+
+    def start(self) -> list[Event]: ...
+
+    def feed(self, chunk: dict[str, Any]) -> list[Event]: ...
+
+    def finish(self) -> list[Event]: ...
+
+    def fail(self, err: GatewayError) -> list[Event]: ...
+
+
+class EventWriter:
+    """SSE bytes for a named-event encoder: ``event: <name>`` then ``data: <json>``."""
+
+    def __init__(self, encoder: EventEncoder) -> None:
+        self.encoder = encoder
+
+    @staticmethod
+    def _frames(events: list[Event]) -> bytes:
+        return b"".join(sse_frame(orjson.dumps(data), name) for name, data in events)
+
+    def start(self) -> bytes:
+        return self._frames(self.encoder.start())
+
+    def feed(self, chunk: dict[str, Any]) -> bytes:
+        return self._frames(self.encoder.feed(chunk))
+
+    def finish(self) -> bytes:
+        return self._frames(self.encoder.finish())
+
+    def fail(self, err: GatewayError) -> bytes:
+        return self._frames(self.encoder.fail(err))

@@ -1,0 +1,57 @@
+"""Gives every request its id and context, stamps the id on the response, and
+hands the finished request to the request log and the metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nanogate.core import new_request_id
+from nanogate.server._context import SCOPE_KEY, RequestContext
+
+if TYPE_CHECKING:
+    from nanogate.server._state import GatewayState
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, state: GatewayState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        ctx = RequestContext.start(self.state, scope, receive, request_id)
+        ctx.logged = scope["path"].startswith("/api/")
+        scope[SCOPE_KEY] = ctx
+        id_header = request_id.encode()
+        stamp = [(b"x-request-id", id_header)]
+        if ctx.surface == "anthropic":
+            stamp.append((b"request-id", id_header))
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                ctx.record.status = message["status"]
+                ctx.record.ttfb_ms = ctx.elapsed_ms()
+                message["headers"] = [*message.get("headers", ()), *stamp]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            record = ctx.record
+            record.duration_ms = (time.perf_counter() - ctx.started) * 1000
+            if ctx.key is not None:
+                record.key_id = ctx.key.id
+                record.account_id = ctx.key.account_id
+            if record.model is not None:
+                self.state.metrics.tokens(record.model, record.input_tokens, record.output_tokens)
+            self.state.metrics.observe(
+                ctx.route, record.method, record.status, record.code, record.duration_ms / 1000
+            )
+            if ctx.logged:
+                self.state.request_log.add(record)

@@ -1,0 +1,72 @@
+"""``POST /api/v1/embeddings``."""
+
+from __future__ import annotations
+
+import base64
+import struct
+
+from starlette.responses import Response
+
+from nanogate.core import count_tokens
+from nanogate.errors import ContextLengthExceeded, InvalidParameterValue, UnsupportedBatchInput
+from nanogate.providers import EmbeddingCall
+from nanogate.server._context import RequestContext
+from nanogate.server._responses import json_response
+from nanogate.server.routes._inference import read_request, require_key, resolve_model
+from nanogate.server.schemas import EmbeddingsRequest
+
+
+def _encode(vector: list[float], encoding: str | None) -> list[float] | str:
+    if encoding == "base64":
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+    return vector
+
+
+async def create_embeddings(ctx: RequestContext) -> Response:
+    require_key(ctx)
+    body, request = await read_request(ctx, EmbeddingsRequest)
+    model = resolve_model(ctx, request.model, "embedding")
+    inputs = request.inputs()
+    if len(inputs) > 1 and not model.supports("batch"):
+        raise UnsupportedBatchInput(
+            f"The model '{model.id}' takes one input per request; "
+            f"send a single input instead of a list of {len(inputs)}."
+        )
+    if request.dimensions is not None and request.dimensions > model.dimensions:
+        raise InvalidParameterValue(
+            f"dimensions is too large: {request.dimensions}. The model '{model.id}' produces "
+            f"at most {model.dimensions} dimensions.",
+            param="dimensions",
+        )
+    for index, item in enumerate(inputs):
+        tokens = count_tokens(item) if isinstance(item, str) else len(item)
+        if tokens > model.context_window:
+            raise ContextLengthExceeded(
+                f"Input {index} has {tokens} tokens; the model '{model.id}' takes at most "
+                f"{model.context_window} tokens per input.",
+                param="input",
+            )
+    call = EmbeddingCall(
+        inputs=inputs,
+        dimensions=request.dimensions,
+        model=model,
+        request_id=ctx.request_id,
+        body={**body, "model": model.upstream_model},
+    )
+    result = await ctx.state.providers[model.provider].embed(call)
+    ctx.record.input_tokens, ctx.record.output_tokens = result.prompt_tokens, 0
+    return json_response(
+        {
+            "object": "list",
+            "data": [
+                {
+                    "object": "embedding",
+                    "index": index,
+                    "embedding": _encode(vector, request.encoding_format),
+                }
+                for index, vector in enumerate(result.vectors)
+            ],
+            "model": model.id,
+            "usage": {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens},
+        }
+    )

@@ -1,0 +1,72 @@
+"""The legacy ``/api/*`` endpoints: ``talk-to-gpt``, ``check-balance``, ``models``.
+
+They answer errors in the legacy envelope, ``{"error": "<message>", "status": N}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from nanogate.core import format_usd, token_cost_nano
+from nanogate.errors import InvalidAPIKey, MissingRequiredParameter
+from nanogate.server._context import RequestContext
+from nanogate.server._responses import json_response
+from nanogate.server.routes._inference import (
+    chat_target,
+    complete,
+    read_request,
+    require_key,
+    resolve_model,
+)
+from nanogate.server.schemas import TalkToGPTRequest
+
+
+async def talk_to_gpt(ctx: RequestContext) -> Response:
+    """A plain-text answer followed by ``<NanoGPT>{cost, inputTokens, outputTokens}</NanoGPT>``."""
+    require_key(ctx)
+    _, request = await read_request(ctx, TalkToGPTRequest)
+    if not request.prompt and not request.messages:
+        raise MissingRequiredParameter("Missing required parameter: 'prompt'.", param="prompt")
+    model = resolve_model(ctx, request.model, "chat")
+    messages: list[dict[str, Any]] = [
+        m.model_dump(exclude_none=True) for m in request.messages or ()
+    ]
+    if request.prompt:
+        messages.append({"role": "user", "content": request.prompt})
+    body: dict[str, Any] = {"model": request.model, "messages": messages}
+    if request.max_tokens is not None:
+        body["max_tokens"] = request.max_tokens
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    completion = await complete(ctx, chat_target(ctx, body, model))
+    text = completion["choices"][0]["message"].get("content") or ""
+    usage = completion.get("usage") or {}
+    input_tokens = int(usage.get("prompt_tokens") or 0)
+    output_tokens = int(usage.get("completion_tokens") or 0)
+    cost = token_cost_nano(input_tokens, model.input_usd_per_mtok) + token_cost_nano(
+        output_tokens, model.output_usd_per_mtok
+    )
+    trailer = orjson.dumps(
+        {
+            "cost": orjson.Fragment(format_usd(cost, 0).encode()),
+            "inputTokens": input_tokens,
+            "outputTokens": output_tokens,
+        }
+    )
+    content = text.encode() + b"<NanoGPT>" + trailer + b"</NanoGPT>"
+    return Response(content, 200, media_type="text/plain; charset=utf-8")
+
+
+async def check_balance(ctx: RequestContext) -> Response:
+    key = require_key(ctx)
+    account = await ctx.state.store.get_account(key.account_id)
+    if account is None:
+        raise InvalidAPIKey("The account of this API key no longer exists.")
+    return json_response({"usd_balance": format_usd(account.balance_nusd), "nano_balance": "0"})
+
+
+async def list_model_ids(ctx: RequestContext) -> Response:
+    return json_response({"models": [model.id for model in ctx.state.catalog]})

@@ -1,0 +1,45 @@
+"""``POST /api/v1/messages`` and ``POST /api/v1/messages/count_tokens`` (Anthropic)."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.types import ASGIApp
+
+from nanogate.core import count_chat_tokens, new_id
+from nanogate.server._context import RequestContext
+from nanogate.server._responses import json_response
+from nanogate.server._writers import EventWriter
+from nanogate.server.routes._inference import (
+    chat_target,
+    complete,
+    read_request,
+    require_key,
+    resolve_model,
+    stream,
+)
+from nanogate.server.schemas import CountTokensRequest, MessagesRequest
+from nanogate.translate import MessagesStream, chat_to_message, messages_to_chat
+
+
+async def create_message(ctx: RequestContext) -> ASGIApp:
+    require_key(ctx)
+    body, request = await read_request(ctx, MessagesRequest)
+    model = resolve_model(ctx, request.model, "chat")
+    target = chat_target(ctx, messages_to_chat(body), model)
+    message_id = new_id("msg")
+    if request.stream:
+        encoder = MessagesStream(
+            model=model.id, message_id=message_id, input_tokens=target.prompt_tokens
+        )
+        return await stream(ctx, target, EventWriter(encoder))
+    completion = await complete(ctx, target)
+    return json_response(chat_to_message(completion, model=model.id, message_id=message_id))
+
+
+async def count_tokens(ctx: RequestContext) -> Response:
+    """The prompt's token count as the gateway estimates it, without running the model."""
+    require_key(ctx)
+    body, request = await read_request(ctx, CountTokensRequest)
+    resolve_model(ctx, request.model, "chat")
+    chat = messages_to_chat({**body, "max_tokens": 1})
+    return json_response({"input_tokens": count_chat_tokens(chat["messages"], chat.get("tools"))})

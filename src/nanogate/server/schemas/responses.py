@@ -1,0 +1,120 @@
+"""``POST /api/v1/responses`` (OpenAI Responses): what the gateway must understand."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field
+
+from nanogate.server.schemas._common import (
+    Schema,
+    invalid,
+    part_type,
+    require_object,
+    require_text,
+)
+
+INPUT_PART_TYPES = frozenset(
+    {"input_text", "input_image", "input_file", "input_audio", "output_text", "refusal"}
+)
+ITEM_TYPES = frozenset({"message", "function_call", "function_call_output"})
+
+
+def _check_parts(parts: Any) -> None:
+    if isinstance(parts, str):
+        return
+    if not isinstance(parts, list):
+        raise invalid("message content must be a string or an array of content parts")
+    for part in parts:
+        kind = part_type(part, INPUT_PART_TYPES, "content part")
+        if kind in ("input_text", "output_text"):
+            require_text(part, "text", f"an {kind} part")
+        elif kind == "input_image":
+            if not isinstance(part.get("image_url"), str) and not isinstance(
+                part.get("file_id"), str
+            ):
+                raise invalid("an input_image part needs a string 'image_url' or 'file_id'")
+        elif kind == "input_audio":
+            audio = require_object(part.get("input_audio"), "'input_audio'")
+            if not isinstance(audio.get("data"), str):
+                raise invalid("'input_audio.data' must be a base64 string")
+
+
+def _check_input(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if not isinstance(value, list):
+        raise invalid("expected a string or an array of input items")
+    for item in value:
+        if not isinstance(item, dict):
+            raise invalid("each input item must be an object")
+        kind = item.get("type", "message")
+        if kind not in ITEM_TYPES:
+            raise invalid(
+                f"unsupported input item type {kind!r}; expected one of "
+                f"{', '.join(sorted(ITEM_TYPES))}"
+            )
+        if kind == "message":
+            if item.get("role") not in ("user", "assistant", "system", "developer"):
+                raise invalid("a message item needs a role: user, assistant, system or developer")
+            _check_parts(item.get("content"))
+        elif kind == "function_call":
+            for field in ("call_id", "name", "arguments"):
+                require_text(item, field, "a function_call item")
+        else:
+            require_text(item, "call_id", "a function_call_output item")
+            if not isinstance(item.get("output"), str | list):
+                raise invalid("a function_call_output item needs an 'output'")
+    return value
+
+
+def _check_tool_choice(value: Any) -> Any:
+    if value is None or value in ("none", "auto", "required"):
+        return value
+    if isinstance(value, dict) and value.get("type") == "function":
+        if isinstance(value.get("name"), str):
+            return value
+    raise invalid(
+        'expected \'none\', \'auto\', \'required\' or {"type": "function", "name": "..."}'
+    )
+
+
+Input = Annotated[Any, AfterValidator(_check_input)]
+ToolChoice = Annotated[Any, AfterValidator(_check_tool_choice)]
+
+
+class FunctionTool(Schema):
+    type: Literal["function"]
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class TextFormat(Schema):
+    type: Literal["text", "json_object", "json_schema"]
+    name: str | None = Field(None, pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    strict: bool | None = None
+
+
+class TextConfig(Schema):
+    format: TextFormat | None = None
+
+
+class ResponsesRequest(Schema):
+    model: str
+    input: Input = None
+    instructions: str | None = None
+    previous_response_id: str | None = None
+    max_output_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    tools: list[FunctionTool] | None = None
+    tool_choice: ToolChoice = None
+    parallel_tool_calls: bool | None = None
+    text: TextConfig | None = None
+    stream: bool | None = False
+    store: bool | None = True
+    metadata: dict[str, str] | None = None
+    user: str | None = None

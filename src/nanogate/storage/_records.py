@@ -1,0 +1,89 @@
+"""Value objects the store hands out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    name: str | None
+    balance_nusd: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class APIKey:
+    """A stored key: never the key itself, only its hash and displayable prefix."""
+
+    id: str
+    account_id: str
+    name: str | None
+    key_hash: str
+    key_prefix: str
+    models: tuple[str, ...] | None
+    daily_requests: int | None
+    daily_usd_nusd: int | None
+    rps: int | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+    seq: int = 0
+
+    def allows(self, model: str) -> bool:
+        return self.models is None or model in self.models
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    """What creating a key returns: the record and, this once, the key in clear."""
+
+    record: APIKey
+    key: str
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """One line of the request log."""
+
+    request_id: str
+    created_at: datetime
+    surface: str
+    method: str
+    path: str
+    status: int = 0
+    key_id: str | None = None
+    account_id: str | None = None
+    model: str | None = None
+    code: str | None = None
+    message: str | None = None
+    stream: bool = False
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_nusd: int = 0
+    usage_estimated: bool = False
+    deployments: list[dict[str, Any]] = field(default_factory=list)
+    duration_ms: float | None = None
+    ttfb_ms: float | None = None
+    client_ip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    id: str
+    key_id: str
+    created_at: datetime
+    body: dict[str, Any]
+    context: list[dict[str, Any]]
+    """The conversation up to and including this response, for ``previous_response_id``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """Keys changed since a sequence number, and the sequence number they are current to."""
+
+    seq: int
+    keys: tuple[APIKey, ...]

@@ -1,0 +1,376 @@
+"""The SQL store: SQLAlchemy Core over SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from nanogate.core import hash_api_key, key_prefix, new_api_key, new_id
+from nanogate.storage._records import (
+    Account,
+    APIKey,
+    Changes,
+    NewKey,
+    RequestRecord,
+    StoredResponse,
+)
+from nanogate.storage._tables import accounts, api_keys, meta, request_log, stored_responses
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def async_url(url: str) -> str:
+    """The SQLAlchemy URL with this store's async driver for ``url``'s database."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r}")
+    if scheme == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    return url
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SQLStore:
+    """The :class:`~nanogate.storage.Store` on a relational database.
+
+    SQLite gets two engines: readers use ordinary deferred transactions, and
+    writers take the write lock up front (``BEGIN IMMEDIATE``), so that
+    concurrent writers from several processes queue on ``busy_timeout``
+    instead of failing with "database is locked" on lock upgrade.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        full = async_url(url)
+        self.dialect = full.partition("+")[0]
+        if self.dialect == "sqlite":
+            self._reader = self._sqlite_engine(full, immediate=False)
+            self._writer = self._sqlite_engine(full, immediate=True)
+        else:
+            self._reader = self._writer = create_async_engine(
+                full, pool_size=10, max_overflow=20, pool_pre_ping=True
+            )
+
+    @staticmethod
+    def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+        engine = create_async_engine(url)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    async def close(self) -> None:
+        await self._reader.dispose()
+        if self._writer is not self._reader:
+            await self._writer.dispose()
+
+    # Schema ----------------------------------------------------------------------------
+
+    async def upgrade(self) -> None:
+        """Apply every pending migration."""
+        async with self._writer.begin() as conn:
+            await conn.run_sync(_run_migrations)
+
+    async def ping(self) -> None:
+        async with self._reader.connect() as conn:
+            await conn.execute(select(1))
+
+    # Accounts --------------------------------------------------------------------------
+
+    async def count_accounts(self) -> int:
+        async with self._reader.connect() as conn:
+            return int(
+                (await conn.execute(select(func.count()).select_from(accounts))).scalar_one()
+            )
+
+    async def create_account(self, balance_nusd: int = 0, name: str | None = None) -> Account:
+        account = Account(new_id("acct"), name, balance_nusd, _now())
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                insert(accounts).values(
+                    id=account.id,
+                    name=name,
+                    balance_nusd=balance_nusd,
+                    created_at=account.created_at,
+                )
+            )
+        return account
+
+    async def get_account(self, account_id: str) -> Account | None:
+        async with self._reader.connect() as conn:
+            row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+        return _account(row) if row else None
+
+    async def topup(self, account_id: str, amount_nusd: int) -> Account | None:
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(accounts)
+                .where(accounts.c.id == account_id)
+                .values(balance_nusd=accounts.c.balance_nusd + amount_nusd)
+            )
+            if result.rowcount == 0:
+                return None
+            row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).one()
+        return _account(row)
+
+    # Keys ------------------------------------------------------------------------------
+
+    async def create_key(
+        self,
+        account_id: str,
+        *,
+        name: str | None = None,
+        models: Sequence[str] | None = None,
+        daily_requests: int | None = None,
+        daily_usd_nusd: int | None = None,
+        rps: int | None = None,
+        expires_at: datetime | None = None,
+    ) -> NewKey:
+        key = new_api_key()
+        async with self._writer.begin() as conn:
+            seq = await _bump_seq(conn)
+            record = APIKey(
+                id=new_id("key"),
+                account_id=account_id,
+                name=name,
+                key_hash=hash_api_key(key),
+                key_prefix=key_prefix(key),
+                models=tuple(models) if models is not None else None,
+                daily_requests=daily_requests,
+                daily_usd_nusd=daily_usd_nusd,
+                rps=rps,
+                expires_at=expires_at,
+                revoked_at=None,
+                created_at=_now(),
+                seq=seq,
+            )
+            await conn.execute(
+                insert(api_keys).values(
+                    id=record.id,
+                    account_id=account_id,
+                    name=name,
+                    key_hash=record.key_hash,
+                    key_prefix=record.key_prefix,
+                    models=orjson.dumps(list(models)).decode() if models is not None else None,
+                    daily_requests=daily_requests,
+                    daily_usd_nusd=daily_usd_nusd,
+                    rps=rps,
+                    expires_at=expires_at,
+                    revoked_at=None,
+                    created_at=record.created_at,
+                    seq=seq,
+                )
+            )
+        return NewKey(record, key)
+
+    async def revoke_key(self, key_id: str) -> bool:
+        async with self._writer.begin() as conn:
+            seq = await _bump_seq(conn)
+            result = await conn.execute(
+                update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=_now(), seq=seq)
+            )
+            if result.rowcount:
+                return True
+            exists = await conn.execute(select(api_keys.c.id).where(api_keys.c.id == key_id))
+            return exists.first() is not None
+
+    async def changes_since(self, seq: int) -> Changes:
+        async with self._reader.begin() as conn:
+            current = (
+                await conn.execute(select(meta.c.value).where(meta.c.name == "admin_seq"))
+            ).scalar_one()
+            if current == seq:
+                return Changes(seq, ())
+            rows = await conn.execute(select(api_keys).where(api_keys.c.seq > seq))
+            return Changes(int(current), tuple(_key(row) for row in rows))
+
+    # Request log -----------------------------------------------------------------------
+
+    async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
+        if not records:
+            return
+        rows = [
+            {
+                "request_id": r.request_id,
+                "created_at": r.created_at,
+                "key_id": r.key_id,
+                "account_id": r.account_id,
+                "surface": r.surface,
+                "method": r.method,
+                "path": r.path[:200],
+                "model": r.model[:200] if r.model else None,
+                "status": r.status,
+                "code": r.code,
+                "message": r.message,
+                "stream": r.stream,
+                "input_tokens": r.input_tokens,
+                "output_tokens": r.output_tokens,
+                "cost_nusd": r.cost_nusd,
+                "usage_estimated": r.usage_estimated,
+                "deployments": orjson.dumps(r.deployments).decode() if r.deployments else None,
+                "duration_ms": r.duration_ms,
+                "ttfb_ms": r.ttfb_ms,
+                "client_ip": r.client_ip,
+            }
+            for r in records
+        ]
+        async with self._writer.begin() as conn:
+            await conn.execute(insert(request_log), rows)
+
+    async def get_request(self, request_id: str) -> RequestRecord | None:
+        async with self._reader.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(request_log).where(request_log.c.request_id == request_id)
+                )
+            ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        created = _utc(m["created_at"])
+        assert created is not None
+        return RequestRecord(
+            request_id=m["request_id"],
+            created_at=created,
+            surface=m["surface"],
+            method=m["method"],
+            path=m["path"],
+            status=m["status"],
+            key_id=m["key_id"],
+            account_id=m["account_id"],
+            model=m["model"],
+            code=m["code"],
+            message=m["message"],
+            stream=bool(m["stream"]),
+            input_tokens=m["input_tokens"],
+            output_tokens=m["output_tokens"],
+            cost_nusd=m["cost_nusd"],
+            usage_estimated=bool(m["usage_estimated"]),
+            deployments=orjson.loads(m["deployments"]) if m["deployments"] else [],
+            duration_ms=m["duration_ms"],
+            ttfb_ms=m["ttfb_ms"],
+            client_ip=m["client_ip"],
+        )
+
+    # Stored responses ------------------------------------------------------------------
+
+    async def save_response(
+        self, response_id: str, key_id: str, body: dict[str, Any], context: list[dict[str, Any]]
+    ) -> None:
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                insert(stored_responses).values(
+                    id=response_id,
+                    key_id=key_id,
+                    created_at=_now(),
+                    body=orjson.dumps(body).decode(),
+                    context=orjson.dumps(context).decode(),
+                )
+            )
+
+    async def get_response(self, response_id: str, key_id: str) -> StoredResponse | None:
+        async with self._reader.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(stored_responses).where(
+                        stored_responses.c.id == response_id, stored_responses.c.key_id == key_id
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        created = _utc(m["created_at"])
+        assert created is not None
+        return StoredResponse(
+            m["id"], m["key_id"], created, orjson.loads(m["body"]), orjson.loads(m["context"])
+        )
+
+    async def delete_response(self, response_id: str, key_id: str) -> bool:
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                stored_responses.delete().where(
+                    stored_responses.c.id == response_id, stored_responses.c.key_id == key_id
+                )
+            )
+            return bool(result.rowcount)
+
+
+async def _bump_seq(conn: AsyncConnection) -> int:
+    result = await conn.execute(
+        update(meta)
+        .where(meta.c.name == "admin_seq")
+        .values(value=meta.c.value + 1)
+        .returning(meta.c.value)
+    )
+    return int(result.scalar_one())
+
+
+def _account(row: Row[Any]) -> Account:
+    m = row._mapping
+    created = _utc(m["created_at"])
+    assert created is not None
+    return Account(m["id"], m["name"], int(m["balance_nusd"]), created)
+
+
+def _key(row: Row[Any]) -> APIKey:
+    m = row._mapping
+    created = _utc(m["created_at"])
+    assert created is not None
+    return APIKey(
+        id=m["id"],
+        account_id=m["account_id"],
+        name=m["name"],
+        key_hash=m["key_hash"],
+        key_prefix=m["key_prefix"],
+        models=tuple(orjson.loads(m["models"])) if m["models"] is not None else None,
+        daily_requests=m["daily_requests"],
+        daily_usd_nusd=m["daily_usd_nusd"],
+        rps=m["rps"],
+        expires_at=_utc(m["expires_at"]),
+        revoked_at=_utc(m["revoked_at"]),
+        created_at=created,
+        seq=int(m["seq"]),
+    )
+
+
+def _run_migrations(connection: Connection) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")

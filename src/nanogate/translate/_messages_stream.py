@@ -1,0 +1,143 @@
+"""Chat-completion chunks → Anthropic Messages stream events, as a sans-IO encoder.
+
+The encoder holds the open content block and turns each chunk into the events
+Anthropic would have sent::
+
+    message_start, ping,
+    (content_block_start, content_block_delta*, content_block_stop)*,
+    message_delta, message_stop
+
+A failure after the stream has begun ends it with one ``error`` event instead.
+Only choice 0 is read; tool calls are assumed to arrive one after another, as
+chat providers stream them (a fragment for a call already closed is dropped).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nanogate.core._render import messages_stream_error
+from nanogate.errors import GatewayError
+from nanogate.translate._messages import stop_reason
+
+Event = tuple[str, dict[str, Any]]
+"""An SSE event: its name and its data (whose ``type`` is the name)."""
+
+
+class MessagesStream:
+    """Encode one chat stream as one Anthropic Messages stream."""
+
+    usage: dict[str, Any] | None
+    """The chat ``usage`` object of the stream, once a chunk has carried it."""
+    finish_reason: str | None
+    """The chat ``finish_reason`` of choice 0, once a chunk has carried it."""
+
+    def __init__(self, *, model: str, message_id: str, input_tokens: int) -> None:
+        self._model = model
+        self._message_id = message_id
+        self._input_tokens = input_tokens
+        self.usage = None
+        self.finish_reason = None
+        self._index = -1
+        """Index of the last content block opened; ``-1`` before the first."""
+        self._open: str | int | None = None
+        """The open block: ``"text"``, a tool call's chat index, or ``None``."""
+        self._seen_calls: set[int] = set()
+
+    def start(self) -> list[Event]:
+        """``message_start`` (an empty message) and a ``ping``."""
+        message: dict[str, Any] = {
+            "id": self._message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": self._model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": self._input_tokens, "output_tokens": 0},
+        }
+        return [
+            ("message_start", {"type": "message_start", "message": message}),
+            ("ping", {"type": "ping"}),
+        ]
+
+    def feed(self, chunk: dict[str, Any]) -> list[Event]:
+        """The events for one ``chat.completion.chunk``."""
+        if chunk.get("usage"):
+            self.usage = chunk["usage"]
+        choice = next((c for c in chunk.get("choices") or [] if c.get("index", 0) == 0), None)
+        if choice is None:
+            return []
+        if choice.get("finish_reason"):
+            self.finish_reason = choice["finish_reason"]
+        delta = choice.get("delta") or {}
+        events: list[Event] = []
+        if delta.get("content"):
+            events.extend(self._text(delta["content"]))
+        for call in delta.get("tool_calls") or []:
+            events.extend(self._tool_call(call))
+        return events
+
+    def finish(self) -> list[Event]:
+        """Close the open block, then ``message_delta`` and ``message_stop``."""
+        events = self._close()
+        usage: dict[str, Any] = {}
+        if self.usage and self.usage.get("prompt_tokens") is not None:
+            usage["input_tokens"] = self.usage["prompt_tokens"]
+        usage["output_tokens"] = (self.usage or {}).get("completion_tokens") or 0
+        delta = {"stop_reason": stop_reason(self.finish_reason), "stop_sequence": None}
+        events.append(("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
+        events.append(("message_stop", {"type": "message_stop"}))
+        return events
+
+    def fail(self, err: GatewayError) -> list[Event]:
+        """The terminal ``error`` event; no block is closed and no ``message_stop`` follows."""
+        return [("error", messages_stream_error(err))]
+
+    # Blocks ----------------------------------------------------------------------------
+
+    def _text(self, text: str) -> list[Event]:
+        events: list[Event] = []
+        if self._open != "text":
+            events.extend(self._close())
+            events.append(self._block_start({"type": "text", "text": ""}))
+            self._open = "text"
+        events.append(self._block_delta({"type": "text_delta", "text": text}))
+        return events
+
+    def _tool_call(self, call: dict[str, Any]) -> list[Event]:
+        position = call.get("index", 0)
+        function = call.get("function") or {}
+        events: list[Event] = []
+        if self._open != position:
+            if position in self._seen_calls:
+                return []
+            self._seen_calls.add(position)
+            events.extend(self._close())
+            block: dict[str, Any] = {
+                "type": "tool_use",
+                "id": call.get("id") or f"toolu_{self._message_id}_{position}",
+                "name": function.get("name") or "",
+                "input": {},
+            }
+            events.append(self._block_start(block))
+            self._open = position
+        if function.get("arguments"):
+            delta = {"type": "input_json_delta", "partial_json": function["arguments"]}
+            events.append(self._block_delta(delta))
+        return events
+
+    def _close(self) -> list[Event]:
+        if self._open is None:
+            return []
+        self._open = None
+        return [("content_block_stop", {"type": "content_block_stop", "index": self._index})]
+
+    def _block_start(self, block: dict[str, Any]) -> Event:
+        self._index += 1
+        data = {"type": "content_block_start", "index": self._index, "content_block": block}
+        return ("content_block_start", data)
+
+    def _block_delta(self, delta: dict[str, Any]) -> Event:
+        data = {"type": "content_block_delta", "index": self._index, "delta": delta}
+        return ("content_block_delta", data)

@@ -1,0 +1,102 @@
+"""Shared fixtures for every test level.
+
+Three harness levels: pure unit tests, the app in process (httpx's
+``ASGITransport``), and the gateway served by uvicorn on a loopback port
+(``live``). Each test gets its own SQLite file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.helpers import Seeded, make_settings, run_sync, seed
+
+from nanogate.config import Settings
+from nanogate.providers import Provider
+from nanogate.server import Gateway, create_app
+from nanogate.testing import ServedASGI
+
+
+@dataclass
+class InProcess:
+    """The gateway in process: ``client`` talks to it through ``ASGITransport``."""
+
+    app: Gateway
+    client: httpx.AsyncClient
+    seeded: Seeded
+    settings: Settings
+
+    @property
+    def key(self) -> str:
+        return self.seeded.key
+
+    def auth(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.seeded.key}"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def gateway(settings: Settings) -> AsyncIterator[InProcess]:
+    seeded = await seed(settings.database.url)
+    app = create_app(settings)
+    await app.state.start()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        yield InProcess(app, client, seeded, settings)
+    await app.state.stop()
+
+
+@dataclass
+class Live:
+    """The gateway served by uvicorn on loopback."""
+
+    url: str
+    seeded: Seeded
+    settings: Settings
+    app: Gateway
+
+    @property
+    def key(self) -> str:
+        return self.seeded.key
+
+    def auth(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.seeded.key}"}
+
+
+LiveFactory = Callable[..., Live]
+
+
+@pytest.fixture
+def serve_gateway(tmp_path: Path) -> Iterator[LiveFactory]:
+    """A factory: ``serve_gateway(settings, providers, **key_options)`` → :class:`Live`."""
+    stack: list[ServedASGI] = []
+
+    def start(
+        settings: Settings | None = None,
+        providers: dict[str, Provider] | None = None,
+        **key_options: Any,
+    ) -> Live:
+        settings = settings or make_settings(tmp_path)
+        seeded = run_sync(seed(settings.database.url, **key_options))
+        app = create_app(settings, providers=providers)
+        served = ServedASGI(app).__enter__()
+        stack.append(served)
+        return Live(served.url, seeded, settings, app)
+
+    yield start
+    for served in reversed(stack):
+        served.__exit__(None, None, None)
+
+
+@pytest.fixture
+def live(serve_gateway: LiveFactory) -> Live:
+    return serve_gateway()

@@ -1,0 +1,196 @@
+"""The public face of each package: a pinned, sorted ``__all__`` whose every name imports."""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+import pytest
+
+# Changing a package's public names is a deliberate act: update this table with it.
+EXPORTS: dict[str, list[str]] = {
+    "nanogate.errors": [
+        "AllFallbacksFailed",
+        "AuthenticationFailed",
+        "BodyStatus",
+        "BothBalanceRequired",
+        "Conflict",
+        "ConflictingCredentials",
+        "ConflictingModerationModel",
+        "ContentPolicyViolation",
+        "ContextLengthExceeded",
+        "DailyLimitExceeded",
+        "DailyRequestLimitExceeded",
+        "DailyUSDLimitExceeded",
+        "EmptyModerationInput",
+        "EmptyResponse",
+        "FallbackBlockedForCacheConsistency",
+        "GatewayError",
+        "IdempotencyConflict",
+        "ImageInputNotSupported",
+        "InlineModerationRequiresAPIKey",
+        "InsufficientBalance",
+        "InvalidAPIKey",
+        "InvalidJSON",
+        "InvalidJSONSchema",
+        "InvalidParameterValue",
+        "InvalidRequest",
+        "MemoryBalanceRequired",
+        "MethodNotAllowed",
+        "MissingAPIKey",
+        "MissingRequiredParameter",
+        "ModelNotAllowed",
+        "ModelNotAvailable",
+        "ModelNotFound",
+        "NoFallbackAvailable",
+        "NotFound",
+        "PaymentAlreadyCompleted",
+        "PaymentChallenge",
+        "PaymentExpired",
+        "PaymentNotFound",
+        "PaymentRequired",
+        "PermissionDenied",
+        "RateLimitExceeded",
+        "RateLimitUnavailable",
+        "RateLimited",
+        "RequestNotFound",
+        "RequestTimeout",
+        "RequestTooLarge",
+        "ResponseNotFound",
+        "RouteNotFound",
+        "ServerError",
+        "ServiceUnavailable",
+        "ToolChoiceUnsupported",
+        "UnsupportedBatchInput",
+        "UnsupportedInputModality",
+        "UnsupportedMediaType",
+        "UnsupportedModerationInput",
+        "UpstreamTimeout",
+        "WebSearchBalanceRequired",
+        "catalogue",
+        "error_for_code",
+    ],
+    "nanogate.core": [
+        "DONE",
+        "KEEPALIVE",
+        "NANO_PER_USD",
+        "SSEDecoder",
+        "SSEEvent",
+        "Surface",
+        "anthropic_body",
+        "chat_stream_error",
+        "count_chat_tokens",
+        "count_content_tokens",
+        "count_tokens",
+        "count_value_tokens",
+        "error_headers",
+        "format_usd",
+        "hash_api_key",
+        "key_prefix",
+        "legacy_body",
+        "looks_like_api_key",
+        "messages_stream_error",
+        "nano_to_usd",
+        "new_api_key",
+        "new_id",
+        "new_request_id",
+        "openai_body",
+        "redact",
+        "render_error",
+        "responses_stream_failed",
+        "sse_frame",
+        "token_cost_nano",
+        "tokenize",
+        "usd_to_nano",
+    ],
+    "nanogate.config": [
+        "CAPABILITIES",
+        "ConfigError",
+        "DatabaseSettings",
+        "ModelSettings",
+        "ProviderSettings",
+        "RedisSettings",
+        "ServerSettings",
+        "Settings",
+        "X402Settings",
+        "load_settings",
+    ],
+    "nanogate.storage": [
+        "APIKey",
+        "Account",
+        "Changes",
+        "NewKey",
+        "RequestRecord",
+        "SQLStore",
+        "Store",
+        "StoredResponse",
+        "async_url",
+    ],
+    "nanogate.routing": [
+        "Catalog",
+        "Model",
+        "ModelType",
+    ],
+    "nanogate.providers": [
+        "ChatCall",
+        "EmbeddingCall",
+        "EmbeddingResult",
+        "Provider",
+    ],
+    "nanogate.server": [
+        "Gateway",
+        "create_app",
+    ],
+    "nanogate": ["__version__"],
+    "nanogate.testing": [
+        "FakeUpstream",
+        "Fault",
+        "ServedASGI",
+        "ServedAioHTTP",
+    ],
+    "nanogate.translate": [
+        "Event",
+        "MessagesStream",
+        "ResponsesStream",
+        "chat_to_message",
+        "chat_to_response",
+        "messages_to_chat",
+        "output_to_chat",
+        "responses_to_chat",
+    ],
+}
+
+
+@pytest.mark.parametrize("module", sorted(EXPORTS))
+def test_all_is_pinned(module: str) -> None:
+    """Each package exports exactly the pinned names."""
+    assert importlib.import_module(module).__all__ == EXPORTS[module]
+
+
+@pytest.mark.parametrize("module", sorted(EXPORTS))
+def test_all_is_sorted(module: str) -> None:
+    """Each package's __all__ is sorted, with no duplicates."""
+    names = importlib.import_module(module).__all__
+    assert names == sorted(set(names))
+
+
+@pytest.mark.parametrize("module", sorted(EXPORTS))
+def test_every_export_imports(module: str) -> None:
+    """Every exported name can be imported from the package."""
+    package = importlib.import_module(module)
+    missing = [name for name in package.__all__ if not hasattr(package, name)]
+    assert missing == []
+
+
+@pytest.mark.parametrize("module", sorted(EXPORTS))
+def test_public_members_are_exported(module: str) -> None:
+    """Every public nanogate object a package holds is in its __all__, none by accident."""
+    package = importlib.import_module(module)
+    public = {
+        name
+        for name, value in vars(package).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and str(getattr(value, "__module__", "")).startswith("nanogate")
+    }
+    assert public <= set(package.__all__)

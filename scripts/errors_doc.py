@@ -34,7 +34,9 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
         "`param` names it, with its path for nested fields.",
         "Fix the value.",
         {
-            "message": "Invalid type for 'temperature': expected a number, but got a string instead.",
+            "message": (
+                "Invalid type for 'temperature': expected a number, but got a string instead."
+            ),
             "param": "temperature",
         },
     ),

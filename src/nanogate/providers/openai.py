@@ -28,6 +28,12 @@ class OpenAIProvider:
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
         self._session: aiohttp.ClientSession | None = None
+        self._whole = aiohttp.ClientTimeout(
+            total=settings.timeout_s, sock_connect=settings.connect_timeout_s
+        )
+        self._idle = aiohttp.ClientTimeout(
+            sock_connect=settings.connect_timeout_s, sock_read=settings.timeout_s
+        )
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -37,22 +43,15 @@ class OpenAIProvider:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers=self._headers,
+                timeout=self._whole,
                 json_serialize=lambda v: orjson.dumps(v).decode(),
                 skip_auto_headers=("user-agent",),
             )
         return self._session
 
-    def _timeout(self, stream: bool) -> aiohttp.ClientTimeout:
-        s = self._settings
-        if stream:
-            return aiohttp.ClientTimeout(sock_connect=s.connect_timeout_s, sock_read=s.timeout_s)
-        return aiohttp.ClientTimeout(total=s.timeout_s, sock_connect=s.connect_timeout_s)
-
     async def _post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         with upstream_errors():
-            async with self._client().post(
-                self._base + path, data=orjson.dumps(body), timeout=self._timeout(False)
-            ) as response:
+            async with self._client().post(self._base + path, data=orjson.dumps(body)) as response:
                 payload = await response.read()
                 if response.status >= 400:
                     raise error_for_status(response.status, payload, response.headers)
@@ -74,7 +73,7 @@ class OpenAIProvider:
             async with self._client().post(
                 self._base + "/chat/completions",
                 data=orjson.dumps(body),
-                timeout=self._timeout(True),
+                timeout=self._idle,
             ) as response:
                 if response.status >= 400:
                     raise error_for_status(response.status, await response.read(), response.headers)

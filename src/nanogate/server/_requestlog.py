@@ -15,6 +15,7 @@ from nanogate.storage import RequestRecord, Store
 log = logging.getLogger("nanogate.requestlog")
 
 MAX_PENDING = 100_000
+BATCH = 1000
 
 
 class RequestLog:
@@ -40,13 +41,16 @@ class RequestLog:
         return None
 
     async def flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[:1000], self._pending[1000:]
+        """Write the records pending now, in batches; records that arrive meanwhile wait
+        for the next flush, so a busy gateway writes once per interval, not continuously."""
+        taken, self._pending = self._pending, []
+        for start in range(0, len(taken), BATCH):
+            batch = taken[start : start + BATCH]
             self._writing = batch
             try:
                 await self._store.insert_requests(batch)
             except Exception:
-                self._pending[:0] = batch
+                self._pending[:0] = taken[start:]
                 raise
             finally:
                 self._writing = []

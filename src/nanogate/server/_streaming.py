@@ -19,8 +19,9 @@ from typing import Any, Protocol
 
 from starlette.types import Receive, Scope, Send
 
-from nanogate.errors import GatewayError, ServerError, ServiceUnavailable
+from nanogate.errors import GatewayError, ServiceUnavailable
 from nanogate.server._context import RequestContext
+from nanogate.server.middleware.errors import unexpected_error
 
 log = logging.getLogger("nanogate.stream")
 
@@ -96,10 +97,7 @@ async def relay(
         yield writer.fail(err)
     except Exception:
         log.exception("stream failed unexpectedly, request_id=%s", ctx.request_id)
-        failure = ServerError(
-            "The server had an error while streaming the response. "
-            f"Quote request id {ctx.request_id} if you contact support."
-        )
+        failure = unexpected_error(ctx.request_id)
         ctx.record.code, ctx.record.message = failure.code, "unexpected exception"
         yield writer.fail(failure)
     finally:

@@ -39,9 +39,16 @@ def async_url(url: str) -> str:
 
 
 def _utc(value: datetime | None) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
+
+
+def _created(row: Any) -> datetime:
+    created = _utc(row["created_at"])
+    assert created is not None, "created_at is NOT NULL"
+    return created
 
 
 def _now() -> datetime:
@@ -259,11 +266,9 @@ class SQLStore:
         if row is None:
             return None
         m = row._mapping
-        created = _utc(m["created_at"])
-        assert created is not None
         return RequestRecord(
             request_id=m["request_id"],
-            created_at=created,
+            created_at=_created(m),
             surface=m["surface"],
             method=m["method"],
             path=m["path"],
@@ -312,10 +317,8 @@ class SQLStore:
         if row is None:
             return None
         m = row._mapping
-        created = _utc(m["created_at"])
-        assert created is not None
         return StoredResponse(
-            m["id"], m["key_id"], created, orjson.loads(m["body"]), orjson.loads(m["context"])
+            m["id"], m["key_id"], _created(m), orjson.loads(m["body"]), orjson.loads(m["context"])
         )
 
     async def delete_response(self, response_id: str, key_id: str) -> bool:
@@ -340,15 +343,11 @@ async def _bump_seq(conn: AsyncConnection) -> int:
 
 def _account(row: Row[Any]) -> Account:
     m = row._mapping
-    created = _utc(m["created_at"])
-    assert created is not None
-    return Account(m["id"], m["name"], int(m["balance_nusd"]), created)
+    return Account(m["id"], m["name"], int(m["balance_nusd"]), _created(m))
 
 
 def _key(row: Row[Any]) -> APIKey:
     m = row._mapping
-    created = _utc(m["created_at"])
-    assert created is not None
     return APIKey(
         id=m["id"],
         account_id=m["account_id"],
@@ -361,7 +360,7 @@ def _key(row: Row[Any]) -> APIKey:
         rps=m["rps"],
         expires_at=_utc(m["expires_at"]),
         revoked_at=_utc(m["revoked_at"]),
-        created_at=created,
+        created_at=_created(m),
         seq=int(m["seq"]),
     )
 

@@ -5,8 +5,9 @@ surfaces translate requests into it and replies (whole or streamed) out of it.
 Every function here is sans-IO: plain dicts in, plain dicts out.
 """
 
+from nanogate.translate._chunks import Event
 from nanogate.translate._messages import chat_to_message, messages_to_chat
-from nanogate.translate._messages_stream import Event, MessagesStream
+from nanogate.translate._messages_stream import MessagesStream
 from nanogate.translate._responses import chat_to_response, output_to_chat, responses_to_chat
 from nanogate.translate._responses_stream import ResponsesStream
 

@@ -18,26 +18,18 @@ from typing import Any
 
 from nanogate.core._render import messages_stream_error
 from nanogate.errors import GatewayError
+from nanogate.translate._chunks import ChunkEncoder, Event
 from nanogate.translate._messages import stop_reason
 
-Event = tuple[str, dict[str, Any]]
-"""An SSE event: its name and its data (whose ``type`` is the name)."""
 
-
-class MessagesStream:
+class MessagesStream(ChunkEncoder):
     """Encode one chat stream as one Anthropic Messages stream."""
 
-    usage: dict[str, Any] | None
-    """The chat ``usage`` object of the stream, once a chunk has carried it."""
-    finish_reason: str | None
-    """The chat ``finish_reason`` of choice 0, once a chunk has carried it."""
-
     def __init__(self, *, model: str, message_id: str, input_tokens: int) -> None:
+        super().__init__()
         self._model = model
         self._message_id = message_id
         self._input_tokens = input_tokens
-        self.usage = None
-        self.finish_reason = None
         self._index = -1
         """Index of the last content block opened; ``-1`` before the first."""
         self._open: str | int | None = None
@@ -60,23 +52,6 @@ class MessagesStream:
             ("message_start", {"type": "message_start", "message": message}),
             ("ping", {"type": "ping"}),
         ]
-
-    def feed(self, chunk: dict[str, Any]) -> list[Event]:
-        """The events for one ``chat.completion.chunk``."""
-        if chunk.get("usage"):
-            self.usage = chunk["usage"]
-        choice = next((c for c in chunk.get("choices") or [] if c.get("index", 0) == 0), None)
-        if choice is None:
-            return []
-        if choice.get("finish_reason"):
-            self.finish_reason = choice["finish_reason"]
-        delta = choice.get("delta") or {}
-        events: list[Event] = []
-        if delta.get("content"):
-            events.extend(self._text(delta["content"]))
-        for call in delta.get("tool_calls") or []:
-            events.extend(self._tool_call(call))
-        return events
 
     def finish(self) -> list[Event]:
         """Close the open block, then ``message_delta`` and ``message_stop``."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from nanogate.core._render import responses_stream_failed
 from nanogate.errors import GatewayError
-from nanogate.translate._messages_stream import Event
+from nanogate.translate._chunks import ChunkEncoder, Event
 from nanogate.translate._responses import (
     CallSegment,
     ResponseShell,
@@ -33,22 +33,17 @@ from nanogate.translate._responses import (
 )
 
 
-class ResponsesStream:
+class ResponsesStream(ChunkEncoder):
     """Encode one chat stream as one Responses API stream."""
 
-    usage: dict[str, Any] | None
-    """The chat ``usage`` object of the stream, once a chunk has carried it."""
-    finish_reason: str | None
-    """The chat ``finish_reason`` of choice 0, once a chunk has carried it."""
     response: dict[str, Any] | None
     """The final response object, once :meth:`finish` has run."""
 
     def __init__(
         self, *, request: dict[str, Any], response_id: str, created_at: int, model: str
     ) -> None:
+        super().__init__()
         self._shell = ResponseShell(request, response_id, created_at, model)
-        self.usage = None
-        self.finish_reason = None
         self.response = None
         self._sequence = 0
         self._segments: list[Segment] = []
@@ -70,23 +65,6 @@ class ResponsesStream:
             self._event("response.created", response=snapshot),
             self._event("response.in_progress", response=snapshot),
         ]
-
-    def feed(self, chunk: dict[str, Any]) -> list[Event]:
-        """The events for one ``chat.completion.chunk``."""
-        if chunk.get("usage"):
-            self.usage = chunk["usage"]
-        choice = next((c for c in chunk.get("choices") or [] if c.get("index", 0) == 0), None)
-        if choice is None:
-            return []
-        if choice.get("finish_reason"):
-            self.finish_reason = choice["finish_reason"]
-        delta = choice.get("delta") or {}
-        events: list[Event] = []
-        if delta.get("content"):
-            events.extend(self._text(delta["content"]))
-        for call in delta.get("tool_calls") or []:
-            events.extend(self._tool_call(call))
-        return events
 
     def finish(self) -> list[Event]:
         """Close the open item, then ``response.completed`` (or ``.incomplete``)."""

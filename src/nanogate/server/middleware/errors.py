@@ -28,6 +28,14 @@ class ClientDisconnected(Exception):
     """The client went away before the gateway could answer."""
 
 
+def unexpected_error(request_id: str) -> ServerError:
+    """The 500 for an unexpected exception: it names the request id and nothing else."""
+    return ServerError(
+        "The server had an error while processing your request. "
+        f"Quote request id {request_id} if you contact support."
+    )
+
+
 class ErrorMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -58,10 +66,7 @@ class ErrorMiddleware:
             await error_response(err, ctx.surface)(scope, receive, send)
         except Exception:
             log.exception("unexpected error, request_id=%s", ctx.request_id)
-            failure = ServerError(
-                "The server had an error while processing your request. "
-                f"Quote request id {ctx.request_id} if you contact support."
-            )
+            failure = unexpected_error(ctx.request_id)
             ctx.record.code, ctx.record.message = failure.code, "unexpected exception"
             if not started:
                 await error_response(failure, ctx.surface)(scope, receive, send)

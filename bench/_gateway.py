@@ -1,0 +1,100 @@
+"""The "gateway" target: a configuration, an account and a key, and the command to serve.
+
+The configuration puts one OpenAI-kind provider in front of the fake upstream and
+one model, ``bench/chat``, on it. The account and key are made with the
+``nanogate`` command line before the gateway starts, as an operator would.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+MODEL = "bench/chat"
+
+CONFIG = """\
+[server]
+host = "127.0.0.1"
+port = {port}
+workers = 1
+create_demo_account = false
+
+[database]
+url = "sqlite:///{db}"
+
+[[providers]]
+name = "fake"
+kind = "openai"
+base_url = "http://127.0.0.1:{upstream_port}/v1"
+
+[[models]]
+id = "{model}"
+provider = "fake"
+upstream_model = "fake-chat"
+name = "Benchmark chat"
+input_usd_per_mtok = "0.10"
+output_usd_per_mtok = "0.40"
+context_window = 128000
+max_output_tokens = 4096
+capabilities = ["streaming"]
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySetup:
+    """Everything needed to start the gateway and call it."""
+
+    config: Path
+    port: int
+    api_key: str
+    account_id: str
+
+    def serve_argv(self) -> list[str]:
+        """``nanogate serve`` for this configuration and port."""
+        return [nanogate_command(), "serve", "--config", str(self.config), "--port", str(self.port)]
+
+
+def nanogate_command() -> str:
+    """The ``nanogate`` script next to the running interpreter, else the one on PATH."""
+    beside = Path(sys.executable).with_name("nanogate")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("nanogate")
+    if found is None:
+        raise RuntimeError("the nanogate command is not installed (pip install -e '.[server]')")
+    return found
+
+
+def _cli_json(argv: list[str]) -> dict[str, object]:
+    """Run one ``nanogate ... --json`` command and parse the object it prints."""
+    done = subprocess.run(
+        [nanogate_command(), *argv], capture_output=True, text=True, timeout=120, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"nanogate {' '.join(argv[:2])} failed:\n{done.stderr}{done.stdout}")
+    data = orjson.loads(done.stdout.strip().splitlines()[-1])
+    if not isinstance(data, dict):
+        raise RuntimeError(f"nanogate {' '.join(argv[:2])} printed {done.stdout!r}")
+    return data
+
+
+def prepare(workdir: Path, port: int, upstream_port: int) -> GatewaySetup:
+    """Write the configuration into ``workdir`` and create an account and a key."""
+    config = workdir / "nanogate.toml"
+    config.write_text(
+        CONFIG.format(port=port, db=workdir / "bench.db", upstream_port=upstream_port, model=MODEL)
+    )
+    account = _cli_json(
+        ["accounts", "create", "--balance", "1000", "--name", "bench", "--json"]
+        + ["--config", str(config)]
+    )
+    key = _cli_json(
+        ["keys", "create", "--account", str(account["id"]), "--name", "bench", "--json"]
+        + ["--config", str(config)]
+    )
+    return GatewaySetup(config, port, str(key["key"]), str(account["id"]))

@@ -1,0 +1,217 @@
+"""Run the benchmark: added latency, saturation throughput and streaming first byte.
+
+``python -m bench.run [--quick] [--out FILE] [--json FILE]`` starts, each in its own
+process on 127.0.0.1:
+
+- **direct**: the fake upstream (``bench.upstream``);
+- **gateway**: ``nanogate serve`` with one worker, in front of that upstream, with
+  a real account and API key;
+- **passthrough**: a bare Starlette + aiohttp pass-through to the same upstream
+  (``bench.passthrough``);
+
+then drives all three from a load-generator process (``bench.load``), interleaving
+the targets in rounds so that drift on a noisy machine hits each alike. Only ratios
+and differences measured in the same run are meaningful.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import orjson
+
+from bench._machine import describe
+from bench._procs import Processes, rss_kib
+from bench._report import markdown, summarise
+from bench._targets import start_gateway, start_passthrough, start_upstream
+from bench.load import run_phase
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How much to measure."""
+
+    requests: int = 2000
+    warmup: int = 200
+    segment_warmup: int = 20
+    latency_rounds: int = 4
+    stream_requests: int = 500
+    seconds: float = 10.0
+    connections: int = 64
+    throughput_rounds: int = 4
+    warmup_seconds: float = 0.5
+    client: str = "raw"
+
+
+QUICK = Plan(
+    requests=300,
+    warmup=50,
+    segment_warmup=10,
+    latency_rounds=2,
+    stream_requests=100,
+    seconds=2.0,
+    connections=16,
+    throughput_rounds=2,
+    warmup_seconds=0.25,
+)
+
+
+def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM into SystemExit, so that every ``with`` block stops its servers."""
+    raise SystemExit(128 + signum)
+
+
+def measure(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
+    """Start the three servers, run every phase, stop the servers; the raw results."""
+    with (
+        tempfile.TemporaryDirectory(prefix="nanogate-bench-") as tmp,
+        Processes(Path(tmp)) as procs,
+    ):
+        log("starting the fake upstream")
+        upstream = start_upstream(procs)
+        log("creating an account and an API key, starting the gateway")
+        started = start_gateway(procs, Path(tmp), upstream)
+        gateway = started.server
+        rss_idle = rss_kib(gateway.child.pid)
+        log("starting the bare pass-through")
+        passthrough = start_passthrough(procs, upstream)
+        targets = [server.target() for server in (upstream, gateway, passthrough)]
+        common = {"targets": targets, "client": plan.client}
+        log(f"latency, one client: {plan.requests} requests per target")
+        latency = run_phase(
+            {
+                **common,
+                "phase": "latency",
+                "requests": plan.requests,
+                "warmup": plan.warmup,
+                "segment_warmup": plan.segment_warmup,
+                "rounds": plan.latency_rounds,
+            }
+        )
+        log(f"saturation: {plan.connections} connections, {plan.seconds:g} s per target")
+        throughput = run_phase(
+            {
+                **common,
+                "phase": "throughput",
+                "connections": plan.connections,
+                "seconds": plan.seconds,
+                "rounds": plan.throughput_rounds,
+                "warmup_seconds": plan.warmup_seconds,
+            }
+        )
+        log(f"streaming first byte: {plan.stream_requests} requests per target")
+        stream = run_phase(
+            {
+                **common,
+                "phase": "latency",
+                "stream": True,
+                "requests": plan.stream_requests,
+                "warmup": plan.warmup // 4,
+                "segment_warmup": plan.segment_warmup,
+                "rounds": plan.latency_rounds,
+            }
+        )
+        for server in (upstream, gateway, passthrough):
+            server.child.check_alive()
+        return {
+            "latency": latency,
+            "throughput": throughput,
+            "stream": stream,
+            "gateway": {
+                "pid": gateway.child.pid,
+                "startup_s": started.startup_s,
+                "rss_idle_kib": rss_idle,
+                "rss_after_kib": rss_kib(gateway.child.pid),
+                "passthrough_rss_kib": rss_kib(passthrough.child.pid),
+            },
+        }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="a short CI-size run (< 1 min)")
+    parser.add_argument("--out", type=Path, help="write the markdown report to this file")
+    parser.add_argument("--json", type=Path, help="write the raw numbers to this JSON file")
+    parser.add_argument("--requests", type=int, help="timed one-client requests per target")
+    parser.add_argument("--seconds", type=float, help="saturation seconds per target")
+    parser.add_argument("--connections", type=int, help="concurrent saturation connections")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "aiohttp"),
+        help="load-generator client (default raw: asyncio protocol + httptools)",
+    )
+    return parser.parse_args(argv)
+
+
+def plan_from(args: argparse.Namespace) -> Plan:
+    """The plan the flags ask for."""
+    plan = QUICK if args.quick else Plan()
+    overrides = {
+        name: getattr(args, name)
+        for name in ("requests", "seconds", "connections", "client")
+        if getattr(args, name) is not None
+    }
+    return replace(plan, **overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and report; 1 if the run was not valid."""
+    args = parse_args(argv)
+    plan = plan_from(args)
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+
+    def log(message: str) -> None:
+        print(f"bench: {message}", file=sys.stderr, flush=True)
+
+    started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    machine = describe()
+    clock = time.perf_counter()
+    raw = measure(plan, log)
+    summary = summarise(
+        machine=machine,
+        settings=asdict(plan),
+        latency=raw["latency"],
+        stream=raw["stream"],
+        throughput=raw["throughput"],
+        gateway=raw["gateway"],
+        started_at=started_at,
+        wall_seconds=time.perf_counter() - clock,
+    )
+    report = markdown(summary)
+    if args.json:
+        raw_latency = {
+            name: {"latency_ns": entry["latency_ns"]} for name, entry in raw["latency"].items()
+        }
+        args.json.write_bytes(
+            orjson.dumps(
+                {"summary": summary, "latency_samples": raw_latency},
+                option=orjson.OPT_INDENT_2,
+            )
+        )
+    if args.out:
+        args.out.write_text(report + "\n")
+        log(f"report written to {args.out}")
+    else:
+        print(report)
+    return 0 if summary["valid"] else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("bench: interrupted; servers stopped", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,81 @@
+"""The request log writer: batched, bounded, and never losing a record on a failed write."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from nanogate.server._requestlog import MAX_PENDING, RequestLog
+from nanogate.storage import RequestRecord
+
+
+def record(n: int) -> RequestRecord:
+    return RequestRecord(f"req_{n}", datetime.now(UTC), "openai", "POST", "/api/v1/x")
+
+
+class SlowStore:
+    """Takes a while to insert; fails when told to."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.fail = False
+
+    async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
+        await asyncio.sleep(0.01)
+        if self.fail:
+            raise OSError("disk full")
+        self.batches.append([r.request_id for r in records])
+
+
+async def test_records_added_during_a_flush_wait_for_the_next_one() -> None:
+    """A flush writes what was pending when it began, in one batch; requests that
+    finish meanwhile do not turn it into a write per request."""
+    store = SlowStore()
+    log = RequestLog(store, 60)  # type: ignore[arg-type]
+    for n in range(3):
+        log.add(record(n))
+
+    async def keep_adding() -> None:
+        for n in range(3, 30):
+            log.add(record(n))
+            await asyncio.sleep(0.001)
+
+    await asyncio.gather(log.flush(), keep_adding())
+    assert store.batches == [["req_0", "req_1", "req_2"]]
+    await log.flush()
+    assert len(store.batches) == 2 and len(store.batches[1]) == 27
+
+
+async def test_a_failed_write_keeps_the_records_for_the_next_flush() -> None:
+    """When the database refuses a batch, its records stay pending, in order."""
+    store = SlowStore()
+    log = RequestLog(store, 60)  # type: ignore[arg-type]
+    log.add(record(1))
+    store.fail = True
+    with pytest.raises(OSError):
+        await log.flush()
+    log.add(record(2))
+    store.fail = False
+    await log.flush()
+    assert store.batches == [["req_1", "req_2"]]
+
+
+async def test_pending_records_are_found_before_they_are_written() -> None:
+    """A record can be looked up by request id while it waits to be written."""
+    log = RequestLog(SlowStore(), 60)  # type: ignore[arg-type]
+    log.add(record(7))
+    found = log.pending("req_7")
+    assert found is not None and found.request_id == "req_7"
+    assert log.pending("req_8") is None
+
+
+def test_the_buffer_is_bounded() -> None:
+    """Past MAX_PENDING records the log drops new ones and counts them, rather than
+    growing without bound while the database is away."""
+    log = RequestLog(SlowStore(), 60)  # type: ignore[arg-type]
+    for n in range(MAX_PENDING + 5):
+        log.add(record(n))
+    assert log.dropped == 5

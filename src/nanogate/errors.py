@@ -537,6 +537,14 @@ class DailyUSDLimitExceeded(DailyLimitExceeded):
 class ServerError(GatewayError):
     code = "server_error"
 
+    @classmethod
+    def for_request(cls, request_id: str) -> ServerError:
+        """The answer to an unexpected exception: the request id, and nothing else."""
+        return cls(
+            "The server had an error while processing your request. "
+            f"Quote request id {request_id} if you contact support."
+        )
+
 
 class ServiceUnavailable(GatewayError):
     status = 503

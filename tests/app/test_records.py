@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 from tests.conftest import InProcess
 
 from nanogate.storage import SQLStore
@@ -124,3 +125,58 @@ async def test_every_api_request_is_logged_with_its_outcome(gateway: InProcess) 
         "model_not_found",
     )
     assert health_record is None
+
+
+async def test_billing_cost_is_priced_from_usage_and_matches_the_legacy_trailer(
+    gateway: InProcess,
+) -> None:
+    """A request's recorded cost is its usage at the model's prices, exactly; the
+    talk-to-gpt trailer shows the same figure the billing lookup returns."""
+    from decimal import Decimal
+
+    legacy = await gateway.client.post(
+        "/api/talk-to-gpt",
+        json={"model": "local/chat", "prompt": "price me"},
+        headers=gateway.auth(),
+    )
+    trailer = legacy.text.split("<NanoGPT>")[1].removesuffix("</NanoGPT>")
+    usage = orjson.loads(trailer)
+    expected = (
+        Decimal(usage["inputTokens"]) * Decimal("0.10")
+        + Decimal(usage["outputTokens"]) * Decimal("0.40")
+    ) / 1_000_000
+    billing = await gateway.client.get(
+        f"/api/v1/usage/requests/{legacy.headers['x-request-id']}", headers=gateway.auth()
+    )
+    assert Decimal(billing.json()["cost"]) == expected
+    assert Decimal(trailer.split('"cost":')[1].split(",")[0]) == expected
+
+
+async def test_the_billing_window_follows_the_gateway_clock(tmp_path) -> None:
+    """Records are stamped with the gateway's clock, and a request older than 24 hours by
+    that clock is no longer visible."""
+    from datetime import UTC, datetime, timedelta
+
+    import httpx
+    from tests.helpers import make_settings, seed
+
+    from nanogate.server import create_app
+
+    now = [datetime(2026, 1, 1, 12, tzinfo=UTC)]
+    settings = make_settings(tmp_path)
+    seeded = await seed(settings.database.url)
+    app = create_app(settings, clock=lambda: now[0])
+    await app.state.start()
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            auth = {"authorization": f"Bearer {seeded.key}"}
+            done = await client.post("/api/v1/chat/completions", json=CHAT, headers=auth)
+            path = f"/api/v1/usage/requests/{done.headers['x-request-id']}"
+            seen = (await client.get(path, headers=auth)).json()
+            assert seen["created_at"] == "2026-01-01T12:00:00.000000Z"
+            assert seen["expires_at"] == "2026-01-02T12:00:00.000000Z"
+            now[0] += timedelta(hours=24, seconds=1)
+            assert (await client.get(path, headers=auth)).status_code == 404
+    finally:
+        await app.state.stop()

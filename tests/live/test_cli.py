@@ -182,3 +182,14 @@ def test_requests_show_prints_the_full_record(serve_gateway: LiveFactory, tmp_pa
         record["input_tokens"] > 0 and record["output_tokens"] == 5
     )  # "You", " said", ":", " log", " me"
     assert record["duration_ms"] > 0
+
+
+def test_an_unreachable_database_is_a_clean_failure(tmp_path: Path) -> None:
+    """`db upgrade` (and every command) against a database that does not answer exits 1
+    with the reason, without a traceback or the URL's password."""
+    config = tmp_path / "down.toml"
+    config.write_text('[database]\nurl = "postgresql://gate:s3cret@127.0.0.1:9/nanogate"\n')
+    result = cli(config, "db", "upgrade", ok=False)
+    assert result.exit_code == 1
+    assert "cannot use the database" in result.output
+    assert "Traceback" not in result.output and "s3cret" not in result.output

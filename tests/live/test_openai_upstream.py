@@ -72,8 +72,8 @@ def test_requests_pass_through_with_the_upstream_model_name(
     upstream_live: Live, fake: tuple[FakeUpstream, str]
 ) -> None:
     """Fields the gateway does not interpret reach the upstream untouched; the model is
-    renamed to the deployment's, the operator's key is sent, and the answer names the
-    public model."""
+    renamed to the deployment's, the operator's key and the request id are sent, and the
+    answer names the public model."""
     upstream, _ = fake
     response = post(upstream_live, "openai", {**CHAT, "logit_bias": {"42": -1}, "vendor_x": [1]})
     assert response.status_code == 200
@@ -83,6 +83,7 @@ def test_requests_pass_through_with_the_upstream_model_name(
     assert sent["body"]["model"] == "fake-chat-v2"
     assert sent["body"]["logit_bias"] == {"42": -1} and sent["body"]["vendor_x"] == [1]
     assert sent["headers"]["Authorization"] == "Bearer sk-upstream-secret"
+    assert sent["headers"]["X-Request-ID"] == response.headers["x-request-id"]
 
 
 def test_streams_and_embeddings_pass_through(upstream_live: Live) -> None:
@@ -113,6 +114,16 @@ def test_streams_and_embeddings_pass_through(upstream_live: Live) -> None:
         (Fault.status_error(503), "service_unavailable", None),
         (Fault.status_error(429, retry_after=7), "rate_limit_exceeded", "7"),
         (Fault.status_error(401), "service_unavailable", None),
+        (
+            Fault.status_error(404, message="no model fake-chat-v2 at http://10.1.2.3:9/v1"),
+            "model_not_available",
+            None,
+        ),
+        (
+            Fault.status_error(400, message="temperature too high", code="bad"),
+            "invalid_parameter_value",
+            None,
+        ),
         (
             Fault.status_error(
                 400, message="maximum context length", code="context_length_exceeded"
@@ -145,6 +156,38 @@ def test_upstream_failures_become_catalogue_errors(
     assert response.headers.get("retry-after") == retry_after
     assert url.split("//")[1] not in response.text
     assert "sk-upstream-secret" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [
+        (Fault.event(after=2, data=b'{"error": "boom"}'), "service_unavailable"),
+        (
+            Fault.event(after=2, data=b'{"error": {"message": "slow", "status": 429}}'),
+            "rate_limit_exceeded",
+        ),
+        (Fault.event(after=2, data=b"[1, 2]"), "service_unavailable"),
+        (Fault.event(after=2, data=b"{broken"), "service_unavailable"),
+        (Fault.truncate(after=3), "service_unavailable"),
+    ],
+)
+def test_bad_upstream_streams_end_in_the_mapped_error_frame(
+    upstream_live: Live, fake: tuple[FakeUpstream, str], fault: Fault, code: str
+) -> None:
+    """An error frame (object or string), a frame that is not an object, broken JSON and a
+    stream that just stops all end the client's stream with the mapped error frame."""
+    upstream, _ = fake
+    upstream.inject(fault)
+    with httpx.Client(base_url=upstream_live.url) as client:
+        with client.stream(
+            "POST",
+            SURFACE_PATHS["openai"],
+            json={**CHAT, "stream": True},
+            headers=upstream_live.auth(),
+        ) as response:
+            body = b"".join(response.iter_raw()).decode()
+    assert f'"code":"{code}"' in body and '"finish_reason":"error"' in body
+    assert body.endswith("data: [DONE]\n\n")
 
 
 def test_a_cut_upstream_stream_ends_in_an_error_frame(

@@ -130,3 +130,38 @@ async def test_stored_responses_belong_to_a_key(store: SQLStore) -> None:
     assert not await store.delete_response("resp_1", "key_b")
     assert await store.delete_response("resp_1", "key_a")
     assert await store.get_response("resp_1", "key_a") is None
+
+
+async def test_overlong_fields_are_cut_to_their_columns(store: SQLStore) -> None:
+    """Strings longer than their column (an exotic HTTP method, a huge path) are cut to fit,
+    on PostgreSQL too, so one odd request never breaks the request log."""
+    record = RequestRecord(
+        request_id="req_long",
+        created_at=datetime.now(UTC),
+        surface="openai",
+        method="PROPPATCHING",
+        path="/api/" + "x" * 500,
+        model="m" * 300,
+        status=405,
+        code="c" * 100,
+        client_ip="9" * 80,
+    )
+    await store.insert_requests([record])
+    fetched = await store.get_request("req_long")
+    assert fetched is not None
+    assert (fetched.method, len(fetched.path), len(fetched.model or "")) == ("PROPPATC", 200, 200)
+    assert len(fetched.code or "") == 64 and len(fetched.client_ip or "") == 64
+
+
+async def test_a_refused_record_does_not_block_the_batch(store: SQLStore) -> None:
+    """A record the database refuses (here a duplicate id) is dropped; the others in its
+    batch are written."""
+    now = datetime.now(UTC)
+
+    def record(request_id: str) -> RequestRecord:
+        return RequestRecord(request_id, now, "openai", "POST", "/api/v1/chat/completions")
+
+    await store.insert_requests([record("req_dup")])
+    await store.insert_requests([record("req_a"), record("req_dup"), record("req_b")])
+    assert await store.get_request("req_a") is not None
+    assert await store.get_request("req_b") is not None

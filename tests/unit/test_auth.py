@@ -176,6 +176,7 @@ async def test_key_cache_picks_up_changes() -> None:
     store.keys = (record(revoked_at=NOW),)
     await cache.refresh()
     assert cache.seq == 1
-    assert len(cache) == 1
+    refreshed = cache.get(hash_api_key(KEY))
+    assert refreshed is not None and refreshed.revoked_at == NOW
     with pytest.raises(InvalidAPIKey, match="revoked"):
         authenticate(KEY, cache, NOW)

@@ -13,13 +13,13 @@ from starlette.datastructures import Headers
 
 from nanogate.errors import InvalidJSON, RequestTimeout, RequestTooLarge, UnsupportedMediaType
 from nanogate.server._body import (
+    ClientDisconnected,
     check_media_type,
     decode_body,
     parse_json_object,
     read_body,
     read_json,
 )
-from nanogate.server.middleware.errors import ClientDisconnected
 
 
 class FakeReceive:

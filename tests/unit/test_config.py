@@ -231,11 +231,9 @@ def test_env_sqlite_path_also_resolves(tmp_path: Path) -> None:
     assert settings.database.url == f"sqlite:///{tmp_path.resolve() / 'x.db'}"
 
 
-@pytest.mark.parametrize(
-    "url", ["sqlite:////var/lib/nanogate.db", "sqlite:///:memory:", "postgresql://u@h/db"]
-)
+@pytest.mark.parametrize("url", ["sqlite:////var/lib/nanogate.db", "postgresql://u@h/db"])
 def test_other_database_urls_are_kept(tmp_path: Path, url: str) -> None:
-    """Absolute SQLite paths, in-memory SQLite and other databases are left as written."""
+    """Absolute SQLite paths and PostgreSQL URLs are left as written."""
     settings = load_settings(write(tmp_path, f'[database]\nurl = "{url}"\n'), env={})
     assert settings.database.url == url
 
@@ -347,3 +345,11 @@ def test_env_boolean_typo_is_an_error(tmp_path: Path, value: str) -> None:
     """A boolean override that is neither true-like nor false-like is a ConfigError."""
     with pytest.raises(ConfigError, match="NANOGATE_X402_ENABLED"):
         load_settings(write(tmp_path, DESIGN_EXAMPLE), env={"NANOGATE_X402_ENABLED": value})
+
+
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://", "mysql://root@localhost/x"])
+def test_unusable_database_urls_are_refused(tmp_path: Path, url: str) -> None:
+    """An in-memory SQLite database (each connection would see its own) and unsupported
+    databases are configuration errors, not failures at the first request."""
+    with pytest.raises(ConfigError, match="database.url"):
+        load_settings(None, env={"NANOGATE_DATABASE_URL": url})

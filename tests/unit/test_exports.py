@@ -136,6 +136,7 @@ EXPORTS: dict[str, list[str]] = {
         "EmbeddingCall",
         "EmbeddingResult",
         "Provider",
+        "stream_ended_early",
     ],
     "nanogate.server": [
         "Gateway",

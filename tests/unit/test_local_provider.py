@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import nanogate.providers.local
-from nanogate.core._tokens import count_tokens
+from nanogate.core import count_chat_tokens, count_tokens
 from nanogate.providers import ChatCall, EmbeddingCall, Provider
 from nanogate.providers.local import LocalProvider
 from nanogate.providers.local._embed import embed_text, embed_tokens
@@ -40,12 +40,18 @@ def model(max_output_tokens: int = 256, dimensions: int = 32) -> Model:
 
 def chat_call(text: str = "hello", **extra: Any) -> ChatCall:
     body = {"model": "upstream-local", "messages": [{"role": "user", "content": text}], **extra}
-    return ChatCall(body=body, model=model(), request_id="req_1")
+    return ChatCall(
+        body=body,
+        model=model(),
+        request_id="req_1",
+        prompt_tokens=count_chat_tokens(body["messages"]),
+    )
 
 
 def embedding_call(inputs: Any, dimensions: int | None = None) -> EmbeddingCall:
     return EmbeddingCall(
         inputs=inputs,
+        input_tokens=[count_tokens(i) if isinstance(i, str) else len(i) for i in inputs],
         dimensions=dimensions,
         model=model(dimensions=24),
         request_id="req_1",
@@ -85,7 +91,10 @@ async def test_chat_returns_completion() -> None:
 
 async def test_chat_uses_model_output_limit() -> None:
     """Without max_tokens the catalogue's max_output_tokens bounds the reply."""
-    call = ChatCall(body=chat_call("a b c d e f").body, model=model(2), request_id="r")
+    body = chat_call("a b c d e f").body
+    call = ChatCall(
+        body=body, model=model(2), request_id="r", prompt_tokens=count_chat_tokens(body["messages"])
+    )
     result = await LocalProvider("local").chat(call)
     assert result["choices"][0]["finish_reason"] == "length"
     assert result["usage"]["completion_tokens"] == 2

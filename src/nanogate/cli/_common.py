@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -13,9 +14,10 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import orjson
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from nanogate.config import ConfigError, Settings, load_settings
-from nanogate.core import usd_to_nano
+from nanogate.core import redact, usd_to_nano
 from nanogate.storage import SQLStore
 
 T = TypeVar("T")
@@ -47,22 +49,33 @@ def settings_from(config: Path | None) -> Settings:
         fail(str(exc))
 
 
-def with_store(config: Path | None, action: Callable[[SQLStore], Awaitable[T]]) -> T:
-    """Run ``action`` against the configured database, migrated to the latest schema."""
-    settings = settings_from(config)
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[SQLStore]:
+    """The configured database, migrated to the latest schema, closed on exit."""
+    store = SQLStore(settings.database.url)
+    try:
+        await store.upgrade()
+        yield store
+    finally:
+        await store.close()
+
+
+def run_with_store(settings: Settings, action: Callable[[SQLStore], Awaitable[T]]) -> T:
+    """Run ``action`` against the configured database; an unreachable one is a clean failure."""
 
     async def run() -> T:
-        store = SQLStore(settings.database.url)
-        try:
-            await store.upgrade()
+        async with open_store(settings) as store:
             return await action(store)
-        finally:
-            await store.close()
 
     try:
         return asyncio.run(run())
-    except OSError as exc:
-        fail(f"cannot open the database: {exc}")
+    except (OSError, SQLAlchemyError) as exc:
+        fail(f"cannot use the database {redact(settings.database.url)}: {exc}")
+
+
+def with_store(config: Path | None, action: Callable[[SQLStore], Awaitable[T]]) -> T:
+    """Run ``action`` against the database of the configuration ``config``."""
+    return run_with_store(settings_from(config), action)
 
 
 def print_json(data: dict[str, Any]) -> None:

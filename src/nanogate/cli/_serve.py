@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import Annotated
 
@@ -10,28 +9,28 @@ import typer
 import uvicorn
 from rich.panel import Panel
 
-from nanogate.cli._common import ConfigOption, err, fail, out, settings_from
+from nanogate.cli._common import (
+    ConfigOption,
+    err,
+    out,
+    run_with_store,
+    settings_from,
+    with_store,
+)
 from nanogate.config import Settings
 from nanogate.core import format_usd, usd_to_nano
 from nanogate.server._logging import log_config
-from nanogate.storage import NewKey, SQLStore
+from nanogate.storage import NewKey, Store
 
 db = typer.Typer(help="The database schema.", no_args_is_help=True)
 
 
-async def prepare_database(settings: Settings) -> NewKey | None:
-    """Migrate the schema; on an empty database, create the demo account and key."""
-    store = SQLStore(settings.database.url)
-    try:
-        await store.upgrade()
-        if not settings.server.create_demo_account or await store.count_accounts():
-            return None
-        account = await store.create_account(
-            usd_to_nano(settings.server.demo_balance_usd), name="demo"
-        )
-        return await store.create_key(account.id, name="demo")
-    finally:
-        await store.close()
+async def create_demo_key(settings: Settings, store: Store) -> NewKey | None:
+    """On an empty database, the demo account and its key (if the settings ask for one)."""
+    if not settings.server.create_demo_account or await store.count_accounts():
+        return None
+    account = await store.create_account(usd_to_nano(settings.server.demo_balance_usd), name="demo")
+    return await store.create_key(account.id, name="demo")
 
 
 def serve(
@@ -54,10 +53,7 @@ def serve(
     if config is not None:
         os.environ["NANOGATE_CONFIG"] = str(config.resolve())
     settings = settings_from(config)
-    try:
-        demo = asyncio.run(prepare_database(settings))
-    except OSError as exc:
-        fail(f"cannot open the database: {exc}")
+    demo = run_with_store(settings, lambda store: create_demo_key(settings, store))
     server = settings.server
     if demo is not None:
         out.print(
@@ -91,17 +87,12 @@ def serve(
 @db.command("upgrade")
 def upgrade(config: ConfigOption = None) -> None:
     """Apply pending database migrations."""
-    settings = settings_from(config)
 
-    async def run() -> None:
-        store = SQLStore(settings.database.url)
-        try:
-            await store.upgrade()
-        finally:
-            await store.close()
+    async def nothing_more(store: Store) -> None:
+        return None
 
     with err.status("applying migrations..."):
-        asyncio.run(run())
+        with_store(config, nothing_more)
     err.print("database schema is up to date")
 
 

@@ -80,7 +80,7 @@ def _anchor_sqlite(settings: Settings, base: Path) -> Settings:
     """Resolve a relative SQLite path against the configuration file's directory."""
     prefix = "sqlite:///"
     url = settings.database.url
-    if not url.startswith(prefix) or url == prefix + ":memory:":
+    if not url.startswith(prefix):
         return settings
     path = Path(url[len(prefix) :])
     if path.is_absolute():

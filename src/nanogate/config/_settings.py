@@ -32,12 +32,23 @@ class ServerSettings(_Section):
     """How often a running gateway picks up key and account changes."""
     request_log_flush_s: float = Field(0.2, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    public_url: str = ""
-    """Base URL clients reach this gateway at (used in links the gateway hands out)."""
 
 
 class DatabaseSettings(_Section):
     url: str = "sqlite:///nanogate.db"
+
+    @field_validator("url")
+    @classmethod
+    def _persistent(cls, value: str) -> str:
+        scheme = value.partition("://")[0].partition("+")[0]
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("must be a sqlite:///path or postgresql://... URL")
+        if scheme == "sqlite" and (":memory:" in value or value.rstrip("/") == "sqlite:"):
+            raise ValueError(
+                "an in-memory SQLite database cannot be shared by the gateway's connections "
+                "and workers; give a file path, e.g. sqlite:///nanogate.db"
+            )
+        return value
 
 
 class RedisSettings(_Section):

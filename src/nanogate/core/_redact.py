@@ -2,7 +2,7 @@
 
 :func:`redact` masks API keys (``sk-...``), bearer tokens, and the values of
 credential headers (``Authorization``, ``x-api-key``, ``X-PAYMENT``,
-``x-byok-*``) wherever they appear in a string.
+``x-byok-*``) and passwords in URLs wherever they appear in a string.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ _PATTERNS = (
     ),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"()\bsk-[A-Za-z0-9_-]{8,}"),
+    # the password of a URL's user information: scheme://user:password@host
+    re.compile(r"(://[^/\s:@]+:)[^/\s@]+(?=@)"),
 )
 
 

@@ -24,11 +24,18 @@ class ChatCall:
     """The chat-completions request; ``model`` already names the upstream model."""
     model: Model
     request_id: str
+    """The gateway's request id, sent upstream for correlating logs."""
+    prompt_tokens: int
+    """The prompt's size by the gateway's tokenizer (exact for the local models)."""
 
 
 @dataclass(frozen=True, slots=True)
 class EmbeddingCall:
+    """One embeddings request bound for a deployment."""
+
     inputs: list[str] | list[list[int]]
+    input_tokens: list[int]
+    """Each input's size by the gateway's tokenizer (exact for the local models)."""
     dimensions: int | None
     model: Model
     request_id: str
@@ -38,11 +45,16 @@ class EmbeddingCall:
 
 @dataclass(frozen=True, slots=True)
 class EmbeddingResult:
+    """Vectors in input order, and the input tokens the provider counted."""
+
     vectors: list[list[float]]
     prompt_tokens: int
 
 
 class Provider(Protocol):
+    """Something that runs models. Failures are raised as catalogue errors
+    (:mod:`nanogate.errors`), never as transport exceptions."""
+
     name: str
 
     async def chat(self, call: ChatCall) -> dict[str, Any]:
@@ -51,6 +63,8 @@ class Provider(Protocol):
     def chat_stream(self, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
         """``chat.completion.chunk`` objects, the last one carrying ``usage``."""
 
-    async def embed(self, call: EmbeddingCall) -> EmbeddingResult: ...
+    async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
+        """One vector per input, in order."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release connections; called once at shutdown."""

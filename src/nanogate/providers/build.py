@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 
 from nanogate.config import ConfigError, ProviderSettings
@@ -10,6 +9,7 @@ from nanogate.providers._protocol import Provider
 
 
 def provider_api_key(settings: ProviderSettings, env: Mapping[str, str]) -> str | None:
+    """The provider's credential: inline, or from the environment variable it names."""
     if settings.api_key is not None:
         return settings.api_key.get_secret_value()
     if settings.api_key_env:
@@ -24,12 +24,12 @@ def provider_api_key(settings: ProviderSettings, env: Mapping[str, str]) -> str 
 
 
 def build_providers(
-    providers: Iterable[ProviderSettings], env: Mapping[str, str] | None = None
+    providers: Iterable[ProviderSettings], env: Mapping[str, str]
 ) -> dict[str, Provider]:
+    """One provider per settings entry; credentials named by ``api_key_env`` come from ``env``."""
     from nanogate.providers.local import LocalProvider
     from nanogate.providers.openai import OpenAIProvider
 
-    env = os.environ if env is None else env
     built: dict[str, Provider] = {}
     for settings in providers:
         if settings.kind == "local":

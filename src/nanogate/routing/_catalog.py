@@ -69,9 +69,6 @@ class Catalog:
     def __iter__(self) -> Iterator[Model]:
         return iter(self._models.values())
 
-    def __len__(self) -> int:
-        return len(self._models)
-
     def get(self, model_id: str) -> Model | None:
         return self._models.get(model_id)
 

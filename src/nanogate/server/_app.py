@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 
+import orjson
 from starlette.types import Receive, Scope, Send
 
 from nanogate.config import Settings
@@ -13,6 +15,7 @@ from nanogate.providers.build import build_providers
 from nanogate.routing import Catalog, Model
 from nanogate.server._keycache import KeyCache
 from nanogate.server._metrics import Metrics
+from nanogate.server._openapi import openapi_document
 from nanogate.server._requestlog import RequestLog
 from nanogate.server._router import Router
 from nanogate.server._state import Clock, GatewayState, utc_now
@@ -60,27 +63,32 @@ def create_app(
     store: Store | None = None,
     providers: Mapping[str, Provider] | None = None,
     clock: Clock = utc_now,
+    env: Mapping[str, str] | None = None,
 ) -> Gateway:
     """Build the gateway for ``settings``.
 
     ``store`` and ``providers`` default to what the settings describe; passing
     them replaces those parts (a different database handle, an instrumented
-    provider) without touching anything else.
+    provider) without touching anything else. ``env`` holds the variables
+    named by ``api_key_env`` (the process environment by default).
     """
     store = store if store is not None else SQLStore(settings.database.url)
     catalog = Catalog(Model.from_settings(m) for m in settings.models)
-    all_providers = dict(build_providers(settings.providers))
-    all_providers.update(providers or {})
+    given = dict(providers or {})
+    missing = [p for p in settings.providers if p.name not in given]
+    all_providers = {**build_providers(missing, os.environ if env is None else env), **given}
     router = Router(all_routes())
+    request_log = RequestLog(store, settings.server.request_log_flush_s)
     state = GatewayState(
         settings=settings,
         catalog=catalog,
         store=store,
         providers=all_providers,
         keys=KeyCache(store, settings.server.key_refresh_s),
-        request_log=RequestLog(store, settings.server.request_log_flush_s),
-        metrics=Metrics(),
+        request_log=request_log,
+        metrics=Metrics(dropped_log_records=lambda: request_log.dropped),
         routes=router.routes,
+        openapi=orjson.dumps(openapi_document(router.routes)),
         clock=clock,
     )
     return Gateway(state, router)

@@ -16,9 +16,12 @@ from starlette.datastructures import Headers
 from starlette.types import Receive
 
 from nanogate.errors import InvalidJSON, RequestTimeout, RequestTooLarge, UnsupportedMediaType
-from nanogate.server.middleware.errors import ClientDisconnected
 
 _DECODABLE = ("identity", "gzip", "deflate")
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its body arrived; there is no one to answer."""
 
 
 def check_media_type(headers: Headers) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
 
-from nanogate.core import Surface
+from nanogate.core import Surface, token_cost_nano
+from nanogate.routing import Model
 from nanogate.storage import APIKey, RequestRecord
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ class RequestContext:
     route: str = "unmatched"
     params: dict[str, str] = field(default_factory=dict)
     key: APIKey | None = None
+    model: Model | None = None
+    """The model the request resolved to, once it has."""
     logged: bool = True
     """Whether the request goes into the request log (ops routes do not)."""
     _headers: Headers | None = None
@@ -55,7 +57,7 @@ class RequestContext:
         surface = surface_for(path)
         record = RequestRecord(
             request_id=request_id,
-            created_at=datetime.now(UTC),
+            created_at=state.clock(),
             surface=surface,
             method=scope["method"],
             path=path,
@@ -73,15 +75,21 @@ class RequestContext:
         return (time.perf_counter() - self.started) * 1000
 
     def note_usage(self, usage: dict[str, Any] | None) -> None:
-        """Copy token counts from an OpenAI-style ``usage`` object into the record."""
+        """Copy token counts from an OpenAI-style ``usage`` object into the record, and
+        price them at the resolved model's rates."""
         if not usage:
             return
         prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
         completion = usage.get("completion_tokens", usage.get("output_tokens"))
+        record = self.record
         if isinstance(prompt, int):
-            self.record.input_tokens = prompt
+            record.input_tokens = prompt
         if isinstance(completion, int):
-            self.record.output_tokens = completion
+            record.output_tokens = completion
+        if self.model is not None:
+            record.cost_nusd = token_cost_nano(
+                record.input_tokens or 0, self.model.input_usd_per_mtok
+            ) + token_cost_nano(record.output_tokens or 0, self.model.output_usd_per_mtok)
 
 
 def context_of(scope: Scope) -> RequestContext:

@@ -25,12 +25,11 @@ class KeyCache:
         self.healthy = False
 
     def get(self, key_hash: str) -> APIKey | None:
+        """The key with this hash, revoked and expired ones included (the caller judges)."""
         return self._by_hash.get(key_hash)
 
-    def __len__(self) -> int:
-        return len(self._by_hash)
-
     async def refresh(self) -> None:
+        """Fetch the keys changed since the last refresh."""
         changes = await self._store.changes_since(self.seq)
         for key in changes.keys:
             self._by_hash[key.key_hash] = key

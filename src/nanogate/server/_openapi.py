@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 from nanogate._version import __version__
@@ -100,8 +99,8 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
     return operation
 
 
-@lru_cache(maxsize=4)
-def _document(routes: tuple[Route, ...]) -> dict[str, Any]:
+def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``routes``."""
     schemas: dict[str, Any] = dict(_ERROR_SCHEMAS)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
@@ -124,7 +123,3 @@ def _document(routes: tuple[Route, ...]) -> dict[str, Any]:
         },
         "security": [{"bearer": []}, {"apiKey": []}],
     }
-
-
-def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
-    return _document(tuple(routes))

@@ -28,10 +28,19 @@ class RequestLog:
         self.dropped = 0
 
     def add(self, record: RequestRecord) -> None:
+        """Queue a finished request's record (dropped and counted past ``MAX_PENDING``)."""
         if len(self._pending) >= MAX_PENDING:
             self.dropped += 1
             return
         self._pending.append(record)
+
+    def _requeue(self, records: list[RequestRecord]) -> None:
+        """Put unwritten records back in front, keeping the buffer within its bound."""
+        self._pending[:0] = records
+        excess = len(self._pending) - MAX_PENDING
+        if excess > 0:
+            del self._pending[:excess]
+            self.dropped += excess
 
     def pending(self, request_id: str) -> RequestRecord | None:
         """A record not yet written to the database, by request id."""
@@ -50,7 +59,7 @@ class RequestLog:
             try:
                 await self._store.insert_requests(batch)
             except Exception:
-                self._pending[:0] = taken[start:]
+                self._requeue(taken[start:])
                 raise
             finally:
                 self._writing = []

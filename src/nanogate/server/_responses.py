@@ -1,21 +1,15 @@
-"""Response builders: JSON with orjson, errors through the renderers, SSE streams."""
+"""Response builders: JSON with orjson, and errors through the renderers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from nanogate.core import Surface, error_headers, render_error
 from nanogate.errors import GatewayError
-
-SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
-
-
-def dumps(data: Any) -> bytes:
-    return orjson.dumps(data)
 
 
 def json_response(
@@ -31,7 +25,3 @@ def error_response(err: GatewayError, surface: Surface) -> Response:
         dict(error_headers(err)),
         "application/json",
     )
-
-
-def sse_response(body: AsyncIterator[bytes]) -> StreamingResponse:
-    return StreamingResponse(body, 200, SSE_HEADERS, "text/event-stream")

@@ -34,6 +34,8 @@ class Route:
 
 
 class Router:
+    """The ASGI app at the core: finds the route, runs its handler, sends its answer."""
+
     def __init__(self, routes: Iterable[Route]) -> None:
         self.routes = tuple(routes)
         self._exact: dict[str, dict[str, Route]] = {}
@@ -51,6 +53,7 @@ class Router:
                 self._exact.setdefault(route.path, {})[route.method] = route
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route and path parameters for a request, or the 404/405 to answer."""
         methods = self._exact.get(path)
         params: dict[str, str] = {}
         if methods is None:

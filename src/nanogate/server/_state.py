@@ -38,6 +38,8 @@ class GatewayState:
     request_log: RequestLog
     metrics: Metrics
     routes: tuple[Route, ...] = ()
+    openapi: bytes = b"{}"
+    """The OpenAPI document of ``routes``, encoded once."""
     clock: Clock = utc_now
     draining: bool = False
     started_at: int = field(default_factory=lambda: int(time.time()))
@@ -63,6 +65,9 @@ class GatewayState:
             await self.request_log.close()
         except Exception:
             log.exception("could not write the last request log records")
-        for provider in self.providers.values():
-            await provider.close()
-        await self.store.close()
+        closers = [(f"provider {name}", p.close) for name, p in self.providers.items()]
+        for what, close in (*closers, ("the database", self.store.close)):
+            try:
+                await close()
+            except Exception:
+                log.exception("could not close %s cleanly", what)

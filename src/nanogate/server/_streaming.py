@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from starlette.types import Receive, Scope, Send
 
-from nanogate.errors import GatewayError, ServiceUnavailable
+from nanogate.errors import GatewayError, ServerError
+from nanogate.providers import stream_ended_early
 from nanogate.server._context import RequestContext
-from nanogate.server.middleware.errors import unexpected_error
 
 log = logging.getLogger("nanogate.stream")
 
@@ -42,11 +42,6 @@ class StreamWriter(Protocol):
     def finish(self) -> bytes: ...
 
     def fail(self, err: GatewayError) -> bytes: ...
-
-
-def stream_ended_early() -> ServiceUnavailable:
-    """The error for a provider stream that stopped without its final event."""
-    return ServiceUnavailable("The model provider's stream ended before the response was complete.")
 
 
 async def first_chunk(
@@ -97,7 +92,7 @@ async def relay(
         yield writer.fail(err)
     except Exception:
         log.exception("stream failed unexpectedly, request_id=%s", ctx.request_id)
-        failure = unexpected_error(ctx.request_id)
+        failure = ServerError.for_request(ctx.request_id)
         ctx.record.code, ctx.record.message = failure.code, "unexpected exception"
         yield writer.fail(failure)
     finally:

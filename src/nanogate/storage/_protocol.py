@@ -16,18 +16,28 @@ from nanogate.storage._records import (
 
 
 class Store(Protocol):
-    async def close(self) -> None: ...
+    """What the gateway and the command line need from a database.
+
+    Money is in integer nano-dollars; timestamps are aware UTC datetimes.
+    """
+
+    async def close(self) -> None:
+        """Release every connection."""
 
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""
 
-    async def count_accounts(self) -> int: ...
+    async def count_accounts(self) -> int:
+        """How many accounts exist (the demo account is made only when none do)."""
 
-    async def create_account(self, balance_nusd: int = 0, name: str | None = None) -> Account: ...
+    async def create_account(self, balance_nusd: int = 0, name: str | None = None) -> Account:
+        """A new account holding ``balance_nusd``."""
 
-    async def get_account(self, account_id: str) -> Account | None: ...
+    async def get_account(self, account_id: str) -> Account | None:
+        """The account, or ``None``."""
 
-    async def topup(self, account_id: str, amount_nusd: int) -> Account | None: ...
+    async def topup(self, account_id: str, amount_nusd: int) -> Account | None:
+        """Add ``amount_nusd`` atomically; the updated account, or ``None`` if unknown."""
 
     async def create_key(
         self,
@@ -39,7 +49,8 @@ class Store(Protocol):
         daily_usd_nusd: int | None = None,
         rps: int | None = None,
         expires_at: datetime | None = None,
-    ) -> NewKey: ...
+    ) -> NewKey:
+        """A new key for ``account_id``: the record, and the key in clear this once."""
 
     async def revoke_key(self, key_id: str) -> bool:
         """Revoke a key; ``False`` if there is no such key."""
@@ -47,14 +58,19 @@ class Store(Protocol):
     async def changes_since(self, seq: int) -> Changes:
         """Keys changed after ``seq`` (every key for ``seq < 0``)."""
 
-    async def insert_requests(self, records: Sequence[RequestRecord]) -> None: ...
+    async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
+        """Write request-log records; raise only when the database cannot be reached."""
 
-    async def get_request(self, request_id: str) -> RequestRecord | None: ...
+    async def get_request(self, request_id: str) -> RequestRecord | None:
+        """A request-log record by request id, or ``None``."""
 
     async def save_response(
         self, response_id: str, key_id: str, body: dict[str, Any], context: list[dict[str, Any]]
-    ) -> None: ...
+    ) -> None:
+        """Store a Responses API response and the conversation that led to it."""
 
-    async def get_response(self, response_id: str, key_id: str) -> StoredResponse | None: ...
+    async def get_response(self, response_id: str, key_id: str) -> StoredResponse | None:
+        """A stored response of ``key_id``, or ``None``."""
 
-    async def delete_response(self, response_id: str, key_id: str) -> bool: ...
+    async def delete_response(self, response_id: str, key_id: str) -> bool:
+        """Delete a stored response of ``key_id``; ``False`` if there was none."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import String, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from nanogate.core import hash_api_key, key_prefix, new_api_key, new_id
@@ -24,6 +27,7 @@ from nanogate.storage._records import (
 from nanogate.storage._tables import accounts, api_keys, meta, request_log, stored_responses
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger("nanogate.storage")
 
 
 def async_url(url: str) -> str:
@@ -226,35 +230,26 @@ class SQLStore:
     # Request log -----------------------------------------------------------------------
 
     async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
+        """Write records in one transaction. A record the database refuses (a duplicate
+        id after an ambiguous earlier write) is dropped and logged, never allowed to
+        block the records around it; connection failures propagate for a retry."""
         if not records:
             return
-        rows = [
-            {
-                "request_id": r.request_id,
-                "created_at": r.created_at,
-                "key_id": r.key_id,
-                "account_id": r.account_id,
-                "surface": r.surface,
-                "method": r.method,
-                "path": r.path[:200],
-                "model": r.model[:200] if r.model else None,
-                "status": r.status,
-                "code": r.code,
-                "message": r.message,
-                "stream": r.stream,
-                "input_tokens": r.input_tokens,
-                "output_tokens": r.output_tokens,
-                "cost_nusd": r.cost_nusd,
-                "usage_estimated": r.usage_estimated,
-                "deployments": orjson.dumps(r.deployments).decode() if r.deployments else None,
-                "duration_ms": r.duration_ms,
-                "ttfb_ms": r.ttfb_ms,
-                "client_ip": r.client_ip,
-            }
-            for r in records
-        ]
-        async with self._writer.begin() as conn:
-            await conn.execute(insert(request_log), rows)
+        rows = [_request_row(record) for record in records]
+        try:
+            async with self._writer.begin() as conn:
+                await conn.execute(insert(request_log), rows)
+        except (DataError, IntegrityError):
+            for row in rows:
+                try:
+                    async with self._writer.begin() as conn:
+                        await conn.execute(insert(request_log), [row])
+                except (DataError, IntegrityError) as exc:
+                    log.warning(
+                        "request log record %s refused by the database, dropped: %s",
+                        row["request_id"],
+                        type(exc).__name__,
+                    )
 
     async def get_request(self, request_id: str) -> RequestRecord | None:
         async with self._reader.connect() as conn:
@@ -265,29 +260,12 @@ class SQLStore:
             ).first()
         if row is None:
             return None
-        m = row._mapping
-        return RequestRecord(
-            request_id=m["request_id"],
-            created_at=_created(m),
-            surface=m["surface"],
-            method=m["method"],
-            path=m["path"],
-            status=m["status"],
-            key_id=m["key_id"],
-            account_id=m["account_id"],
-            model=m["model"],
-            code=m["code"],
-            message=m["message"],
-            stream=bool(m["stream"]),
-            input_tokens=m["input_tokens"],
-            output_tokens=m["output_tokens"],
-            cost_nusd=m["cost_nusd"],
-            usage_estimated=bool(m["usage_estimated"]),
-            deployments=orjson.loads(m["deployments"]) if m["deployments"] else [],
-            duration_ms=m["duration_ms"],
-            ttfb_ms=m["ttfb_ms"],
-            client_ip=m["client_ip"],
-        )
+        values = dict(row._mapping)
+        values["created_at"] = _created(values)
+        values["stream"] = bool(values["stream"])
+        values["usage_estimated"] = bool(values["usage_estimated"])
+        values["deployments"] = orjson.loads(values["deployments"]) if values["deployments"] else []
+        return RequestRecord(**values)
 
     # Stored responses ------------------------------------------------------------------
 
@@ -339,6 +317,25 @@ async def _bump_seq(conn: AsyncConnection) -> int:
         .returning(meta.c.value)
     )
     return int(result.scalar_one())
+
+
+_REQUEST_FIELDS = tuple(field.name for field in fields(RequestRecord))
+_LENGTHS = {
+    column.name: column.type.length
+    for column in request_log.columns
+    if isinstance(column.type, String) and column.type.length
+}
+
+
+def _request_row(record: RequestRecord) -> dict[str, Any]:
+    """A request_log row: strings cut to their column's length, deployments as JSON."""
+    row = {name: getattr(record, name) for name in _REQUEST_FIELDS}
+    for name, length in _LENGTHS.items():
+        value = row[name]
+        if isinstance(value, str) and len(value) > length:
+            row[name] = value[:length]
+    row["deployments"] = orjson.dumps(record.deployments).decode() if record.deployments else None
+    return row
 
 
 def _account(row: Row[Any]) -> Account:

@@ -4,13 +4,15 @@ It answers ``POST /v1/chat/completions`` (plain and streaming) and
 ``POST /v1/embeddings`` with fixed, cheap replies. Faults queued with
 :meth:`FakeUpstream.inject` apply to the next requests, one fault per request:
 
-- ``Fault.status(503, retry_after=2)``: an HTTP error with an OpenAI error body;
+- ``Fault.status_error(503, retry_after=2)``: an HTTP error with an OpenAI error body;
 - ``Fault.delay(0.5)``: wait before the first byte;
 - ``Fault.reset()``: abort the connection before answering;
 - ``Fault.cut(after=2)``: stream ``after`` chunks, then abort the connection;
 - ``Fault.truncate(after=2)``: stream ``after`` chunks, then end cleanly without
   a final chunk or ``[DONE]``;
-- ``Fault.malformed()``: a 200 whose body is not JSON.
+- ``Fault.malformed()``: a 200 whose body is not JSON;
+- ``Fault.event(after=2, data=b'{"error": "boom"}')``: stream ``after`` chunks, then
+  one raw ``data:`` line (an error frame, an oversized line...), then end.
 
 Served with :class:`~nanogate.testing.ServedAioHTTP`, it is a real HTTP server on
 loopback, so the gateway's connection pool, parser and timeouts are exercised.
@@ -71,6 +73,10 @@ class Fault:
     @classmethod
     def malformed(cls) -> Fault:
         return cls("malformed")
+
+    @classmethod
+    def event(cls, after: int, data: bytes) -> Fault:
+        return cls("event", after=after, body=data)
 
 
 @dataclass
@@ -195,12 +201,15 @@ class FakeUpstream:
         )
         frames.append(b"data: [DONE]\n\n")
         for index, frame in enumerate(frames):
-            if fault is not None and fault.kind in ("cut", "truncate") and index == fault.after:
-                if fault.kind == "cut":
-                    _abort(request)
+            if fault is not None and fault.kind in ("cut", "truncate", "event"):
+                if index == fault.after:
+                    if fault.kind == "cut":
+                        _abort(request)
+                        return response
+                    if fault.kind == "event":
+                        await response.write(b"data: " + fault.body + b"\n\n")
+                    await response.write_eof()
                     return response
-                await response.write_eof()
-                return response
             await response.write(frame)
         await response.write_eof()
         return response

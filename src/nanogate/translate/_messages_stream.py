@@ -32,9 +32,6 @@ class MessagesStream(ChunkEncoder):
         self._input_tokens = input_tokens
         self._index = -1
         """Index of the last content block opened; ``-1`` before the first."""
-        self._open: str | int | None = None
-        """The open block: ``"text"``, a tool call's chat index, or ``None``."""
-        self._seen_calls: set[int] = set()
 
     def start(self) -> list[Event]:
         """``message_start`` (an empty message) and a ``ping``."""
@@ -71,36 +68,22 @@ class MessagesStream(ChunkEncoder):
 
     # Blocks ----------------------------------------------------------------------------
 
-    def _text(self, text: str) -> list[Event]:
-        events: list[Event] = []
-        if self._open != "text":
-            events.extend(self._close())
-            events.append(self._block_start({"type": "text", "text": ""}))
-            self._open = "text"
-        events.append(self._block_delta({"type": "text_delta", "text": text}))
-        return events
+    def _start(self, item: str | int, call: dict[str, Any]) -> list[Event]:
+        if item == "text":
+            return [self._block_start({"type": "text", "text": ""})]
+        block: dict[str, Any] = {
+            "type": "tool_use",
+            "id": call.get("id") or f"toolu_{self._message_id}_{item}",
+            "name": (call.get("function") or {}).get("name") or "",
+            "input": {},
+        }
+        return [self._block_start(block)]
 
-    def _tool_call(self, call: dict[str, Any]) -> list[Event]:
-        position = call.get("index", 0)
-        function = call.get("function") or {}
-        events: list[Event] = []
-        if self._open != position:
-            if position in self._seen_calls:
-                return []
-            self._seen_calls.add(position)
-            events.extend(self._close())
-            block: dict[str, Any] = {
-                "type": "tool_use",
-                "id": call.get("id") or f"toolu_{self._message_id}_{position}",
-                "name": function.get("name") or "",
-                "input": {},
-            }
-            events.append(self._block_start(block))
-            self._open = position
-        if function.get("arguments"):
-            delta = {"type": "input_json_delta", "partial_json": function["arguments"]}
-            events.append(self._block_delta(delta))
-        return events
+    def _text_delta(self, text: str) -> list[Event]:
+        return [self._block_delta({"type": "text_delta", "text": text})]
+
+    def _arguments_delta(self, arguments: str) -> list[Event]:
+        return [self._block_delta({"type": "input_json_delta", "partial_json": arguments})]
 
     def _close(self) -> list[Event]:
         if self._open is None:

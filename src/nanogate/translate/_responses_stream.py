@@ -48,15 +48,12 @@ class ResponsesStream(ChunkEncoder):
         self._sequence = 0
         self._segments: list[Segment] = []
         """Items already closed, in output order."""
-        self._open: str | int | None = None
-        """The open item: ``"text"``, a tool call's chat index, or ``None``."""
         self._call: tuple[str, str] = ("", "")
         """The open call's id and name."""
         self._buffer: list[str] = []
         """The open item's text or arguments so far."""
         self._here: dict[str, Any] = {}
         """The open item's ``item_id`` and ``output_index``, as its events carry them."""
-        self._seen_calls: set[int] = set()
 
     def start(self) -> list[Event]:
         """``response.created`` and ``response.in_progress``, both with empty output."""
@@ -96,43 +93,25 @@ class ResponsesStream(ChunkEncoder):
 
     # Items -----------------------------------------------------------------------------
 
-    def _text(self, text: str) -> list[Event]:
-        events: list[Event] = []
-        if self._open != "text":
-            events.extend(self._close())
-            self._open = "text"
-            events.extend(self._added())
+    def _start(self, item: str | int, call: dict[str, Any]) -> list[Event]:
+        if item != "text":
+            call_id = call.get("id") or f"call_{self._shell.response_id}_{item}"
+            self._call = (call_id, (call.get("function") or {}).get("name") or "")
+        return self._added()
+
+    def _text_delta(self, text: str) -> list[Event]:
         self._buffer.append(text)
-        events.append(
+        return [
             self._event(
                 "response.output_text.delta", **self._here, content_index=0, delta=text, logprobs=[]
             )
-        )
-        return events
+        ]
 
-    def _tool_call(self, call: dict[str, Any]) -> list[Event]:
-        position = call.get("index", 0)
-        function = call.get("function") or {}
-        events: list[Event] = []
-        if self._open != position:
-            if position in self._seen_calls:
-                return []
-            self._seen_calls.add(position)
-            events.extend(self._close())
-            call_id = call.get("id") or f"call_{self._shell.response_id}_{position}"
-            self._call = (call_id, function.get("name") or "")
-            self._open = position
-            events.extend(self._added())
-        if function.get("arguments"):
-            self._buffer.append(function["arguments"])
-            events.append(
-                self._event(
-                    "response.function_call_arguments.delta",
-                    **self._here,
-                    delta=function["arguments"],
-                )
-            )
-        return events
+    def _arguments_delta(self, arguments: str) -> list[Event]:
+        self._buffer.append(arguments)
+        return [
+            self._event("response.function_call_arguments.delta", **self._here, delta=arguments)
+        ]
 
     def _added(self) -> list[Event]:
         index = len(self._segments)

@@ -54,10 +54,16 @@ class Reply:
         return None if self.tool_call is not None else "".join(self.content_tokens)
 
 
-def plan_reply(body: Mapping[str, Any], max_output_tokens: int) -> Reply:
-    """The deterministic reply to a validated chat-completions request."""
+def plan_reply(
+    body: Mapping[str, Any], max_output_tokens: int, prompt_tokens: int | None = None
+) -> Reply:
+    """The deterministic reply to a validated chat-completions request.
+
+    ``prompt_tokens`` is the prompt's count when the caller has it already.
+    """
     messages = [m for m in body.get("messages") or () if isinstance(m, Mapping)]
-    prompt_tokens = count_chat_tokens(messages, body.get("tools"))
+    if prompt_tokens is None:
+        prompt_tokens = count_chat_tokens(messages, body.get("tools"))
     budget = _budget(body, max_output_tokens)
     tool = _chosen_tool(body, messages)
     if tool is not None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from nanogate.core import count_tokens, new_id
+from nanogate.core import new_id
 from nanogate.providers._protocol import ChatCall, EmbeddingCall, EmbeddingResult, Provider
 from nanogate.providers.local._chat import choice_count, chunks, completion, plan_reply
 from nanogate.providers.local._embed import embed_text, embed_tokens
@@ -29,7 +29,7 @@ class LocalProvider:
 
     async def chat(self, call: ChatCall) -> dict[str, Any]:
         """A whole ``chat.completion`` object."""
-        reply = plan_reply(call.body, call.model.max_output_tokens)
+        reply = plan_reply(call.body, call.model.max_output_tokens, call.prompt_tokens)
         return completion(
             reply,
             completion_id=new_id("chatcmpl"),
@@ -40,7 +40,7 @@ class LocalProvider:
 
     async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
         """``chat.completion.chunk`` objects, paced by ``stream_delay_ms``; usage last."""
-        reply = plan_reply(call.body, call.model.max_output_tokens)
+        reply = plan_reply(call.body, call.model.max_output_tokens, call.prompt_tokens)
         stream = chunks(
             reply,
             completion_id=new_id("chatcmpl"),
@@ -58,16 +58,13 @@ class LocalProvider:
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
         """One unit vector per input, with the exact prompt token count."""
         dimensions = call.dimensions or call.model.dimensions
-        vectors: list[list[float]] = []
-        prompt_tokens = 0
-        for item in call.inputs:
-            if isinstance(item, str):
-                vectors.append(embed_text(item, dimensions))
-                prompt_tokens += count_tokens(item)
-            else:
-                vectors.append(embed_tokens(item, dimensions))
-                prompt_tokens += len(item)
-        return EmbeddingResult(vectors=vectors, prompt_tokens=prompt_tokens)
+        vectors = [
+            embed_text(item, dimensions)
+            if isinstance(item, str)
+            else embed_tokens(item, dimensions)
+            for item in call.inputs
+        ]
+        return EmbeddingResult(vectors=vectors, prompt_tokens=sum(call.input_tokens))
 
     async def close(self) -> None:
         """Nothing to release."""

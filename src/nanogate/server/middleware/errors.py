@@ -15,6 +15,7 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nanogate.errors import GatewayError, ServerError
+from nanogate.server._body import ClientDisconnected
 from nanogate.server._context import context_of
 from nanogate.server._responses import error_response
 
@@ -22,18 +23,6 @@ log = logging.getLogger("nanogate.errors")
 
 CLIENT_CLOSED = 499
 """Status recorded (never sent) for a request whose client went away."""
-
-
-class ClientDisconnected(Exception):
-    """The client went away before the gateway could answer."""
-
-
-def unexpected_error(request_id: str) -> ServerError:
-    """The 500 for an unexpected exception: it names the request id and nothing else."""
-    return ServerError(
-        "The server had an error while processing your request. "
-        f"Quote request id {request_id} if you contact support."
-    )
 
 
 class ErrorMiddleware:
@@ -66,7 +55,7 @@ class ErrorMiddleware:
             await error_response(err, ctx.surface)(scope, receive, send)
         except Exception:
             log.exception("unexpected error, request_id=%s", ctx.request_id)
-            failure = unexpected_error(ctx.request_id)
+            failure = ServerError.for_request(ctx.request_id)
             ctx.record.code, ctx.record.message = failure.code, "unexpected exception"
             if not started:
                 await error_response(failure, ctx.surface)(scope, receive, send)

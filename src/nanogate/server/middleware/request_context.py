@@ -3,7 +3,6 @@ hands the finished request to the request log and the metrics."""
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,7 +43,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             record = ctx.record
-            record.duration_ms = (time.perf_counter() - ctx.started) * 1000
+            record.duration_ms = ctx.elapsed_ms()
             if ctx.key is not None:
                 record.key_id = ctx.key.id
                 record.account_id = ctx.key.account_id

@@ -40,6 +40,7 @@ async def read_request(ctx: RequestContext, schema: type[T]) -> tuple[dict[str, 
 
 def resolve_model(ctx: RequestContext, model_id: str, kind: ModelType) -> Model:
     model = ctx.state.catalog.resolve(model_id, ctx.key, kind)
+    ctx.model = model
     ctx.record.model = model.id
     return model
 
@@ -66,7 +67,7 @@ def chat_target(
     """
     prompt_tokens = check_chat(body, model, names)
     upstream = {**body, "model": model.upstream_model}
-    call = ChatCall(upstream, model, ctx.request_id)
+    call = ChatCall(upstream, model, ctx.request_id, prompt_tokens)
     return ChatTarget(model, ctx.state.providers[model.provider], call, prompt_tokens)
 
 

@@ -38,8 +38,8 @@ async def create_embeddings(ctx: RequestContext) -> Response:
             f"at most {model.dimensions} dimensions.",
             param="dimensions",
         )
-    for index, item in enumerate(inputs):
-        tokens = count_tokens(item) if isinstance(item, str) else len(item)
+    input_tokens = [count_tokens(item) if isinstance(item, str) else len(item) for item in inputs]
+    for index, tokens in enumerate(input_tokens):
         if tokens > model.context_window:
             raise ContextLengthExceeded(
                 f"Input {index} has {tokens} tokens; the model '{model.id}' takes at most "
@@ -48,13 +48,14 @@ async def create_embeddings(ctx: RequestContext) -> Response:
             )
     call = EmbeddingCall(
         inputs=inputs,
+        input_tokens=input_tokens,
         dimensions=request.dimensions,
         model=model,
         request_id=ctx.request_id,
         body={**body, "model": model.upstream_model},
     )
     result = await ctx.state.providers[model.provider].embed(call)
-    ctx.record.input_tokens, ctx.record.output_tokens = result.prompt_tokens, 0
+    ctx.note_usage({"prompt_tokens": result.prompt_tokens, "completion_tokens": 0})
     return json_response(
         {
             "object": "list",

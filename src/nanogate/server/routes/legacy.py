@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from nanogate.core import format_usd, token_cost_nano
+from nanogate.core import format_usd
 from nanogate.errors import InvalidAPIKey, MissingRequiredParameter
 from nanogate.server._context import RequestContext
 from nanogate.server._responses import json_response
@@ -43,17 +43,12 @@ async def talk_to_gpt(ctx: RequestContext) -> Response:
         body["temperature"] = request.temperature
     completion = await complete(ctx, chat_target(ctx, body, model))
     text = completion["choices"][0]["message"].get("content") or ""
-    usage = completion.get("usage") or {}
-    input_tokens = int(usage.get("prompt_tokens") or 0)
-    output_tokens = int(usage.get("completion_tokens") or 0)
-    cost = token_cost_nano(input_tokens, model.input_usd_per_mtok) + token_cost_nano(
-        output_tokens, model.output_usd_per_mtok
-    )
+    record = ctx.record
     trailer = orjson.dumps(
         {
-            "cost": orjson.Fragment(format_usd(cost, 0).encode()),
-            "inputTokens": input_tokens,
-            "outputTokens": output_tokens,
+            "cost": orjson.Fragment(format_usd(record.cost_nusd, 0).encode()),
+            "inputTokens": record.input_tokens or 0,
+            "outputTokens": record.output_tokens or 0,
         }
     )
     content = text.encode() + b"<NanoGPT>" + trailer + b"</NanoGPT>"

@@ -16,18 +16,18 @@ from starlette.responses import Response
 
 from nanogate.errors import GatewayError, ModelNotFound
 from nanogate.routing import Model
-from nanogate.server._auth import authenticate, presented_key
 from nanogate.server._context import RequestContext
 from nanogate.server._responses import json_response
+from nanogate.server.routes._inference import require_key
 from nanogate.storage import APIKey
 
 
 def _optional_key(ctx: RequestContext) -> APIKey | None:
+    """The caller's key if it presented a good one; the list is public either way."""
     try:
-        ctx.key = authenticate(presented_key(ctx.headers), ctx.state.keys, ctx.state.clock())
+        return require_key(ctx)
     except GatewayError:
         return None
-    return ctx.key
 
 
 def _capabilities(model: Model) -> dict[str, bool]:
@@ -97,7 +97,8 @@ async def list_models(ctx: RequestContext) -> Response:
 
 async def retrieve_model(ctx: RequestContext) -> Response:
     model_id = ctx.params["model_id"]
-    for model in _visible(ctx):
-        if model.id == model_id:
-            return json_response(model_object(model, ctx.state.started_at, _detailed(ctx)))
-    raise ModelNotFound(f"The model '{model_id}' does not exist.")
+    model = ctx.state.catalog.get(model_id)
+    key = _optional_key(ctx)
+    if model is None or (key is not None and not key.allows(model_id)):
+        raise ModelNotFound(f"The model '{model_id}' does not exist.")
+    return json_response(model_object(model, ctx.state.started_at, _detailed(ctx)))

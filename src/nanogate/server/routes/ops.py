@@ -6,7 +6,6 @@ from starlette.responses import Response
 
 from nanogate.server._context import RequestContext
 from nanogate.server._metrics import CONTENT_TYPE
-from nanogate.server._openapi import openapi_document
 from nanogate.server._responses import json_response
 
 
@@ -38,4 +37,5 @@ async def metrics(ctx: RequestContext) -> Response:
 
 
 async def openapi(ctx: RequestContext) -> Response:
-    return json_response(openapi_document(ctx.state.routes))
+    """The OpenAPI document, built once at start."""
+    return Response(ctx.state.openapi, 200, media_type="application/json")

@@ -127,7 +127,3 @@ class ChatCompletionRequest(Schema):
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
     user: str | None = None
-
-    @property
-    def output_limit(self) -> int | None:
-        return self.max_completion_tokens or self.max_tokens

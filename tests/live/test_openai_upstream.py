@@ -60,12 +60,25 @@ def upstream_live(
     return serve_gateway(settings)
 
 
-def post(live: Live, surface: str, body: dict[str, Any]) -> httpx.Response:
+def post_path(live: Live, path: str, body: dict[str, Any]) -> httpx.Response:
     with httpx.Client(base_url=live.url, timeout=10) as client:
-        return client.post(SURFACE_PATHS[surface], json=body, headers=live.auth())
+        return client.post(path, json=body, headers=live.auth())
+
+
+def post(live: Live, surface: str, body: dict[str, Any]) -> httpx.Response:
+    return post_path(live, SURFACE_PATHS[surface], body)
 
 
 CHAT = {"model": "acme/chat", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def streamed(live: Live) -> str:
+    """The raw SSE text of a streamed chat completion through the gateway."""
+    with httpx.Client(base_url=live.url) as client:
+        with client.stream(
+            "POST", SURFACE_PATHS["openai"], json={**CHAT, "stream": True}, headers=live.auth()
+        ) as response:
+            return b"".join(response.iter_raw()).decode()
 
 
 def test_requests_pass_through_with_the_upstream_model_name(
@@ -89,21 +102,12 @@ def test_requests_pass_through_with_the_upstream_model_name(
 def test_streams_and_embeddings_pass_through(upstream_live: Live) -> None:
     """A streamed completion relays the upstream's chunks under the public model name;
     embeddings come back in order."""
-    with httpx.Client(base_url=upstream_live.url) as client:
-        with client.stream(
-            "POST",
-            SURFACE_PATHS["openai"],
-            json={**CHAT, "stream": True},
-            headers=upstream_live.auth(),
-        ) as response:
-            body = b"".join(response.iter_raw()).decode()
-        assert '"model":"acme/chat"' in body and "fake-chat-v2" not in body
-        assert body.endswith("data: [DONE]\n\n")
-        embeddings = client.post(
-            "/api/v1/embeddings",
-            json={"model": "acme/embed", "input": ["a", "b", "c"]},
-            headers=upstream_live.auth(),
-        ).json()
+    body = streamed(upstream_live)
+    assert '"model":"acme/chat"' in body and "fake-chat-v2" not in body
+    assert body.endswith("data: [DONE]\n\n")
+    embeddings = post_path(
+        upstream_live, "/api/v1/embeddings", {"model": "acme/embed", "input": ["a", "b", "c"]}
+    ).json()
     assert [item["index"] for item in embeddings["data"]] == [0, 1, 2]
 
 
@@ -178,14 +182,7 @@ def test_bad_upstream_streams_end_in_the_mapped_error_frame(
     stream that just stops all end the client's stream with the mapped error frame."""
     upstream, _ = fake
     upstream.inject(fault)
-    with httpx.Client(base_url=upstream_live.url) as client:
-        with client.stream(
-            "POST",
-            SURFACE_PATHS["openai"],
-            json={**CHAT, "stream": True},
-            headers=upstream_live.auth(),
-        ) as response:
-            body = b"".join(response.iter_raw()).decode()
+    body = streamed(upstream_live)
     assert f'"code":"{code}"' in body and '"finish_reason":"error"' in body
     assert body.endswith("data: [DONE]\n\n")
 
@@ -197,14 +194,7 @@ def test_a_cut_upstream_stream_ends_in_an_error_frame(
     error frame and [DONE], never a clean end."""
     upstream, _ = fake
     upstream.inject(Fault.cut(after=3))
-    with httpx.Client(base_url=upstream_live.url) as client:
-        with client.stream(
-            "POST",
-            SURFACE_PATHS["openai"],
-            json={**CHAT, "stream": True},
-            headers=upstream_live.auth(),
-        ) as response:
-            body = b"".join(response.iter_raw()).decode()
+    body = streamed(upstream_live)
     assert '"finish_reason":"error"' in body
     assert '"code":"service_unavailable"' in body
     assert body.endswith("data: [DONE]\n\n")

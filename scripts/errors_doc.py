@@ -139,8 +139,9 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
         {},
     ),
     "insufficient_balance": (
-        "The balance does not cover the request's reserved maximum cost; `requiredBalance` "
-        "says how much is needed.",
+        "The money free on the account (its balance less what requests in flight hold) does "
+        "not cover the request's maximum cost: its prompt plus `max_tokens` (or the model's "
+        "output cap). `requiredBalance` is that maximum, in dollars; nothing was charged.",
         "Top up, or lower `max_tokens`, then retry.",
         {"fields": {"requiredBalance": 0.0035}},
     ),
@@ -285,7 +286,8 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
         {},
     ),
     "rate_limit_unavailable": (
-        "The shared rate-limit store is unreachable, and limits fail closed.",
+        "Redis, which holds the limit counters of this gateway, cannot be reached, and limits "
+        "fail closed (`[redis] fail_open = false`). Nothing was run or charged.",
         "Retry with backoff.",
         {"retry_after": 1},
     ),

@@ -7,11 +7,14 @@ Three harness levels: pure unit tests, the app in process (httpx's
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from tests.helpers import Seeded, make_settings, run_sync, seed
@@ -19,7 +22,27 @@ from tests.helpers import Seeded, make_settings, run_sync, seed
 from nanogate.config import Settings
 from nanogate.providers import Provider
 from nanogate.server import Gateway, create_app
+from nanogate.server._state import utc_now
 from nanogate.testing import ServedASGI
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database created for this test run and dropped after it."""
+    name = f"nanogate_test_{secrets.token_hex(4)}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(f"{POSTGRES}/postgres")
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    run_sync(admin(f'CREATE DATABASE "{name}"'))
+    yield f"{POSTGRES}/{name}"
+    run_sync(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @dataclass
@@ -77,17 +100,20 @@ LiveFactory = Callable[..., Live]
 
 @pytest.fixture
 def serve_gateway(tmp_path: Path) -> Iterator[LiveFactory]:
-    """A factory: ``serve_gateway(settings, providers, **key_options)`` → :class:`Live`."""
+    """A factory: ``serve_gateway(settings, providers, clock, balance, **key_options)``
+    → :class:`Live` (a served gateway and a seeded account and key)."""
     stack: list[ServedASGI] = []
 
     def start(
         settings: Settings | None = None,
         providers: dict[str, Provider] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        balance: str = "5",
         **key_options: Any,
     ) -> Live:
         settings = settings or make_settings(tmp_path)
-        seeded = run_sync(seed(settings.database.url, **key_options))
-        app = create_app(settings, providers=providers)
+        seeded = run_sync(seed(settings.database.url, balance, **key_options))
+        app = create_app(settings, providers=providers, clock=clock or utc_now)
         served = ServedASGI(app).__enter__()
         stack.append(served)
         return Live(served.url, seeded, settings, app)

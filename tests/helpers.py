@@ -46,7 +46,8 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 def make_settings(tmp_path: Path, **server: Any) -> Settings:
     """The embedded default configuration, on a SQLite file in ``tmp_path``, tuned for tests:
-    no pause between streamed tokens, fast key refresh and request-log flushes."""
+    no pause between streamed tokens, fast key refresh and request-log flushes, and no
+    per-address limit on requests without a key (tests of that limit set their own)."""
     base = load_settings()
     providers = tuple(
         p.model_copy(update={"stream_delay_ms": 0.0}) if p.kind == "local" else p
@@ -62,8 +63,14 @@ def make_settings(tmp_path: Path, **server: Any) -> Settings:
         }
     )
     database = base.database.model_copy(update={"url": f"sqlite:///{tmp_path / 'nanogate.db'}"})
+    limits = base.limits.model_copy(update={"accountless_rps": 0})
     return base.model_copy(
-        update={"server": server_settings, "database": database, "providers": providers}
+        update={
+            "server": server_settings,
+            "database": database,
+            "providers": providers,
+            "limits": limits,
+        }
     )
 
 

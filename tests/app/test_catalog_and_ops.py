@@ -71,9 +71,10 @@ async def test_legacy_talk_to_gpt_answers_text_with_a_usage_trailer(gateway: InP
 
 
 async def test_legacy_check_balance_and_models(gateway: InProcess) -> None:
-    """check-balance returns the account's balance as strings; /api/models lists ids."""
+    """check-balance returns the balance and the part held by requests in flight as
+    strings; /api/models lists ids."""
     balance = await gateway.client.post("/api/check-balance", headers={"x-api-key": gateway.key})
-    assert balance.json() == {"usd_balance": "5.00", "nano_balance": "0"}
+    assert balance.json() == {"usd_balance": "5.00", "usd_reserved": "0.00", "nano_balance": "0"}
     models = await gateway.client.get("/api/models")
     assert models.json() == {
         "models": ["local/chat", "local/mini", "local/embed", "local/embed-mini"]

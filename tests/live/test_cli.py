@@ -193,3 +193,18 @@ def test_an_unreachable_database_is_a_clean_failure(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "cannot use the database" in result.output
     assert "Traceback" not in result.output and "s3cret" not in result.output
+
+
+def test_accounts_ledger_and_audit(config: Path) -> None:
+    """`accounts ledger` lists money movements oldest first; `accounts audit` recomputes the
+    balance from them and says whether it matches."""
+    account = cli(config, "accounts", "create", "--balance", "2", "--json")
+    cli(config, "accounts", "topup", account["id"], "0.5", "--json")
+    ledger = cli(config, "accounts", "ledger", account["id"], "--json")
+    assert [(e["kind"], e["amount_usd"]) for e in ledger["entries"]] == [
+        ("topup", "2.000000000"),
+        ("topup", "0.500000000"),
+    ]
+    audit = cli(config, "accounts", "audit", account["id"], "--json")
+    assert audit["consistent"] is True and audit["ledger_balance_usd"] == "2.50"
+    assert cli(config, "accounts", "show", account["id"], "--json")["reserved_usd"] == "0.00"

@@ -322,7 +322,7 @@ def test_context_without_a_limit() -> None:
 
 
 def test_check_chat_returns_the_prompt_estimate() -> None:
-    """A request every check accepts returns its prompt estimate."""
+    """A request every check accepts returns its prompt estimate and output limit."""
     request = body(
         messages=[{"role": "user", "content": [{"type": "text", "text": "see"}, IMAGE]}],
         tools=[tool(parameters=WEATHER)],
@@ -331,7 +331,7 @@ def test_check_chat_returns_the_prompt_estimate() -> None:
         max_tokens=512,
     )
     expected = count_chat_tokens(request["messages"], request["tools"])
-    assert check_chat(request, model(*ALL)) == expected
+    assert check_chat(request, model(*ALL)) == (expected, 512)
 
 
 @pytest.mark.parametrize(

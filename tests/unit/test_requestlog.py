@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from nanogate.server._requestlog import MAX_PENDING, RequestLog
+from nanogate.server._requestlog import BATCH, MAX_PENDING, RequestLog
 from nanogate.storage import RequestRecord
 
 
@@ -46,7 +46,24 @@ async def test_records_added_during_a_flush_wait_for_the_next_one() -> None:
     await asyncio.gather(log.flush(), keep_adding())
     assert store.batches == [["req_0", "req_1", "req_2"]]
     await log.flush()
-    assert len(store.batches) == 2 and len(store.batches[1]) == 27
+    later = store.batches[1:]
+    assert [rid for batch in later for rid in batch] == [f"req_{n}" for n in range(3, 30)]
+    assert all(len(batch) <= BATCH for batch in later)
+
+
+async def test_a_long_flush_is_written_in_short_transactions() -> None:
+    """A large backlog is split into batches of at most BATCH rows, and every record
+    stays findable by request id until its batch is written."""
+    store = SlowStore()
+    log = RequestLog(store, 60)  # type: ignore[arg-type]
+    total = BATCH * 2 + 3
+    for n in range(total):
+        log.add(record(n))
+    flushing = asyncio.ensure_future(log.flush())
+    await asyncio.sleep(0.005)
+    assert all(log.pending(f"req_{n}") is not None for n in range(total))
+    await flushing
+    assert [len(batch) for batch in store.batches] == [BATCH, BATCH, 3]
 
 
 async def test_a_failed_write_keeps_the_records_for_the_next_flush() -> None:

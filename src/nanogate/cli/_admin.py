@@ -37,6 +37,7 @@ def account_view(account: Account) -> dict[str, Any]:
         "id": account.id,
         "name": account.name,
         "balance_usd": format_usd(account.balance_nusd),
+        "reserved_usd": format_usd(account.reserved_nusd),
         "created_at": _iso(account.created_at),
     }
 
@@ -133,6 +134,74 @@ def accounts_show(
     if account is None:
         fail(f"no account {account_id!r}")
     _show(account_view(account), as_json, "account")
+
+
+@accounts.command("audit")
+def accounts_audit(
+    account_id: Annotated[str, typer.Argument(help="The account to audit.")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute the balance from the ledger and compare it with the stored one.
+
+    Exits 1 if they differ.
+    """
+    audit = with_store(config, lambda store: store.audit(account_id))
+    if audit is None:
+        fail(f"no account {account_id!r}")
+    _show(
+        {
+            "id": account_id,
+            "balance_usd": format_usd(audit.balance_nusd),
+            "reserved_usd": format_usd(audit.reserved_nusd),
+            "ledger_balance_usd": format_usd(audit.ledger_balance_nusd),
+            "ledger_reserved_usd": format_usd(audit.ledger_reserved_nusd),
+            "open_holds": audit.open_holds,
+            "consistent": audit.consistent,
+        },
+        as_json,
+        "account audit",
+    )
+    if not audit.consistent:
+        raise typer.Exit(1)
+
+
+@accounts.command("ledger")
+def accounts_ledger(
+    account_id: Annotated[str, typer.Argument(help="The account whose ledger to show.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent entries.")] = 50,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show an account's most recent money movements, oldest first."""
+    entries = with_store(config, lambda store: store.ledger(account_id, limit))
+    rows = [
+        {
+            "id": e.id,
+            "at": _iso(e.created_at),
+            "kind": e.kind,
+            "amount_usd": format(nano_to_usd(e.amount_nusd), "f"),
+            "hold_usd": format(nano_to_usd(e.hold_nusd), "f"),
+            "request_id": e.request_id,
+            "model": e.model,
+            "note": e.note,
+        }
+        for e in entries
+    ]
+    if as_json:
+        print_json({"account_id": account_id, "entries": rows})
+        return
+    table = Table(title=f"ledger of {account_id}", title_justify="left")
+    for column in ("at", "kind", "amount_usd", "hold_usd", "request_id", "note"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            *(
+                str(row[c] or "")
+                for c in ("at", "kind", "amount_usd", "hold_usd", "request_id", "note")
+            )
+        )
+    out.print(table)
 
 
 def _expiry(value: str | None) -> datetime | None:

@@ -4,6 +4,7 @@ from nanogate.config._load import ConfigError, load_settings
 from nanogate.config._settings import (
     CAPABILITIES,
     DatabaseSettings,
+    LimitSettings,
     ModelSettings,
     ProviderSettings,
     RedisSettings,
@@ -16,6 +17,7 @@ __all__ = [
     "CAPABILITIES",
     "ConfigError",
     "DatabaseSettings",
+    "LimitSettings",
     "ModelSettings",
     "ProviderSettings",
     "RedisSettings",

@@ -54,6 +54,19 @@ class DatabaseSettings(_Section):
 class RedisSettings(_Section):
     url: str = ""
     prefix: str = "nanogate:"
+    fail_open: bool = False
+    """When Redis cannot be reached: refuse limited requests (503 rate_limit_unavailable),
+    or let them through unlimited."""
+
+
+class LimitSettings(_Section):
+    """Limits for keys that set none of their own (0 means unlimited)."""
+
+    rps: int = Field(0, ge=0)
+    daily_requests: int = Field(0, ge=0)
+    daily_usd: Decimal = Field(Decimal(0), ge=0)
+    accountless_rps: int = Field(5, ge=0)
+    """Requests per second from one client address without a valid key (0: unlimited)."""
 
 
 class ProviderSettings(_Section):
@@ -128,6 +141,7 @@ class Settings(_Section):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
+    limits: LimitSettings = LimitSettings()
     providers: tuple[ProviderSettings, ...] = ()
     models: tuple[ModelSettings, ...] = ()
     x402: X402Settings = X402Settings()

@@ -7,7 +7,8 @@ an exact per-token integer. Costs are rounded up to the next nano-dollar.
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 NANO_PER_USD = 1_000_000_000
 
@@ -41,7 +42,14 @@ def format_usd(nano: int, places: int = 2) -> str:
     return f"{whole}.{frac}" if frac else whole
 
 
+@lru_cache(maxsize=1024)
+def _nano_per_token(usd_per_mtok: Decimal) -> tuple[int, int]:
+    """A price per million tokens as an exact fraction of nano-dollars per token."""
+    numerator, denominator = usd_per_mtok.as_integer_ratio()
+    return numerator * 1000, denominator
+
+
 def token_cost_nano(tokens: int, usd_per_mtok: Decimal) -> int:
     """The cost of ``tokens`` at ``usd_per_mtok`` dollars per million, rounded up."""
-    cost = (Decimal(tokens) * usd_per_mtok * 1000).to_integral_value(rounding=ROUND_CEILING)
-    return int(cost)
+    numerator, denominator = _nano_per_token(usd_per_mtok)
+    return -(-tokens * numerator // denominator)

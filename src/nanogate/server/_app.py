@@ -7,12 +7,15 @@ import os
 from collections.abc import Mapping
 
 import orjson
+from redis.asyncio import Redis
 from starlette.types import Receive, Scope, Send
 
+from nanogate.billing import Ledger, RedisLimiter
 from nanogate.config import Settings
 from nanogate.providers import Provider
 from nanogate.providers.build import build_providers
 from nanogate.routing import Catalog, Model
+from nanogate.server._charging import default_limits
 from nanogate.server._keycache import KeyCache
 from nanogate.server._metrics import Metrics
 from nanogate.server._openapi import openapi_document
@@ -78,6 +81,11 @@ def create_app(
     missing = [p for p in settings.providers if p.name not in given]
     all_providers = {**build_providers(missing, os.environ if env is None else env), **given}
     router = Router(all_routes())
+    limiter = None
+    if settings.redis.url:
+        redis = Redis.from_url(settings.redis.url, socket_timeout=2, socket_connect_timeout=2)
+        limiter = RedisLimiter(redis, settings.redis.prefix, settings.redis.fail_open)
+    ledger = Ledger(store.fast, clock, limiter)
     request_log = RequestLog(store, settings.server.request_log_flush_s)
     state = GatewayState(
         settings=settings,
@@ -85,8 +93,10 @@ def create_app(
         store=store,
         providers=all_providers,
         keys=KeyCache(store, settings.server.key_refresh_s),
+        ledger=ledger,
         request_log=request_log,
         metrics=Metrics(dropped_log_records=lambda: request_log.dropped),
+        limits=default_limits(settings.limits),
         routes=router.routes,
         openapi=orjson.dumps(openapi_document(router.routes)),
         clock=clock,

@@ -159,12 +159,14 @@ def check_context(body: Mapping[str, Any], model: Model, limit: int | None) -> i
 
 def check_chat(
     body: Mapping[str, Any], model: Model, names: Mapping[str, str] | None = None
-) -> int:
-    """Every pre-dispatch check of a chat-dialect request; returns the prompt estimate.
+) -> tuple[int, int | None]:
+    """Every pre-dispatch check of a chat-dialect request; returns the prompt estimate
+    and the requested output limit.
 
     ``names`` renames chat-dialect fields in error params (see :func:`output_limit`).
     """
     check_inputs(body, model)
     check_tools(body, model)
     check_response_format(body, model)
-    return check_context(body, model, output_limit(body, model, names))
+    limit = output_limit(body, model, names)
+    return check_context(body, model, limit), limit

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
 
-from nanogate.core import Surface, token_cost_nano
+from nanogate.core import Surface
 from nanogate.routing import Model
 from nanogate.storage import APIKey, RequestRecord
 
@@ -44,6 +44,8 @@ class RequestContext:
     key: APIKey | None = None
     model: Model | None = None
     """The model the request resolved to, once it has."""
+    usage: dict[str, Any] | None = None
+    """The usage a streamed answer reported, once it has."""
     logged: bool = True
     """Whether the request goes into the request log (ops routes do not)."""
     _headers: Headers | None = None
@@ -73,23 +75,6 @@ class RequestContext:
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000
-
-    def note_usage(self, usage: dict[str, Any] | None) -> None:
-        """Copy token counts from an OpenAI-style ``usage`` object into the record, and
-        price them at the resolved model's rates."""
-        if not usage:
-            return
-        prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
-        completion = usage.get("completion_tokens", usage.get("output_tokens"))
-        record = self.record
-        if isinstance(prompt, int):
-            record.input_tokens = prompt
-        if isinstance(completion, int):
-            record.output_tokens = completion
-        if self.model is not None:
-            record.cost_nusd = token_cost_nano(
-                record.input_tokens or 0, self.model.input_usd_per_mtok
-            ) + token_cost_nano(record.output_tokens or 0, self.model.output_usd_per_mtok)
 
 
 def context_of(scope: Scope) -> RequestContext:

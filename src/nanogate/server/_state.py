@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from nanogate.billing import Ledger, Limits
 from nanogate.config import Settings
 from nanogate.providers import Provider
 from nanogate.routing import Catalog
@@ -35,8 +36,11 @@ class GatewayState:
     store: Store
     providers: Mapping[str, Provider]
     keys: KeyCache
+    ledger: Ledger
     request_log: RequestLog
     metrics: Metrics
+    limits: Limits = field(default_factory=Limits)
+    """Limits of keys that set none of their own."""
     routes: tuple[Route, ...] = ()
     openapi: bytes = b"{}"
     """The OpenAPI document of ``routes``, encoded once."""
@@ -46,10 +50,14 @@ class GatewayState:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
-        """Load every key, then keep keys and the request log moving in the background."""
+        """Load every key, register with the ledger and release holds of stopped
+        processes, then keep keys, the ledger and the request log moving."""
         await self.keys.refresh()
+        await self.ledger.register()
+        await self.ledger.recover()
         self._tasks = [
             asyncio.create_task(self.keys.run(), name="nanogate-keys"),
+            asyncio.create_task(self.ledger.run(), name="nanogate-ledger"),
             asyncio.create_task(self.request_log.run(), name="nanogate-request-log"),
         ]
 
@@ -66,7 +74,8 @@ class GatewayState:
         except Exception:
             log.exception("could not write the last request log records")
         closers = [(f"provider {name}", p.close) for name, p in self.providers.items()]
-        for what, close in (*closers, ("the database", self.store.close)):
+        closers += [("the ledger", self.ledger.close), ("the database", self.store.close)]
+        for what, close in closers:
             try:
                 await close()
             except Exception:

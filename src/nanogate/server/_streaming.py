@@ -19,8 +19,9 @@ from typing import Any, Protocol
 
 from starlette.types import Receive, Scope, Send
 
-from nanogate.errors import GatewayError, ServerError
+from nanogate.errors import EmptyResponse, GatewayError, ServerError
 from nanogate.providers import stream_ended_early
+from nanogate.server._charging import Charge, produced
 from nanogate.server._context import RequestContext
 
 log = logging.getLogger("nanogate.stream")
@@ -39,7 +40,8 @@ class StreamWriter(Protocol):
 
     def feed(self, chunk: dict[str, Any]) -> bytes: ...
 
-    def finish(self) -> bytes: ...
+    def finish(self, pricing: dict[str, Any]) -> bytes:
+        """The end of a successful stream, carrying ``x_nanogpt_pricing``."""
 
     def fail(self, err: GatewayError) -> bytes: ...
 
@@ -59,13 +61,18 @@ async def relay(
     first: dict[str, Any],
     chunks: AsyncIterator[dict[str, Any]],
     writer: StreamWriter,
+    charge: Charge,
     on_finish: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[bytes]:
     """SSE bytes for ``first`` and the rest of ``chunks``, ending in success or the
-    dialect's terminal error event.
+    dialect's terminal error event, and settling ``charge`` exactly once.
 
-    ``on_finish`` runs after a successful stream's final events are built and
-    before they are sent (the Responses API stores the response there).
+    A successful stream is settled before its final events are built, so they carry
+    the price. A stream that produced nothing is ``empty_response`` and, like any
+    failed stream, is not charged. A client that disconnects is charged for what
+    the provider produced until then. ``on_finish`` runs after a successful
+    stream's final events are built and before they are sent (the Responses API
+    stores the response there).
     """
     finished = False
     try:
@@ -75,25 +82,34 @@ async def relay(
             if _finishes(chunk):
                 finished = True
             if chunk.get("usage"):
-                ctx.note_usage(chunk["usage"])
+                ctx.usage = chunk["usage"]
+            charge.produced.extend(produced(chunk, "delta"))
             data = writer.feed(chunk)
             if data:
                 yield data
             chunk = await anext(chunks, None)
         if not finished:
             raise stream_ended_early()
-        final = writer.finish()
+        if not charge.produced:
+            raise EmptyResponse()
+        await charge.settle(ctx.usage)
+        final = writer.finish(charge.pricing())
         if on_finish is not None:
             await on_finish()
         yield final
     except GatewayError as err:
         ctx.record.code, ctx.record.message = err.code, err.message
         log.warning("stream failed, request_id=%s: %s", ctx.request_id, err.message)
+        await charge.release(f"stream ended in an error: {err.code}")
         yield writer.fail(err)
+    except (asyncio.CancelledError, GeneratorExit):
+        await charge.settle(None, "client disconnected")
+        raise
     except Exception:
         log.exception("stream failed unexpectedly, request_id=%s", ctx.request_id)
         failure = ServerError.for_request(ctx.request_id)
         ctx.record.code, ctx.record.message = failure.code, "unexpected exception"
+        await charge.release("stream failed unexpectedly")
         yield writer.fail(failure)
     finally:
         await _close(chunks)

@@ -1,24 +1,48 @@
 """Storage: accounts, API keys, the request log and stored responses."""
 
+from nanogate.storage._fast import (
+    Driver,
+    PostgresDriver,
+    Query,
+    Result,
+    Script,
+    SQLiteDriver,
+    driver_for,
+)
 from nanogate.storage._protocol import Store
 from nanogate.storage._records import (
     Account,
     APIKey,
+    Audit,
     Changes,
+    Charged,
+    LedgerEntry,
     NewKey,
     RequestRecord,
     StoredResponse,
+    UsageRow,
 )
 from nanogate.storage._sql import SQLStore, async_url
 
 __all__ = [
     "APIKey",
     "Account",
+    "Audit",
     "Changes",
+    "Charged",
+    "Driver",
+    "LedgerEntry",
     "NewKey",
+    "PostgresDriver",
+    "Query",
     "RequestRecord",
+    "Result",
     "SQLStore",
+    "SQLiteDriver",
+    "Script",
     "Store",
     "StoredResponse",
+    "UsageRow",
     "async_url",
+    "driver_for",
 ]

@@ -6,12 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from nanogate.storage._fast import Driver
 from nanogate.storage._records import (
     Account,
+    Audit,
     Changes,
+    Charged,
+    LedgerEntry,
     NewKey,
     RequestRecord,
     StoredResponse,
+    UsageRow,
 )
 
 
@@ -20,6 +25,9 @@ class Store(Protocol):
 
     Money is in integer nano-dollars; timestamps are aware UTC datetimes.
     """
+
+    fast: Driver
+    """The fast path to the same database, for the money path and the request log."""
 
     async def close(self) -> None:
         """Release every connection."""
@@ -38,6 +46,9 @@ class Store(Protocol):
 
     async def topup(self, account_id: str, amount_nusd: int) -> Account | None:
         """Add ``amount_nusd`` atomically; the updated account, or ``None`` if unknown."""
+
+    async def audit(self, account_id: str) -> Audit | None:
+        """The account's stored balance beside what its ledger adds up to."""
 
     async def create_key(
         self,
@@ -60,6 +71,15 @@ class Store(Protocol):
 
     async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
         """Write request-log records; raise only when the database cannot be reached."""
+
+    async def ledger(self, account_id: str, limit: int = 1000) -> list[LedgerEntry]:
+        """An account's most recent ledger entries, oldest first."""
+
+    async def usage(self, key_id: str, first_day: str, last_day: str) -> list[UsageRow]:
+        """A key's successful requests per UTC day and model, both days included."""
+
+    async def charged(self, request_id: str) -> Charged | None:
+        """What the ledger recorded of a request's charge."""
 
     async def get_request(self, request_id: str) -> RequestRecord | None:
         """A request-log record by request id, or ``None``."""

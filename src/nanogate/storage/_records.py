@@ -13,6 +13,26 @@ class Account:
     name: str | None
     balance_nusd: int
     created_at: datetime
+    reserved_nusd: int = 0
+    """The part of the balance held by requests in flight."""
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """An account's stored balance beside the balance its ledger adds up to."""
+
+    balance_nusd: int
+    reserved_nusd: int
+    ledger_balance_nusd: int
+    ledger_reserved_nusd: int
+    open_holds: int
+
+    @property
+    def consistent(self) -> bool:
+        return (self.balance_nusd, self.reserved_nusd) == (
+            self.ledger_balance_nusd,
+            self.ledger_reserved_nusd,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +107,41 @@ class Changes:
 
     seq: int
     keys: tuple[APIKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """One key's use of one model on one UTC day."""
+
+    day: str
+    model: str
+    requests: int
+    cost_nusd: int
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Charged:
+    """What the ledger holds for one request: whose it was, when, and what it cost."""
+
+    request_id: str
+    key_id: str | None
+    created_at: datetime
+    cost_nusd: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One movement of an account's money: ``amount_nusd`` changes the balance,
+    ``hold_nusd`` the part held by requests in flight."""
+
+    id: int
+    kind: str
+    amount_nusd: int
+    hold_nusd: int
+    request_id: str | None
+    key_id: str | None
+    model: str | None
+    created_at: datetime
+    note: str | None

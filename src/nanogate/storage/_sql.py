@@ -12,19 +12,31 @@ from typing import Any
 import orjson
 from sqlalchemy import String, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from nanogate.core import hash_api_key, key_prefix, new_api_key, new_id
+from nanogate.storage._fast import Driver, Query, Script, driver_for
 from nanogate.storage._records import (
     Account,
     APIKey,
+    Audit,
     Changes,
+    Charged,
+    LedgerEntry,
     NewKey,
     RequestRecord,
     StoredResponse,
+    UsageRow,
 )
-from nanogate.storage._tables import accounts, api_keys, meta, request_log, stored_responses
+from nanogate.storage._tables import (
+    accounts,
+    api_keys,
+    ledger,
+    meta,
+    request_log,
+    reservations,
+    stored_responses,
+)
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger("nanogate.storage")
@@ -70,6 +82,8 @@ class SQLStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.fast: Driver = driver_for(url)
+        """The fast path: the money path and the request log write through it."""
         full = async_url(url)
         self.dialect = full.partition("+")[0]
         if self.dialect == "sqlite":
@@ -101,6 +115,7 @@ class SQLStore:
         return engine
 
     async def close(self) -> None:
+        await self.fast.close()
         await self._reader.dispose()
         if self._writer is not self._reader:
             await self._writer.dispose()
@@ -132,9 +147,12 @@ class SQLStore:
                     id=account.id,
                     name=name,
                     balance_nusd=balance_nusd,
+                    reserved_nusd=0,
                     created_at=account.created_at,
                 )
             )
+            if balance_nusd:
+                await _ledger_topup(conn, account.id, balance_nusd, "opening balance")
         return account
 
     async def get_account(self, account_id: str) -> Account | None:
@@ -151,8 +169,35 @@ class SQLStore:
             )
             if result.rowcount == 0:
                 return None
+            await _ledger_topup(conn, account_id, amount_nusd, None)
             row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).one()
         return _account(row)
+
+    async def audit(self, account_id: str) -> Audit | None:
+        """The account's balance against its ledger; ``None`` for an unknown account."""
+        async with self._reader.begin() as conn:
+            row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+            if row is None:
+                return None
+            totals = (
+                await conn.execute(
+                    select(
+                        func.coalesce(func.sum(ledger.c.amount_nusd), 0),
+                        func.coalesce(func.sum(ledger.c.hold_nusd), 0),
+                    ).where(ledger.c.account_id == account_id)
+                )
+            ).one()
+            holds = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(reservations)
+                    .where(reservations.c.account_id == account_id)
+                )
+            ).scalar_one()
+        m = row._mapping
+        return Audit(
+            int(m["balance_nusd"]), int(m["reserved_nusd"]), int(totals[0]), int(totals[1]), holds
+        )
 
     # Keys ------------------------------------------------------------------------------
 
@@ -230,26 +275,85 @@ class SQLStore:
     # Request log -----------------------------------------------------------------------
 
     async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
-        """Write records in one transaction. A record the database refuses (a duplicate
-        id after an ambiguous earlier write) is dropped and logged, never allowed to
-        block the records around it; connection failures propagate for a retry."""
-        if not records:
-            return
-        rows = [_request_row(record) for record in records]
-        try:
-            async with self._writer.begin() as conn:
-                await conn.execute(insert(request_log), rows)
-        except (DataError, IntegrityError):
-            for row in rows:
-                try:
-                    async with self._writer.begin() as conn:
-                        await conn.execute(insert(request_log), [row])
-                except (DataError, IntegrityError) as exc:
-                    log.warning(
-                        "request log record %s refused by the database, dropped: %s",
-                        row["request_id"],
-                        type(exc).__name__,
-                    )
+        """Write records in one statement on the fast path (the process's single writer
+        on SQLite); a record already written (a retried flush) is skipped."""
+        if records:
+            rows = [_request_row(r) for r in records]
+            await self.fast.run(_insert_request_rows(rows))
+
+    async def ledger(self, account_id: str, limit: int = 1000) -> list[LedgerEntry]:
+        """An account's most recent ledger entries, oldest first."""
+        query = (
+            select(ledger)
+            .where(ledger.c.account_id == account_id)
+            .order_by(ledger.c.id.desc())
+            .limit(limit)
+        )
+        async with self._reader.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            LedgerEntry(
+                id=int(m["id"]),
+                kind=m["kind"],
+                amount_nusd=int(m["amount_nusd"]),
+                hold_nusd=int(m["hold_nusd"]),
+                request_id=m["request_id"],
+                key_id=m["key_id"],
+                model=m["model"],
+                created_at=_created(m),
+                note=m["note"],
+            )
+            for m in (row._mapping for row in reversed(rows))
+        ]
+
+    async def usage(self, key_id: str, first_day: str, last_day: str) -> list[UsageRow]:
+        """A key's successful requests per UTC day and model, ``first_day`` to ``last_day``
+        inclusive, from the request log."""
+        if self.dialect == "sqlite":
+            day = func.substr(request_log.c.created_at, 1, 10)
+        else:
+            day = func.to_char(func.timezone("UTC", request_log.c.created_at), "YYYY-MM-DD")
+        query = (
+            select(
+                day.label("day"),
+                request_log.c.model,
+                func.count(),
+                func.coalesce(func.sum(request_log.c.cost_nusd), 0),
+                func.coalesce(func.sum(request_log.c.input_tokens), 0),
+                func.coalesce(func.sum(request_log.c.output_tokens), 0),
+            )
+            .where(
+                request_log.c.key_id == key_id,
+                request_log.c.model.is_not(None),
+                request_log.c.status < 400,
+                day >= first_day,
+                day <= last_day,
+            )
+            .group_by(day, request_log.c.model)
+            .order_by(day, request_log.c.model)
+        )
+        async with self._reader.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [UsageRow(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
+
+    async def charged(self, request_id: str) -> Charged | None:
+        """The ledger's record of a request's charge, or ``None`` if it has none."""
+        query = (
+            select(
+                ledger.c.key_id,
+                func.min(ledger.c.created_at),
+                func.coalesce(-func.sum(ledger.c.amount_nusd), 0),
+            )
+            .where(ledger.c.request_id == request_id)
+            .group_by(ledger.c.key_id)
+        )
+        async with self._reader.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        created = _utc(row[1])
+        assert created is not None
+        return Charged(request_id, row[0], created, int(row[2]))
 
     async def get_request(self, request_id: str) -> RequestRecord | None:
         async with self._reader.connect() as conn:
@@ -338,9 +442,35 @@ def _request_row(record: RequestRecord) -> dict[str, Any]:
     return row
 
 
+_INSERT_REQUEST = (
+    f"INSERT INTO request_log ({', '.join(_REQUEST_FIELDS)}) "
+    f"VALUES ({', '.join(':' + name for name in _REQUEST_FIELDS)}) "
+    "ON CONFLICT (request_id) DO NOTHING"
+)
+
+
+def _insert_request_rows(rows: list[dict[str, Any]]) -> Script[None]:
+    yield Query(_INSERT_REQUEST, many=rows)
+
+
 def _account(row: Row[Any]) -> Account:
     m = row._mapping
-    return Account(m["id"], m["name"], int(m["balance_nusd"]), _created(m))
+    return Account(m["id"], m["name"], int(m["balance_nusd"]), _created(m), int(m["reserved_nusd"]))
+
+
+async def _ledger_topup(
+    conn: AsyncConnection, account_id: str, amount: int, note: str | None
+) -> None:
+    await conn.execute(
+        insert(ledger).values(
+            account_id=account_id,
+            kind="topup",
+            amount_nusd=amount,
+            hold_nusd=0,
+            created_at=_now(),
+            note=note,
+        )
+    )
 
 
 def _key(row: Row[Any]) -> APIKey:

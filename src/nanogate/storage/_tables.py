@@ -1,6 +1,12 @@
 """The schema, as SQLAlchemy Core tables. Migrations in ``migrations/`` create it.
 
-Money columns hold integer nano-dollars (see :mod:`nanogate.core._money`).
+Money columns hold integer nano-dollars (see :mod:`nanogate.core._money`). An
+account's ``balance_nusd`` is its money; ``reserved_nusd`` is the part held by
+requests in flight. Every change to either is a ``ledger`` row (``amount_nusd``
+changes the balance, ``hold_nusd`` the reserved part), so both can be recomputed
+from the ledger alone. Ledger kinds: ``topup``, ``reservation``, ``settlement``,
+``release`` (a request settled for nothing), ``recovery`` (a hold released because
+its gateway process stopped) and ``refund``.
 ``api_keys.seq`` takes the value of the ``admin_seq`` counter at the key's last
 change, so a running gateway can fetch just the keys changed since it last looked.
 """
@@ -16,7 +22,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -38,6 +46,7 @@ accounts = Table(
     Column("name", String(200), nullable=True),
     Column("balance_nusd", BigInteger, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("reserved_nusd", BigInteger, nullable=False, default=0),
 )
 
 api_keys = Table(
@@ -92,4 +101,80 @@ stored_responses = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("body", Text, nullable=False),
     Column("context", Text, nullable=False),
+)
+
+LEDGER_ID = BigInteger().with_variant(Integer, "sqlite")
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", LEDGER_ID, primary_key=True, autoincrement=True),
+    Column("account_id", String(40), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("amount_nusd", BigInteger, nullable=False),
+    Column("hold_nusd", BigInteger, nullable=False),
+    Column("request_id", String(40), nullable=True, index=True),
+    Column("key_id", String(40), nullable=True),
+    Column("model", String(200), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("note", String(200), nullable=True),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("account_id", String(40), nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("subject", String(80), nullable=False),
+    Column("counted", Boolean, nullable=False),
+    Column("model", String(200), nullable=True),
+    Column("amount_nusd", BigInteger, nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("owner", String(40), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("subject", String(80), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("requests", BigInteger, nullable=False),
+    Column("usd_nusd", BigInteger, nullable=False),
+    PrimaryKeyConstraint("subject", "day"),
+)
+
+rate_window = Table(
+    "rate_window",
+    metadata,
+    Column("subject", String(80), nullable=False),
+    Column("second", BigInteger, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("subject", "second"),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("hostname", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("key_id", String(40), nullable=False),
+    Column("idem_key", String(255), nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("request_id", String(40), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("headers", Text, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("key_id", "idem_key"),
 )

@@ -50,15 +50,19 @@ class MessagesStream(ChunkEncoder):
             ("ping", {"type": "ping"}),
         ]
 
-    def finish(self) -> list[Event]:
-        """Close the open block, then ``message_delta`` and ``message_stop``."""
+    def finish(self, pricing: dict[str, Any] | None = None) -> list[Event]:
+        """Close the open block, then ``message_delta`` (carrying ``x_nanogpt_pricing``
+        when given) and ``message_stop``."""
         events = self._close()
         usage: dict[str, Any] = {}
         if self.usage and self.usage.get("prompt_tokens") is not None:
             usage["input_tokens"] = self.usage["prompt_tokens"]
         usage["output_tokens"] = (self.usage or {}).get("completion_tokens") or 0
         delta = {"stop_reason": stop_reason(self.finish_reason), "stop_sequence": None}
-        events.append(("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
+        data: dict[str, Any] = {"type": "message_delta", "delta": delta, "usage": usage}
+        if pricing is not None:
+            data["x_nanogpt_pricing"] = pricing
+        events.append(("message_delta", data))
         events.append(("message_stop", {"type": "message_stop"}))
         return events
 

@@ -63,8 +63,9 @@ class ResponsesStream(ChunkEncoder):
             self._event("response.in_progress", response=snapshot),
         ]
 
-    def finish(self) -> list[Event]:
-        """Close the open item, then ``response.completed`` (or ``.incomplete``)."""
+    def finish(self, pricing: dict[str, Any] | None = None) -> list[Event]:
+        """Close the open item, then ``response.completed`` (or ``.incomplete``),
+        carrying ``x_nanogpt_pricing`` beside the response when given."""
         segments = list(self._segments)
         if self._open is not None:
             segments.append(self._segment())
@@ -75,7 +76,8 @@ class ResponsesStream(ChunkEncoder):
             self._open = None
         self.response = response
         name = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
-        events.append(self._event(name, response=response))
+        extra = {"x_nanogpt_pricing": pricing} if pricing is not None else {}
+        events.append(self._event(name, response=response, **extra))
         return events
 
     def fail(self, err: GatewayError) -> list[Event]:

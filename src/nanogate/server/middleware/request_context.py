@@ -27,15 +27,17 @@ class RequestContextMiddleware:
         ctx = RequestContext.start(self.state, scope, receive, request_id)
         ctx.logged = scope["path"].startswith("/api/")
         scope[SCOPE_KEY] = ctx
-        id_header = request_id.encode()
-        stamp = [(b"x-request-id", id_header)]
-        if ctx.surface == "anthropic":
-            stamp.append((b"request-id", id_header))
+        anthropic = ctx.surface == "anthropic"
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 ctx.record.status = message["status"]
                 ctx.record.ttfb_ms = ctx.elapsed_ms()
+                # read at send time: a replayed answer carries its original id
+                id_header = ctx.request_id.encode()
+                stamp = [(b"x-request-id", id_header)]
+                if anthropic:
+                    stamp.append((b"request-id", id_header))
                 message["headers"] = [*message.get("headers", ()), *stamp]
             await send(message)
 

@@ -81,6 +81,12 @@ def all_routes() -> list[Route]:
             "The billing of one of your requests from the last 24 hours.",
         ),
         Route(
+            "GET",
+            "/api/v1/usage",
+            usage.usage_report,
+            "Your key's requests, spend and tokens by UTC day and model.",
+        ),
+        Route(
             "POST",
             "/api/v1/messages",
             messages.create_message,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from starlette.types import ASGIApp
 
 from nanogate.server._context import RequestContext
+from nanogate.server._idempotency import idempotent
 from nanogate.server._responses import json_response
 from nanogate.server._writers import ChatWriter
 from nanogate.server.routes._inference import (
+    ChatTarget,
     chat_target,
     complete,
     read_request,
@@ -19,14 +21,23 @@ from nanogate.server.schemas import ChatCompletionRequest
 
 
 async def create_chat_completion(ctx: RequestContext) -> ASGIApp:
-    require_key(ctx)
+    await require_key(ctx)
     body, request = await read_request(ctx, ChatCompletionRequest)
     model = resolve_model(ctx, request.model, "chat")
     target = chat_target(ctx, body, model)
-    if request.stream:
-        options = request.stream_options
-        include_usage = bool(options and options.include_usage)
-        return await stream(ctx, target, ChatWriter(model.id, include_usage))
-    completion = await complete(ctx, target)
-    completion["model"] = model.id
+    options = request.stream_options
+    include_usage = bool(options and options.include_usage)
+
+    async def run() -> ASGIApp:
+        if request.stream:
+            return await stream(ctx, target, ChatWriter(model.id, include_usage))
+        return await _answer(ctx, target)
+
+    return await idempotent(ctx, body, run)
+
+
+async def _answer(ctx: RequestContext, target: ChatTarget) -> ASGIApp:
+    completion, charge = await complete(ctx, target)
+    completion["model"] = target.model.id
+    completion["x_nanogpt_pricing"] = charge.pricing()
     return json_response(completion)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import struct
 
-from starlette.responses import Response
+from starlette.types import ASGIApp
 
+from nanogate.billing import cost
 from nanogate.core import count_tokens
 from nanogate.errors import ContextLengthExceeded, InvalidParameterValue, UnsupportedBatchInput
 from nanogate.providers import EmbeddingCall
+from nanogate.server._charging import admit
 from nanogate.server._context import RequestContext
+from nanogate.server._idempotency import idempotent
 from nanogate.server._responses import json_response
 from nanogate.server.routes._inference import read_request, require_key, resolve_model
 from nanogate.server.schemas import EmbeddingsRequest
@@ -22,8 +25,8 @@ def _encode(vector: list[float], encoding: str | None) -> list[float] | str:
     return vector
 
 
-async def create_embeddings(ctx: RequestContext) -> Response:
-    require_key(ctx)
+async def create_embeddings(ctx: RequestContext) -> ASGIApp:
+    await require_key(ctx)
     body, request = await read_request(ctx, EmbeddingsRequest)
     model = resolve_model(ctx, request.model, "embedding")
     inputs = request.inputs()
@@ -54,20 +57,33 @@ async def create_embeddings(ctx: RequestContext) -> Response:
         request_id=ctx.request_id,
         body={**body, "model": model.upstream_model},
     )
-    result = await ctx.state.providers[model.provider].embed(call)
-    ctx.note_usage({"prompt_tokens": result.prompt_tokens, "completion_tokens": 0})
-    return json_response(
-        {
-            "object": "list",
-            "data": [
-                {
-                    "object": "embedding",
-                    "index": index,
-                    "embedding": _encode(vector, request.encoding_format),
-                }
-                for index, vector in enumerate(result.vectors)
-            ],
-            "model": model.id,
-            "usage": {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens},
-        }
-    )
+    prompt_tokens = sum(input_tokens)
+
+    async def run() -> ASGIApp:
+        charge = await admit(ctx, model, prompt_tokens, cost(model, prompt_tokens, 0))
+        try:
+            result = await ctx.state.providers[model.provider].embed(call)
+        except BaseException:
+            await charge.release("failed before an answer")
+            raise
+        await charge.settle({"prompt_tokens": result.prompt_tokens, "completion_tokens": 0})
+        data = [
+            {
+                "object": "embedding",
+                "index": index,
+                "embedding": _encode(vector, request.encoding_format),
+            }
+            for index, vector in enumerate(result.vectors)
+        ]
+        usage = {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens}
+        return json_response(
+            {
+                "object": "list",
+                "data": data,
+                "model": model.id,
+                "usage": usage,
+                "x_nanogpt_pricing": charge.pricing(),
+            }
+        )
+
+    return await idempotent(ctx, body, run)

@@ -9,10 +9,12 @@ from typing import Any
 
 import orjson
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from nanogate.core import format_usd
 from nanogate.errors import InvalidAPIKey, MissingRequiredParameter
 from nanogate.server._context import RequestContext
+from nanogate.server._idempotency import idempotent
 from nanogate.server._responses import json_response
 from nanogate.server.routes._inference import (
     chat_target,
@@ -24,10 +26,10 @@ from nanogate.server.routes._inference import (
 from nanogate.server.schemas import TalkToGPTRequest
 
 
-async def talk_to_gpt(ctx: RequestContext) -> Response:
+async def talk_to_gpt(ctx: RequestContext) -> ASGIApp:
     """A plain-text answer followed by ``<NanoGPT>{cost, inputTokens, outputTokens}</NanoGPT>``."""
-    require_key(ctx)
-    _, request = await read_request(ctx, TalkToGPTRequest)
+    await require_key(ctx)
+    raw, request = await read_request(ctx, TalkToGPTRequest)
     if not request.prompt and not request.messages:
         raise MissingRequiredParameter("Missing required parameter: 'prompt'.", param="prompt")
     model = resolve_model(ctx, request.model, "chat")
@@ -41,26 +43,38 @@ async def talk_to_gpt(ctx: RequestContext) -> Response:
         body["max_tokens"] = request.max_tokens
     if request.temperature is not None:
         body["temperature"] = request.temperature
-    completion = await complete(ctx, chat_target(ctx, body, model))
-    text = completion["choices"][0]["message"].get("content") or ""
-    record = ctx.record
-    trailer = orjson.dumps(
-        {
-            "cost": orjson.Fragment(format_usd(record.cost_nusd, 0).encode()),
-            "inputTokens": record.input_tokens or 0,
-            "outputTokens": record.output_tokens or 0,
-        }
-    )
-    content = text.encode() + b"<NanoGPT>" + trailer + b"</NanoGPT>"
-    return Response(content, 200, media_type="text/plain; charset=utf-8")
+    target = chat_target(ctx, body, model)
+
+    async def run() -> ASGIApp:
+        completion, charge = await complete(ctx, target)
+        text = completion["choices"][0]["message"].get("content") or ""
+        pricing = charge.pricing()
+        trailer = orjson.dumps(
+            {
+                "cost": pricing["cost"],
+                "inputTokens": pricing["inputTokens"],
+                "outputTokens": pricing["outputTokens"],
+            }
+        )
+        content = text.encode() + b"<NanoGPT>" + trailer + b"</NanoGPT>"
+        return Response(content, 200, media_type="text/plain; charset=utf-8")
+
+    return await idempotent(ctx, raw, run)
 
 
 async def check_balance(ctx: RequestContext) -> Response:
-    key = require_key(ctx)
+    """The account's balance, and the part of it held by requests in flight."""
+    key = await require_key(ctx)
     account = await ctx.state.store.get_account(key.account_id)
     if account is None:
         raise InvalidAPIKey("The account of this API key no longer exists.")
-    return json_response({"usd_balance": format_usd(account.balance_nusd), "nano_balance": "0"})
+    return json_response(
+        {
+            "usd_balance": format_usd(account.balance_nusd),
+            "usd_reserved": format_usd(account.reserved_nusd),
+            "nano_balance": "0",
+        }
+    )
 
 
 async def list_model_ids(ctx: RequestContext) -> Response:

@@ -7,6 +7,7 @@ from starlette.types import ASGIApp
 
 from nanogate.core import count_chat_tokens, new_id
 from nanogate.server._context import RequestContext
+from nanogate.server._idempotency import idempotent
 from nanogate.server._responses import json_response
 from nanogate.server._writers import EventWriter
 from nanogate.server.routes._inference import (
@@ -22,23 +23,29 @@ from nanogate.translate import MessagesStream, chat_to_message, messages_to_chat
 
 
 async def create_message(ctx: RequestContext) -> ASGIApp:
-    require_key(ctx)
+    await require_key(ctx)
     body, request = await read_request(ctx, MessagesRequest)
     model = resolve_model(ctx, request.model, "chat")
     target = chat_target(ctx, messages_to_chat(body), model)
     message_id = new_id("msg")
-    if request.stream:
-        encoder = MessagesStream(
-            model=model.id, message_id=message_id, input_tokens=target.prompt_tokens
-        )
-        return await stream(ctx, target, EventWriter(encoder))
-    completion = await complete(ctx, target)
-    return json_response(chat_to_message(completion, model=model.id, message_id=message_id))
+
+    async def run() -> ASGIApp:
+        if request.stream:
+            encoder = MessagesStream(
+                model=model.id, message_id=message_id, input_tokens=target.prompt_tokens
+            )
+            return await stream(ctx, target, EventWriter(encoder))
+        completion, charge = await complete(ctx, target)
+        message = chat_to_message(completion, model=model.id, message_id=message_id)
+        message["x_nanogpt_pricing"] = charge.pricing()
+        return json_response(message)
+
+    return await idempotent(ctx, body, run)
 
 
 async def count_tokens(ctx: RequestContext) -> Response:
     """The prompt's token count as the gateway estimates it, without running the model."""
-    require_key(ctx)
+    await require_key(ctx)
     body, request = await read_request(ctx, CountTokensRequest)
     resolve_model(ctx, request.model, "chat")
     chat = messages_to_chat({**body, "max_tokens": 1})

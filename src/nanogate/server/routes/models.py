@@ -16,18 +16,19 @@ from starlette.responses import Response
 
 from nanogate.errors import GatewayError, ModelNotFound
 from nanogate.routing import Model
+from nanogate.server._auth import authenticate, presented_key
 from nanogate.server._context import RequestContext
 from nanogate.server._responses import json_response
-from nanogate.server.routes._inference import require_key
 from nanogate.storage import APIKey
 
 
 def _optional_key(ctx: RequestContext) -> APIKey | None:
     """The caller's key if it presented a good one; the list is public either way."""
     try:
-        return require_key(ctx)
+        ctx.key = authenticate(presented_key(ctx.headers), ctx.state.keys, ctx.state.clock())
     except GatewayError:
         return None
+    return ctx.key
 
 
 def _capabilities(model: Model) -> dict[str, bool]:

@@ -15,7 +15,7 @@ from nanogate.server.schemas import ModerationRequest
 
 
 async def create_moderation(ctx: RequestContext) -> Response:
-    require_key(ctx)
+    await require_key(ctx)
     _, request = await read_request(ctx, ModerationRequest)
     if request.model is not None:
         resolve_model(ctx, request.model, "moderation")

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 from nanogate.core import new_id
 from nanogate.errors import MissingRequiredParameter, ResponseNotFound
 from nanogate.server._context import RequestContext
+from nanogate.server._idempotency import idempotent
 from nanogate.server._responses import json_response
 from nanogate.server._writers import EventWriter
 from nanogate.server.routes._inference import (
@@ -31,7 +32,7 @@ from nanogate.translate import ResponsesStream, chat_to_response, output_to_chat
 
 
 async def create_response(ctx: RequestContext) -> ASGIApp:
-    key = require_key(ctx)
+    key = await require_key(ctx)
     body, request = await read_request(ctx, ResponsesRequest)
     if request.input is None:
         raise MissingRequiredParameter("Missing required parameter: 'input'.", param="input")
@@ -56,26 +57,29 @@ async def create_response(ctx: RequestContext) -> ASGIApp:
             context = conversation + output_to_chat(response)
             await ctx.state.store.save_response(response_id, key.id, response, context)
 
-    if request.stream:
-        encoder = ResponsesStream(
-            request=body, response_id=response_id, created_at=created_at, model=model.id
+    async def run() -> ASGIApp:
+        if request.stream:
+            encoder = ResponsesStream(
+                request=body, response_id=response_id, created_at=created_at, model=model.id
+            )
+
+            async def save_streamed() -> None:
+                assert encoder.response is not None
+                await save(encoder.response)
+
+            return await stream(ctx, target, EventWriter(encoder), on_finish=save_streamed)
+        completion, charge = await complete(ctx, target)
+        response = chat_to_response(
+            completion, request=body, response_id=response_id, created_at=created_at, model=model.id
         )
+        await save(response)
+        return json_response({**response, "x_nanogpt_pricing": charge.pricing()})
 
-        async def save_streamed() -> None:
-            assert encoder.response is not None
-            await save(encoder.response)
-
-        return await stream(ctx, target, EventWriter(encoder), on_finish=save_streamed)
-    completion = await complete(ctx, target)
-    response = chat_to_response(
-        completion, request=body, response_id=response_id, created_at=created_at, model=model.id
-    )
-    await save(response)
-    return json_response(response)
+    return await idempotent(ctx, body, run)
 
 
 async def get_response(ctx: RequestContext) -> Response:
-    key = require_key(ctx)
+    key = await require_key(ctx)
     stored = await ctx.state.store.get_response(ctx.params["response_id"], key.id)
     if stored is None:
         raise ResponseNotFound(f"Response with id '{ctx.params['response_id']}' not found.")
@@ -83,7 +87,7 @@ async def get_response(ctx: RequestContext) -> Response:
 
 
 async def delete_response(ctx: RequestContext) -> Response:
-    key = require_key(ctx)
+    key = await require_key(ctx)
     response_id = ctx.params["response_id"]
     if not await ctx.state.store.delete_response(response_id, key.id):
         raise ResponseNotFound(f"Response with id '{response_id}' not found.")

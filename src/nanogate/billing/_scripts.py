@@ -1,0 +1,343 @@
+"""The money path's transactions, as sans-IO scripts.
+
+Each script is a generator: it yields :class:`Query` objects and receives each
+one's :class:`Result`; it returns its outcome, or raises a catalogue error,
+which rolls the whole transaction back. A driver (SQLite, PostgreSQL) runs a
+script inside one transaction; the logic lives here once, in SQL both databases
+understand.
+
+Lock order is the same in every script (rate window, daily usage, account), so
+concurrent transactions on PostgreSQL never deadlock; SQLite serialises writers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+import orjson
+
+from nanogate.billing._calendar import day_of, second_of, seconds_until_midnight
+from nanogate.billing._model import Admission, Hold, Replay
+from nanogate.core import format_usd
+from nanogate.errors import (
+    DailyRequestLimitExceeded,
+    DailyUSDLimitExceeded,
+    IdempotencyConflict,
+    InsufficientBalance,
+    RateLimitExceeded,
+)
+from nanogate.storage import Query, Script
+
+T = TypeVar("T")
+
+UNLIMITED = 2**62
+
+_RATE = """
+INSERT INTO rate_window (subject, second, count) VALUES (:subject, :second, 1)
+ON CONFLICT (subject, second) DO UPDATE SET count = rate_window.count + 1
+WHERE rate_window.count < :limit
+RETURNING count"""
+
+_DAILY_REQUEST = """
+INSERT INTO usage_daily (subject, day, requests, usd_nusd) VALUES (:subject, :day, 1, 0)
+ON CONFLICT (subject, day) DO UPDATE SET requests = usage_daily.requests + 1
+WHERE usage_daily.requests < :limit
+RETURNING requests"""
+
+_DAILY_USD = """
+UPDATE usage_daily SET usd_nusd = usd_nusd + :amount
+WHERE subject = :subject AND day = :day AND usd_nusd + :amount <= :limit
+RETURNING usd_nusd"""
+
+_HOLD = """
+UPDATE accounts SET reserved_nusd = reserved_nusd + :amount
+WHERE id = :account AND balance_nusd - reserved_nusd >= :amount
+RETURNING reserved_nusd"""
+
+_RESERVE = """
+INSERT INTO reservations
+    (request_id, account_id, key_id, subject, counted, model, amount_nusd, day, owner, created_at)
+VALUES
+    (:request, :account, :key, :subject, :counted, :model, :amount, :day, :owner, :now)"""
+
+_LEDGER = """
+INSERT INTO ledger
+    (account_id, kind, amount_nusd, hold_nusd, request_id, key_id, model, created_at, note)
+VALUES (:account, :kind, :amount, :hold, :request, :key, :model, :now, :note)"""
+
+_UNRESERVE = "DELETE FROM reservations WHERE request_id = :request RETURNING amount_nusd"
+_SETTLED = """
+SELECT 1 FROM ledger WHERE request_id = :request AND kind IN ('settlement', 'release')"""
+_DAILY_ROW = "SELECT usd_nusd FROM usage_daily WHERE subject = :subject AND day = :day"
+_ACCOUNT = "SELECT balance_nusd, reserved_nusd FROM accounts WHERE id = :account"
+_DEBIT = """
+UPDATE accounts SET balance_nusd = balance_nusd - :charge, reserved_nusd = reserved_nusd - :held
+WHERE id = :account"""
+_ADJUST_DAILY = """
+UPDATE usage_daily SET usd_nusd = usd_nusd + :delta WHERE subject = :subject AND day = :day"""
+
+
+def _required(amount: int) -> Any:
+    """``requiredBalance``: the reserved maximum, as an exact JSON number of dollars."""
+    return orjson.Fragment(format_usd(amount, 0).encode())
+
+
+def admit(a: Admission, owner: str, count_in_database: bool) -> Script[Hold]:
+    """Count the request against its limits and hold its maximum cost, or refuse it.
+
+    Refusals, first match: ``rate_limit_exceeded``, ``daily_rpd_limit_exceeded``,
+    ``daily_usd_limit_exceeded`` (429s), then ``insufficient_balance`` (402). Any
+    refusal rolls back every counter this request touched.
+    """
+    day = day_of(a.now)
+    limits = a.limits
+    counted = count_in_database and limits.daily
+    if count_in_database and limits.rps is not None:
+        params = {"subject": a.subject, "second": second_of(a.now), "limit": limits.rps}
+        if not (yield Query(_RATE, params)).rows:
+            raise RateLimitExceeded(retry_after=1)
+    if counted:
+        params = {
+            "subject": a.subject,
+            "day": day,
+            "limit": limits.daily_requests or UNLIMITED,
+        }
+        if not (yield Query(_DAILY_REQUEST, params)).rows:
+            raise DailyRequestLimitExceeded(retry_after=seconds_until_midnight(a.now))
+        params = {
+            "subject": a.subject,
+            "day": day,
+            "amount": a.reserve_nusd,
+            "limit": UNLIMITED if limits.daily_usd_nusd is None else limits.daily_usd_nusd,
+        }
+        if not (yield Query(_DAILY_USD, params)).rows:
+            raise DailyUSDLimitExceeded(retry_after=seconds_until_midnight(a.now))
+    hold = Hold(
+        request_id=a.request_id,
+        subject=a.subject,
+        day=day,
+        account_id=a.account_id,
+        key_id=a.key_id,
+        amount_nusd=a.reserve_nusd,
+        model=a.model,
+        counter="database" if counted else None,
+    )
+    if hold.holds_money:
+        params = {"account": a.account_id, "amount": a.reserve_nusd}
+        if not (yield Query(_HOLD, params)).rows:
+            raise InsufficientBalance(fields={"requiredBalance": _required(a.reserve_nusd)})
+        yield Query(
+            _RESERVE,
+            {
+                "request": a.request_id,
+                "account": a.account_id,
+                "key": a.key_id,
+                "subject": a.subject,
+                "counted": counted,
+                "model": a.model,
+                "amount": a.reserve_nusd,
+                "day": day,
+                "owner": owner,
+                "now": a.now,
+            },
+        )
+        yield Query(
+            _LEDGER,
+            {
+                "account": a.account_id,
+                "kind": "reservation",
+                "amount": 0,
+                "hold": a.reserve_nusd,
+                "request": a.request_id,
+                "key": a.key_id,
+                "model": a.model,
+                "now": a.now,
+                "note": None,
+            },
+        )
+    return hold
+
+
+def settle(
+    hold: Hold, cost: int, now: datetime, note: str | None = None, kind: str | None = None
+) -> Script[int]:
+    """Charge ``cost`` and release the hold; returns what was charged.
+
+    The charge is the cost, but never more than the account can pay without
+    touching other requests' holds, so a balance never goes below zero. With a
+    cost of 0 this is a release. A request settles once: settling it again
+    charges nothing. A hold released by recovery (its process was taken for
+    dead) is still charged when its request does settle, from what is free.
+    """
+    if hold.account_id is None:
+        return 0
+    held_rows = (yield Query(_UNRESERVE, {"request": hold.request_id})).rows
+    held = int(held_rows[0][0]) if held_rows else 0
+    if not held_rows and (yield Query(_SETTLED, {"request": hold.request_id})).rows:
+        return 0
+    daily = {"subject": hold.subject, "day": hold.day}
+    if hold.counts_usd:
+        yield Query(_DAILY_ROW, daily, lock=True)
+    account = (yield Query(_ACCOUNT, {"account": hold.account_id}, lock=True)).rows
+    if not account:
+        return 0
+    balance, reserved = int(account[0][0]), int(account[0][1])
+    available = balance - (reserved - held)
+    charge = max(0, min(cost, available))
+    if charge == 0 and held == 0:
+        return 0
+    yield Query(_DEBIT, {"charge": charge, "held": held, "account": hold.account_id})
+    yield Query(
+        _LEDGER,
+        {
+            "account": hold.account_id,
+            "kind": kind or ("settlement" if charge else "release"),
+            "amount": -charge,
+            "hold": -held,
+            "request": hold.request_id,
+            "key": hold.key_id,
+            "model": hold.model,
+            "now": now,
+            "note": note,
+        },
+    )
+    if hold.counts_usd and charge != held:
+        yield Query(_ADJUST_DAILY, {**daily, "delta": charge - held})
+    return charge
+
+
+# Recovery after a crash ---------------------------------------------------------------
+
+_INSTANCES = """
+SELECT id, hostname, pid, CASE WHEN heartbeat_at < :stale THEN 1 ELSE 0 END FROM instances"""
+_OWNERS = "SELECT DISTINCT owner FROM reservations"
+_HEARTBEAT = """
+INSERT INTO instances (id, hostname, pid, started_at, heartbeat_at)
+VALUES (:id, :hostname, :pid, :now, :now)
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = :now"""
+_RESERVATIONS_OF = """
+SELECT request_id, account_id, key_id, subject, counted, model, amount_nusd, day
+FROM reservations WHERE owner = :owner"""
+_FORGET_INSTANCE = "DELETE FROM instances WHERE id = :id"
+
+
+def instances(stale_before: datetime) -> Script[tuple[list[tuple[str, str, int, bool]], set[str]]]:
+    """Every registered gateway process ``(id, hostname, pid, stale)``, and every owner
+    of a reservation."""
+    rows = (yield Query(_INSTANCES, {"stale": stale_before})).rows
+    owners = (yield Query(_OWNERS, {})).rows
+    listed = [(str(r[0]), str(r[1]), int(r[2]), bool(r[3])) for r in rows]
+    return listed, {str(r[0]) for r in owners}
+
+
+def heartbeat(instance: str, hostname: str, pid: int, now: datetime) -> Script[None]:
+    """Register this process, or renew its registration."""
+    yield Query(_HEARTBEAT, {"id": instance, "hostname": hostname, "pid": pid, "now": now})
+
+
+def release_owner(owner: str, now: datetime, note: str) -> Script[int]:
+    """Release every hold of a gateway process that is gone; returns how many."""
+    rows = (yield Query(_RESERVATIONS_OF, {"owner": owner})).rows
+    for request, account, key, subject, counted, model, amount, day in rows:
+        hold = Hold(
+            request_id=request,
+            subject=subject,
+            day=day,
+            account_id=account,
+            key_id=key,
+            amount_nusd=int(amount),
+            model=model,
+            counter="database" if counted else None,
+        )
+        yield from settle(hold, 0, now, note, kind="recovery")
+    yield Query(_FORGET_INSTANCE, {"id": owner})
+    return len(rows)
+
+
+_SWEEP = (
+    "DELETE FROM rate_window WHERE second < :second",
+    "DELETE FROM usage_daily WHERE day < :day",
+    "DELETE FROM idempotency WHERE created_at < :expired",
+)
+
+
+def sweep(now_second: int, oldest_day: str, expired: datetime) -> Script[None]:
+    """Delete counters and idempotency records nothing will read again."""
+    params = {"second": now_second - 60, "day": oldest_day, "expired": expired}
+    for sql in _SWEEP:
+        yield Query(sql, params)
+
+
+# Idempotency --------------------------------------------------------------------------
+
+_IDEM_CLAIM = """
+INSERT INTO idempotency (key_id, idem_key, body_hash, request_id, state, created_at)
+VALUES (:key, :idem, :hash, :request, 'running', :now)
+ON CONFLICT (key_id, idem_key) DO NOTHING
+RETURNING request_id"""
+_IDEM_READ = """
+SELECT body_hash, request_id, state, status, headers, body,
+       CASE WHEN created_at < :expired THEN 1 ELSE 0 END
+FROM idempotency WHERE key_id = :key AND idem_key = :idem"""
+_IDEM_RECLAIM = """
+UPDATE idempotency SET body_hash = :hash, request_id = :request, state = 'running',
+    status = NULL, headers = NULL, body = NULL, created_at = :now
+WHERE key_id = :key AND idem_key = :idem"""
+_IDEM_DONE = """
+UPDATE idempotency SET state = 'done', status = :status, headers = :headers, body = :body
+WHERE key_id = :key AND idem_key = :idem AND request_id = :request"""
+_IDEM_FORGET = """
+DELETE FROM idempotency WHERE key_id = :key AND idem_key = :idem AND request_id = :request"""
+
+
+def claim_idempotency(
+    key: str, idem: str, body_hash: str, request: str, now: datetime, expired: datetime
+) -> Script[Replay | None]:
+    """Claim an ``Idempotency-Key`` for this request (``None``: run it), or return the
+    stored answer of an earlier identical request; a different body, or an earlier
+    request still running, is ``idempotency_conflict``."""
+    params = {"key": key, "idem": idem, "hash": body_hash, "request": request, "now": now}
+    if (yield Query(_IDEM_CLAIM, params)).rows:
+        return None
+    rows = (yield Query(_IDEM_READ, {**params, "expired": expired}, lock=True)).rows
+    if not rows or bool(rows[0][6]):
+        yield Query(_IDEM_RECLAIM, params)
+        return None
+    stored_hash, stored_request, state, status, headers, body, _ = rows[0]
+    if stored_hash != body_hash:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was used with a different request body; use a new key."
+        )
+    if state != "done":
+        raise IdempotencyConflict(
+            "A request with this Idempotency-Key is still in progress; retry when it finishes."
+        )
+    return Replay(
+        request_id=stored_request,
+        status=int(status),
+        headers=[(str(k), str(v)) for k, v in orjson.loads(headers)],
+        body=bytes(body),
+    )
+
+
+def finish_idempotency(
+    key: str, idem: str, request: str, status: int, headers: list[tuple[str, str]], body: bytes
+) -> Script[None]:
+    """Store the answer of the request that holds the ``Idempotency-Key``."""
+    yield Query(
+        _IDEM_DONE,
+        {
+            "key": key,
+            "idem": idem,
+            "request": request,
+            "status": status,
+            "headers": orjson.dumps(headers).decode(),
+            "body": body,
+        },
+    )
+
+
+def forget_idempotency(key: str, idem: str, request: str) -> Script[None]:
+    """Give the ``Idempotency-Key`` up (the request failed), so a retry can run."""
+    yield Query(_IDEM_FORGET, {"key": key, "idem": idem, "request": request})

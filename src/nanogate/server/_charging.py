@@ -1,0 +1,149 @@
+"""Charging a request: admit it before dispatch, settle it once after, show the price.
+
+A :class:`Charge` is made when a request is admitted (its limits counted, its
+maximum cost held) and is settled exactly once: with the upstream's reported
+usage, with an honest estimate when there is none (marked in the request log),
+with what was produced until a client disconnected, or released without charge
+when the request fails. A settlement, once started, runs to its end even if
+the request is cancelled (the drivers guarantee it), so a client that goes away
+cannot leave a hold behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from nanogate.billing import Admission, Hold, Limits, cost, usage_tokens
+from nanogate.config import LimitSettings
+from nanogate.core import count_tokens, format_usd, usd_to_nano
+from nanogate.routing import Model
+from nanogate.server._context import RequestContext
+from nanogate.storage import APIKey
+
+
+def default_limits(settings: LimitSettings) -> Limits:
+    """The configured limits of keys that set none of their own."""
+    return Limits(
+        rps=settings.rps or None,
+        daily_requests=settings.daily_requests or None,
+        daily_usd_nusd=usd_to_nano(settings.daily_usd) or None,
+    )
+
+
+def limits_of(key: APIKey, defaults: Limits) -> Limits:
+    """A key's limits: its own where it set them, the defaults elsewhere."""
+    return Limits(
+        rps=key.rps or defaults.rps,
+        daily_requests=key.daily_requests or defaults.daily_requests,
+        daily_usd_nusd=(
+            key.daily_usd_nusd if key.daily_usd_nusd is not None else defaults.daily_usd_nusd
+        ),
+    )
+
+
+def produced(payload: dict[str, Any], part: str) -> list[str]:
+    """The text and tool calls in each choice's ``part`` of a chat payload: ``"message"``
+    of a completion, ``"delta"`` of a stream chunk. What a request is charged for when
+    its upstream reports no usage."""
+    pieces: list[str] = []
+    for choice in payload.get("choices") or ():
+        content = choice.get(part) or {}
+        if content.get("content"):
+            pieces.append(str(content["content"]))
+        for call in content.get("tool_calls") or ():
+            function = call.get("function") or {}
+            pieces.append(str(function.get("name") or "") + str(function.get("arguments") or ""))
+    return pieces
+
+
+def _usd(nano: int) -> orjson.Fragment:
+    return orjson.Fragment(format_usd(nano, 0).encode())
+
+
+@dataclass(slots=True)
+class Charge:
+    """One admitted request's hold, and its settlement."""
+
+    ctx: RequestContext
+    model: Model
+    hold: Hold
+    prompt_tokens: int
+    settled: bool = False
+    charged: int = 0
+    produced: list[str] = field(default_factory=list)
+    """Streamed output so far: the basis of the charge if the client disconnects."""
+
+    async def settle(self, usage: dict[str, Any] | None, note: str | None = None) -> None:
+        """Charge the reported usage, or an estimate from the prompt and what was produced."""
+        reported = usage_tokens(usage)
+        record = self.ctx.record
+        if reported is None:
+            reported = (self.prompt_tokens, count_tokens("".join(self.produced)))
+            record.usage_estimated = True
+        record.input_tokens, record.output_tokens = reported
+        await self._finish(cost(self.model, *reported), note)
+
+    async def release(self, note: str) -> None:
+        """Release the hold without charging (the request failed or produced nothing)."""
+        await self._finish(0, note)
+
+    async def _finish(self, amount: int, note: str | None) -> None:
+        if self.settled:
+            return
+        self.settled = True
+        # a settlement, once started, runs to its end even if this request is cancelled
+        self.charged = await self.ctx.state.ledger.settle(self.hold, amount, note)
+        self.ctx.record.cost_nusd = self.charged
+
+    def pricing(self) -> dict[str, Any]:
+        """``x_nanogpt_pricing``: what the request was charged, and for how many tokens."""
+        record = self.ctx.record
+        return {
+            "amount": _usd(self.charged),
+            "currency": "USD",
+            "cost": _usd(self.charged),
+            "paymentSource": "balance",
+            "inputTokens": record.input_tokens or 0,
+            "outputTokens": record.output_tokens or 0,
+        }
+
+
+async def admit(ctx: RequestContext, model: Model, prompt_tokens: int, reserve: int) -> Charge:
+    """Count the request against its key's limits and hold ``reserve`` on its account."""
+    key = ctx.key
+    assert key is not None, "admission follows authentication"
+    state = ctx.state
+    hold = await state.ledger.admit(
+        Admission(
+            request_id=ctx.request_id,
+            subject=f"key:{key.id}",
+            now=state.clock(),
+            limits=limits_of(key, state.limits),
+            account_id=key.account_id,
+            key_id=key.id,
+            reserve_nusd=reserve,
+            model=model.id,
+        )
+    )
+    return Charge(ctx, model, hold, prompt_tokens)
+
+
+async def admit_accountless(ctx: RequestContext) -> None:
+    """Count a request without a valid key against its client address's limit."""
+    state = ctx.state
+    rps = state.settings.limits.accountless_rps
+    if not rps:
+        return
+    client = ctx.scope.get("client")
+    address = client[0] if client else "unknown"
+    await state.ledger.admit(
+        Admission(
+            request_id=ctx.request_id,
+            subject=f"ip:{address}",
+            now=state.clock(),
+            limits=Limits(rps=rps),
+        )
+    )

@@ -78,32 +78,39 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
         {},
     ),
     "inline_moderation_requires_api_key": (
-        "Inline moderation was asked for on an accountless (x402) request.",
+        "Inline moderation (the `moderation` header) was asked for on a request without "
+        "an API key (accountless, x402); `param` is `moderation`.",
         "Use an API key, or drop the moderation headers.",
         {},
     ),
     "empty_moderation_input": (
-        "There is nothing to moderate in the request.",
+        "There is nothing to moderate: empty or blank text and no images, in "
+        "`POST /moderations` input or in an inline-moderated prompt.",
         "Send some input.",
         {},
     ),
     "unsupported_moderation_input": (
-        "The moderation model cannot read this kind of input.",
+        "The moderation model cannot read this kind of input (images for a text-only "
+        "moderator, audio, files, video).",
         "Send text, or choose a moderation model that reads this input.",
         {},
     ),
     "content_policy_violation": (
-        "Moderation flagged the input; the body carries the `moderation` result. The "
-        "generation is not charged; an inline-moderation preflight is.",
+        "Inline moderation flagged the input (the body carries the `moderation` result), "
+        "or the model provider's own content filter refused the request or let nothing "
+        "through. The generation is not charged; an inline-moderation preflight is.",
         "Change the input. Do not retry unchanged.",
         {
+            "message": "The input was flagged by the moderation model 'local/moderation' "
+            "(violence); the request was not run. Only the moderation check was charged.",
             "fields": {
                 "moderation": {
-                    "id": "modr_...",
-                    "model": "moderation",
-                    "results": [{"flagged": True, "categories": {}, "category_scores": {}}],
+                    "model": "local/moderation",
+                    "flagged": True,
+                    "categories": {"harassment": False, "violence": True},
+                    "category_scores": {"harassment": 0.0, "violence": 0.9},
                 }
-            }
+            },
         },
     ),
     "context_length_exceeded": (
@@ -265,7 +272,8 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
         },
     ),
     "service_unavailable": (
-        "The upstream failed or is overloaded, or the gateway is draining.",
+        "The upstream failed or is overloaded, a moderation provider is unavailable "
+        "(nothing charged), or the gateway is draining.",
         "Retry with backoff; consider another model if it persists.",
         {},
     ),

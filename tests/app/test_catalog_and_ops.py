@@ -16,7 +16,13 @@ async def test_models_list_is_public_and_a_valid_key_filters_it(gateway: InProce
     anonymous = (await gateway.client.get("/api/v1/models")).json()
     assert anonymous["object"] == "list"
     ids = [m["id"] for m in anonymous["data"]]
-    assert ids == ["local/chat", "local/mini", "local/embed", "local/embed-mini"]
+    assert ids == [
+        "local/chat",
+        "local/mini",
+        "local/embed",
+        "local/embed-mini",
+        "local/moderation",
+    ]
     assert set(anonymous["data"][0]) == {"id", "object", "created", "owned_by"}
     bad = await gateway.client.get("/api/v1/models", headers={"authorization": "Bearer nope"})
     assert [m["id"] for m in bad.json()["data"]] == ids
@@ -77,7 +83,13 @@ async def test_legacy_check_balance_and_models(gateway: InProcess) -> None:
     assert balance.json() == {"usd_balance": "5.00", "usd_reserved": "0.00", "nano_balance": "0"}
     models = await gateway.client.get("/api/models")
     assert models.json() == {
-        "models": ["local/chat", "local/mini", "local/embed", "local/embed-mini"]
+        "models": [
+            "local/chat",
+            "local/mini",
+            "local/embed",
+            "local/embed-mini",
+            "local/moderation",
+        ]
     }
     unauthenticated = await gateway.client.post("/api/check-balance")
     assert unauthenticated.json() == {

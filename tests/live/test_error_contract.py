@@ -228,7 +228,12 @@ def _cases() -> list[Case]:
             {"model": "local/embed-mini", "input": LONG_PROMPT * 2},
             path="/api/v1/embeddings",
         ),
-        Case("model_not_found", "openai", {"input": "hello"}, path="/api/v1/moderations"),
+        Case(
+            "model_not_found",
+            "openai",
+            {"input": "hello", "model": "acme/nope"},
+            path="/api/v1/moderations",
+        ),
         Case(
             "response_not_found",
             "openai",

@@ -313,10 +313,11 @@ def test_unknown_field(tmp_path: Path, text: str, where: str) -> None:
     assert "Extra inputs are not permitted" in message
 
 
-def test_moderation_models_are_not_supported(tmp_path: Path) -> None:
-    """A model of type moderation is refused by this version."""
+def test_moderation_models_load(tmp_path: Path) -> None:
+    """A model of type moderation on a local provider is a catalogue model like any other."""
     text = LOCAL + '[[models]]\nid = "mod"\nprovider = "local"\ntype = "moderation"\n'
-    assert "moderation models are not supported" in config_error(tmp_path, text)
+    settings = load_settings(write(tmp_path, text), env={})
+    assert [m.type for m in settings.models] == ["moderation"]
 
 
 @pytest.mark.parametrize(

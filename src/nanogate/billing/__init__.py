@@ -3,7 +3,7 @@
 from nanogate.billing._calendar import day_of, second_of, seconds_until_midnight
 from nanogate.billing._ledger import Ledger
 from nanogate.billing._model import Admission, Hold, Limits, Replay
-from nanogate.billing._pricing import cost, maximum_cost, usage_tokens
+from nanogate.billing._pricing import cost, maximum_cost, usage_tokens, with_fee
 from nanogate.billing._redis import RedisLimiter
 
 __all__ = [
@@ -19,4 +19,5 @@ __all__ = [
     "second_of",
     "seconds_until_midnight",
     "usage_tokens",
+    "with_fee",
 ]

@@ -6,6 +6,7 @@ Amounts are integer nano-dollars, rounded up per direction (input, output).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from nanogate.core import token_cost_nano
@@ -17,6 +18,12 @@ def cost(model: Model, input_tokens: int, output_tokens: int) -> int:
     return token_cost_nano(input_tokens, model.input_usd_per_mtok) + token_cost_nano(
         output_tokens, model.output_usd_per_mtok
     )
+
+
+def with_fee(amount: int, percent: Decimal) -> int:
+    """``percent`` of ``amount`` nano-dollars, rounded up: what a BYOK request pays."""
+    numerator, denominator = (percent / 100).as_integer_ratio()
+    return -(-amount * numerator // denominator)
 
 
 def maximum_cost(model: Model, prompt_tokens: int, max_tokens: int | None) -> int:

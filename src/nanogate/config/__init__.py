@@ -1,26 +1,35 @@
 """Configuration: the TOML file of DESIGN section 7, with environment overrides."""
 
+from nanogate.config._byok import ByokSettings
 from nanogate.config._load import ConfigError, load_settings
+from nanogate.config._moderation import ModerationCategory, ModerationSettings
 from nanogate.config._settings import (
     CAPABILITIES,
     DatabaseSettings,
+    DeploymentSettings,
     LimitSettings,
     ModelSettings,
     ProviderSettings,
     RedisSettings,
+    RoutingSettings,
     ServerSettings,
     Settings,
     X402Settings,
 )
 
 __all__ = [
+    "ByokSettings",
     "CAPABILITIES",
     "ConfigError",
     "DatabaseSettings",
+    "DeploymentSettings",
     "LimitSettings",
     "ModelSettings",
+    "ModerationCategory",
+    "ModerationSettings",
     "ProviderSettings",
     "RedisSettings",
+    "RoutingSettings",
     "ServerSettings",
     "Settings",
     "X402Settings",

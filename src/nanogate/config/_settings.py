@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from nanogate.config._byok import ByokSettings
+from nanogate.config._moderation import ModerationSettings
+
 CAPABILITIES = frozenset(
     {"tools", "vision", "json_schema", "audio", "file", "video", "batch", "streaming"}
 )
@@ -31,6 +34,8 @@ class ServerSettings(_Section):
     key_refresh_s: float = Field(0.25, gt=0, le=1)
     """How often a running gateway picks up key and account changes."""
     request_log_flush_s: float = Field(0.2, gt=0)
+    sse_keepalive_s: float = Field(15.0, gt=0)
+    """Seconds of upstream silence in a started stream before a ``: keep-alive`` comment."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
@@ -59,6 +64,18 @@ class RedisSettings(_Section):
     or let them through unlimited."""
 
 
+class RoutingSettings(_Section):
+    """Fallbacks and the circuit breaker of each deployment."""
+
+    breaker_failures: int = Field(5, ge=1)
+    """Consecutive failures of a deployment that open its circuit."""
+    breaker_cooldown_s: float = Field(30.0, gt=0)
+    """Seconds an open circuit stays open before one trial request is let through."""
+    sticky_ttl_s: float = Field(600.0, gt=0)
+    """How long a key's ``stickyProvider`` requests keep to the deployment that last
+    answered them."""
+
+
 class LimitSettings(_Section):
     """Limits for keys that set none of their own (0 means unlimited)."""
 
@@ -78,6 +95,8 @@ class ProviderSettings(_Section):
     timeout_s: float = Field(60.0, gt=0)
     connect_timeout_s: float = Field(10.0, gt=0)
     max_connections: int = Field(256, ge=1)
+    byok: bool = False
+    """Whether API keys may store and use their own credential for this provider."""
     stream_delay_ms: float = Field(0.0, ge=0)
     """Local provider only: pause between streamed tokens, to feel like a real model."""
 
@@ -85,7 +104,24 @@ class ProviderSettings(_Section):
     def _needs_base_url(self) -> ProviderSettings:
         if self.kind != "local" and not self.base_url:
             raise ValueError(f"provider {self.name!r} of kind {self.kind!r} needs a base_url")
+        if self.byok and self.kind == "local":
+            raise ValueError(f"provider {self.name!r}: the local models take no credentials (byok)")
         return self
+
+
+PROVIDER_MODEL_TYPES: dict[str, frozenset[str]] = {
+    "openai": frozenset({"chat", "embedding", "moderation"}),
+    "anthropic": frozenset({"chat"}),
+    "local": frozenset({"chat", "embedding", "moderation"}),
+}
+"""The model types each provider kind can serve (Anthropic has no embeddings)."""
+
+
+class DeploymentSettings(_Section):
+    """One more place a model runs: a provider and the model's name there."""
+
+    provider: str
+    upstream_model: str = ""
 
 
 class ModelSettings(_Section):
@@ -104,13 +140,9 @@ class ModelSettings(_Section):
     """Embedding models: the default vector length."""
     capabilities: tuple[str, ...] = ()
     fallbacks: tuple[str, ...] = ()
-
-    @field_validator("type")
-    @classmethod
-    def _servable_type(cls, value: str) -> str:
-        if value == "moderation":
-            raise ValueError("moderation models are not supported by this version")
-        return value
+    """Other models to try, in order, when every deployment of this one fails."""
+    deployments: tuple[DeploymentSettings, ...] = ()
+    """Deployments tried after the primary (``provider``/``upstream_model``), in order."""
 
     @field_validator("capabilities")
     @classmethod
@@ -142,9 +174,28 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     limits: LimitSettings = LimitSettings()
+    routing: RoutingSettings = RoutingSettings()
     providers: tuple[ProviderSettings, ...] = ()
     models: tuple[ModelSettings, ...] = ()
     x402: X402Settings = X402Settings()
+    moderation: ModerationSettings = ModerationSettings()
+    byok: ByokSettings = ByokSettings()
+
+    @model_validator(mode="after")
+    def _moderation_resolves(self) -> Settings:
+        """Moderation models run on ``openai`` or ``local`` providers; the default names one."""
+        kinds = {p.name: p.kind for p in self.providers}
+        moderators = [m for m in self.models if m.type == "moderation"]
+        for model in moderators:
+            if kinds.get(model.provider, "local") not in ("openai", "local"):
+                raise ValueError(
+                    f"moderation model {model.id!r}: provider {model.provider!r} is of kind "
+                    f"{kinds[model.provider]!r}; moderation runs on openai or local providers"
+                )
+        default = self.moderation.default_model
+        if default and default not in {m.id for m in moderators}:
+            raise ValueError(f"moderation.default_model {default!r} is not a moderation model")
+        return self
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Settings:
@@ -154,10 +205,30 @@ class Settings(_Section):
         models = [m.id for m in self.models]
         if len(set(models)) != len(models):
             raise ValueError("model ids must be unique")
+        types = {m.id: m.type for m in self.models}
         for model in self.models:
-            if model.provider not in providers:
-                raise ValueError(f"model {model.id!r} names unknown provider {model.provider!r}")
+            for provider in (model.provider, *(d.provider for d in model.deployments)):
+                if provider not in providers:
+                    raise ValueError(f"model {model.id!r} names unknown provider {provider!r}")
             for fallback in model.fallbacks:
                 if fallback not in models:
                     raise ValueError(f"model {model.id!r} names unknown fallback {fallback!r}")
+                if fallback == model.id or types[fallback] != model.type:
+                    raise ValueError(
+                        f"model {model.id!r}: fallback {fallback!r} must be another "
+                        f"{model.type} model"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _providers_serve_their_models(self) -> Settings:
+        kinds = {p.name: p.kind for p in self.providers}
+        for model in self.models:
+            for provider in (model.provider, *(d.provider for d in model.deployments)):
+                kind = kinds.get(provider)
+                if kind is not None and model.type not in PROVIDER_MODEL_TYPES[kind]:
+                    raise ValueError(
+                        f"model {model.id!r}: provider {provider!r} is of kind {kind!r}, "
+                        f"which serves no {model.type} models"
+                    )
         return self

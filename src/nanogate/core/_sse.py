@@ -33,31 +33,39 @@ class SSEDecoder:
     """
 
     def __init__(self, max_line: int = 16 * 1024 * 1024) -> None:
-        self._buffer = b""
+        self._buffer = bytearray()
         self._event = ""
         self._data: list[str] = []
         self._max_line = max_line
 
     def feed(self, chunk: bytes) -> Iterator[SSEEvent]:
-        self._buffer += chunk
-        while True:
-            end = _line_end(self._buffer)
-            if end is None:
-                if len(self._buffer) > self._max_line:
-                    raise ValueError("SSE line exceeds the size limit")
-                return
-            cut, skip = end
-            line = self._buffer[:cut].decode("utf-8", errors="replace")
-            self._buffer = self._buffer[cut + skip :]
-            event = self._line(line)
-            if event is not None:
-                yield event
+        """The events completed by ``chunk``. Bytes already searched for a line end are
+        not searched again, so a long line arriving in many reads costs linear time."""
+        buffer = self._buffer
+        searched = max(len(buffer) - 1, 0)  # a trailing CR may pair with a LF to come
+        buffer += chunk
+        start = 0
+        try:
+            while True:
+                end = _line_end(buffer, max(start, searched))
+                if end is None:
+                    if len(buffer) - start > self._max_line:
+                        raise ValueError("SSE line exceeds the size limit")
+                    return
+                cut, skip = end
+                line = buffer[start:cut].decode("utf-8", errors="replace")
+                start = searched = cut + skip
+                event = self._line(line)
+                if event is not None:
+                    yield event
+        finally:
+            del buffer[:start]
 
     def flush(self) -> Iterator[SSEEvent]:
         """Dispatch what is pending at the end of the stream (a last line without newline)."""
         if self._buffer:
-            line = self._buffer.removesuffix(b"\r").decode("utf-8", errors="replace")
-            self._buffer = b""
+            line = bytes(self._buffer).removesuffix(b"\r").decode("utf-8", errors="replace")
+            self._buffer.clear()
             event = self._line(line)
             if event is not None:
                 yield event
@@ -85,10 +93,11 @@ class SSEDecoder:
         return None
 
 
-def _line_end(buffer: bytes) -> tuple[int, int] | None:
-    """Index and width of the first line terminator (CRLF, LF or CR) in ``buffer``."""
-    lf = buffer.find(b"\n")
-    cr = buffer.find(b"\r")
+def _line_end(buffer: bytearray, start: int) -> tuple[int, int] | None:
+    """Index and width of the first line terminator (CRLF, LF or CR) in ``buffer`` at or
+    after ``start``."""
+    lf = buffer.find(b"\n", start)
+    cr = buffer.find(b"\r", start)
     if cr == -1 and lf == -1:
         return None
     if cr == -1 or (lf != -1 and lf < cr):

@@ -10,7 +10,7 @@ the surface forwards only when the client asked for it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from nanogate.routing import Model
@@ -27,6 +27,9 @@ class ChatCall:
     """The gateway's request id, sent upstream for correlating logs."""
     prompt_tokens: int
     """The prompt's size by the gateway's tokenizer (exact for the local models)."""
+    credential: str | None = field(default=None, repr=False)
+    """BYOK: the caller's own credential, used instead of the provider's. Its upstream
+    rejections are the caller's ("your API key"), never hidden by a fallback."""
 
 
 @dataclass(frozen=True, slots=True)

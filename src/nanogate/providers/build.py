@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import assert_never
 
 from nanogate.config import ConfigError, ProviderSettings
 from nanogate.providers._protocol import Provider
@@ -27,6 +28,7 @@ def build_providers(
     providers: Iterable[ProviderSettings], env: Mapping[str, str]
 ) -> dict[str, Provider]:
     """One provider per settings entry; credentials named by ``api_key_env`` come from ``env``."""
+    from nanogate.providers.anthropic import AnthropicProvider
     from nanogate.providers.local import LocalProvider
     from nanogate.providers.openai import OpenAIProvider
 
@@ -36,8 +38,8 @@ def build_providers(
             built[settings.name] = LocalProvider(settings.name, settings.stream_delay_ms)
         elif settings.kind == "openai":
             built[settings.name] = OpenAIProvider(settings, provider_api_key(settings, env))
+        elif settings.kind == "anthropic":
+            built[settings.name] = AnthropicProvider(settings, provider_api_key(settings, env))
         else:
-            raise ConfigError(
-                f"provider {settings.name!r}: kind {settings.kind!r} is not supported yet"
-            )
+            assert_never(settings.kind)
     return built

@@ -36,6 +36,8 @@ class Model:
     dimensions: int
     capabilities: frozenset[str]
     fallbacks: tuple[str, ...]
+    deployments: tuple[tuple[str, str], ...] = ()
+    """Every (provider, upstream model) the model runs on, the primary first."""
 
     @classmethod
     def from_settings(cls, s: ModelSettings) -> Model:
@@ -54,6 +56,13 @@ class Model:
             dimensions=s.dimensions,
             capabilities=frozenset(s.capabilities),
             fallbacks=s.fallbacks,
+            deployments=(
+                (s.provider, s.upstream_model or s.id),
+                *(
+                    (d.provider, d.upstream_model or s.upstream_model or s.id)
+                    for d in s.deployments
+                ),
+            ),
         )
 
     def supports(self, capability: str) -> bool:

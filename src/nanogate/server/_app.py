@@ -11,10 +11,12 @@ from redis.asyncio import Redis
 from starlette.types import Receive, Scope, Send
 
 from nanogate.billing import Ledger, RedisLimiter
+from nanogate.byok import sealer_for
 from nanogate.config import Settings
+from nanogate.moderation import build_moderators
 from nanogate.providers import Provider
 from nanogate.providers.build import build_providers
-from nanogate.routing import Catalog, Model
+from nanogate.routing import Breakers, Catalog, Model, StickyRoutes
 from nanogate.server._charging import default_limits
 from nanogate.server._keycache import KeyCache
 from nanogate.server._metrics import Metrics
@@ -97,6 +99,10 @@ def create_app(
         request_log=request_log,
         metrics=Metrics(dropped_log_records=lambda: request_log.dropped),
         limits=default_limits(settings.limits),
+        moderators=build_moderators(settings, os.environ if env is None else env),
+        breakers=Breakers(settings.routing.breaker_failures, settings.routing.breaker_cooldown_s),
+        sticky=StickyRoutes(settings.routing.sticky_ttl_s),
+        sealer=sealer_for(settings.byok, os.environ if env is None else env),
         routes=router.routes,
         openapi=orjson.dumps(openapi_document(router.routes)),
         clock=clock,

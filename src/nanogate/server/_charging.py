@@ -11,12 +11,13 @@ cannot leave a hold behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
-from nanogate.billing import Admission, Hold, Limits, cost, usage_tokens
+from nanogate.billing import Admission, Hold, Limits, cost, usage_tokens, with_fee
 from nanogate.config import LimitSettings
 from nanogate.core import count_tokens, format_usd, usd_to_nano
 from nanogate.routing import Model
@@ -75,6 +76,8 @@ class Charge:
     charged: int = 0
     produced: list[str] = field(default_factory=list)
     """Streamed output so far: the basis of the charge if the client disconnects."""
+    fee_percent: Decimal | None = None
+    """BYOK: the request pays this percentage of its price (its provider bills the rest)."""
 
     async def settle(self, usage: dict[str, Any] | None, note: str | None = None) -> None:
         """Charge the reported usage, or an estimate from the prompt and what was produced."""
@@ -84,7 +87,10 @@ class Charge:
             reported = (self.prompt_tokens, count_tokens("".join(self.produced)))
             record.usage_estimated = True
         record.input_tokens, record.output_tokens = reported
-        await self._finish(cost(self.model, *reported), note)
+        amount = cost(self.model, *reported)
+        if self.fee_percent is not None:
+            amount = with_fee(amount, self.fee_percent)
+        await self._finish(amount, note)
 
     async def release(self, note: str) -> None:
         """Release the hold without charging (the request failed or produced nothing)."""
@@ -111,17 +117,28 @@ class Charge:
         }
 
 
-async def admit(ctx: RequestContext, model: Model, prompt_tokens: int, reserve: int) -> Charge:
-    """Count the request against its key's limits and hold ``reserve`` on its account."""
+async def admit(
+    ctx: RequestContext,
+    model: Model,
+    prompt_tokens: int,
+    reserve: int,
+    *,
+    per_second: bool = True,
+) -> Charge:
+    """Count the request against its key's limits and hold ``reserve`` on its account.
+
+    ``per_second=False`` leaves the per-second limit out: an inline-moderation
+    preflight is counted there by the request it gates."""
     key = ctx.key
     assert key is not None, "admission follows authentication"
     state = ctx.state
+    limits = limits_of(key, state.limits)
     hold = await state.ledger.admit(
         Admission(
             request_id=ctx.request_id,
             subject=f"key:{key.id}",
             now=state.clock(),
-            limits=limits_of(key, state.limits),
+            limits=limits if per_second else replace(limits, rps=None),
             account_id=key.account_id,
             key_id=key.id,
             reserve_nusd=reserve,

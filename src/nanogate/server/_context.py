@@ -10,7 +10,7 @@ from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
 
 from nanogate.core import Surface
-from nanogate.routing import Model
+from nanogate.routing import Constraints, Model
 from nanogate.storage import APIKey, RequestRecord
 
 if TYPE_CHECKING:
@@ -44,10 +44,14 @@ class RequestContext:
     key: APIKey | None = None
     model: Model | None = None
     """The model the request resolved to, once it has."""
+    constraints: Constraints | None = None
+    """The request's own routing constraints (``provider``, ``X-Provider``...), once read."""
     usage: dict[str, Any] | None = None
     """The usage a streamed answer reported, once it has."""
     logged: bool = True
     """Whether the request goes into the request log (ops routes do not)."""
+    response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    """Headers the response carries whatever its status (inline moderation's verdict)."""
     _headers: Headers | None = None
 
     @classmethod

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nanogate.billing import Ledger, Limits
+from nanogate.byok import Sealer
 from nanogate.config import Settings
+from nanogate.moderation import Moderator
 from nanogate.providers import Provider
-from nanogate.routing import Catalog
+from nanogate.routing import Breakers, Catalog, StickyRoutes
 from nanogate.server._keycache import KeyCache
 from nanogate.server._metrics import Metrics
 from nanogate.server._requestlog import RequestLog
@@ -41,6 +43,14 @@ class GatewayState:
     metrics: Metrics
     limits: Limits = field(default_factory=Limits)
     """Limits of keys that set none of their own."""
+    moderators: Mapping[str, Moderator] = field(default_factory=dict)
+    """The moderator of each provider that serves a moderation model."""
+    breakers: Breakers = field(default_factory=lambda: Breakers(5, 30.0))
+    """A circuit breaker per deployment."""
+    sealer: Sealer | None = None
+    """Opens keys' stored provider credentials (BYOK); ``None`` when BYOK is off."""
+    sticky: StickyRoutes = field(default_factory=lambda: StickyRoutes(600.0))
+    """The deployment that last answered each key and model (``stickyProvider``)."""
     routes: tuple[Route, ...] = ()
     openapi: bytes = b"{}"
     """The OpenAPI document of ``routes``, encoded once."""
@@ -74,6 +84,7 @@ class GatewayState:
         except Exception:
             log.exception("could not write the last request log records")
         closers = [(f"provider {name}", p.close) for name, p in self.providers.items()]
+        closers += [(f"moderator {name}", m.close) for name, m in self.moderators.items()]
         closers += [("the ledger", self.ledger.close), ("the database", self.store.close)]
         for what, close in closers:
             try:

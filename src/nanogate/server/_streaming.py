@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from starlette.types import Receive, Scope, Send
 
+from nanogate.core import KEEPALIVE
 from nanogate.errors import EmptyResponse, GatewayError, ServerError
 from nanogate.providers import stream_ended_early
 from nanogate.server._charging import Charge, produced
@@ -112,14 +113,14 @@ async def relay(
         await charge.release("stream failed unexpectedly")
         yield writer.fail(failure)
     finally:
-        await _close(chunks)
+        await close_stream(chunks)
 
 
 def _finishes(chunk: dict[str, Any]) -> bool:
     return any(choice.get("finish_reason") for choice in chunk.get("choices") or ())
 
 
-async def _close(chunks: AsyncIterator[dict[str, Any]]) -> None:
+async def close_stream(chunks: AsyncIterator[Any]) -> None:
     close = getattr(chunks, "aclose", None)
     if close is not None:
         await close()
@@ -129,37 +130,65 @@ class SSEResponse:
     """An ASGI response streaming ``body``, cancelled as soon as the client disconnects.
 
     The body is pumped by a child task while this one watches ``receive`` for
-    ``http.disconnect``; whichever ends first stops the other.
+    ``http.disconnect``; whichever ends first stops the other. A third task sends a
+    ``: keep-alive`` comment whenever nothing was sent for ``sse_keepalive_s``, so
+    proxies and clients do not time out while the upstream is silent.
     """
 
     def __init__(self, ctx: RequestContext, body: AsyncIterator[bytes]) -> None:
         self.ctx = ctx
         self.body = body
+        self._sending = asyncio.Lock()
+        self._last_sent = 0.0
+        self._ended = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+        self._last_sent = asyncio.get_running_loop().time()
         pump = asyncio.create_task(self._pump(send))
         watcher = asyncio.create_task(_wait_for_disconnect(receive))
+        keeper = asyncio.create_task(
+            self._keep_alive(send, self.ctx.state.settings.server.sse_keepalive_s)
+        )
         try:
-            await asyncio.wait((pump, watcher), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((pump, watcher, keeper), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            pump.cancel()
-            watcher.cancel()
-            await asyncio.gather(pump, watcher, return_exceptions=True)
+            for task in (pump, watcher, keeper):
+                task.cancel()
+            await asyncio.gather(pump, watcher, keeper, return_exceptions=True)
         if pump.cancelled() or isinstance(pump.exception(), OSError):
             self.ctx.record.code = "client_disconnected"
         elif (error := pump.exception()) is not None:
             raise error
 
     async def _pump(self, send: Send) -> None:
+        loop = asyncio.get_running_loop()
         try:
             async for data in self.body:
-                await send({"type": "http.response.body", "body": data, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+                async with self._sending:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                    self._last_sent = loop.time()
+            async with self._sending:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                self._ended = True
         finally:
-            close = getattr(self.body, "aclose", None)
-            if close is not None:
-                await close()
+            await close_stream(self.body)
+
+    async def _keep_alive(self, send: Send, every: float) -> None:
+        """Send a comment line after every ``every`` seconds without a byte sent; a send
+        that fails (the client went away) ends this task and so the response."""
+        loop = asyncio.get_running_loop()
+        while True:
+            idle = loop.time() - self._last_sent
+            if idle < every:
+                await asyncio.sleep(every - idle)
+                continue
+            async with self._sending:
+                if self._ended:  # the pump has finished; this task is about to be cancelled
+                    await asyncio.sleep(every)
+                    continue
+                await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+                self._last_sent = loop.time()
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

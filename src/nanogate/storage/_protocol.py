@@ -9,11 +9,13 @@ from typing import Any, Protocol
 from nanogate.storage._fast import Driver
 from nanogate.storage._records import (
     Account,
+    APIKey,
     Audit,
     Changes,
     Charged,
     LedgerEntry,
     NewKey,
+    ProviderCredential,
     RequestRecord,
     StoredResponse,
     UsageRow,
@@ -65,6 +67,15 @@ class Store(Protocol):
 
     async def revoke_key(self, key_id: str) -> bool:
         """Revoke a key; ``False`` if there is no such key."""
+
+    async def get_key(self, key_id: str) -> APIKey | None:
+        """A key by id (revoked and expired keys included)."""
+
+    async def set_provider_credential(
+        self, key_id: str, credential: ProviderCredential | None, provider: str
+    ) -> bool:
+        """Store the key's own credential for ``provider``, or remove it (``None``);
+        ``False`` if there is no such key. Running gateways see it within a refresh."""
 
     async def changes_since(self, seq: int) -> Changes:
         """Keys changed after ``seq`` (every key for ``seq < 0``)."""

@@ -36,6 +36,17 @@ class Audit:
 
 
 @dataclass(frozen=True, slots=True)
+class ProviderCredential:
+    """A key's own credential for one provider (BYOK), sealed with the server's secret."""
+
+    provider: str
+    sealed: str
+    suffix: str
+    """The credential's last four characters: all that is ever shown of it."""
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class APIKey:
     """A stored key: never the key itself, only its hash and displayable prefix."""
 
@@ -52,9 +63,14 @@ class APIKey:
     revoked_at: datetime | None
     created_at: datetime
     seq: int = 0
+    byok: tuple[ProviderCredential, ...] = ()
 
     def allows(self, model: str) -> bool:
         return self.models is None or model in self.models
+
+    def credential(self, provider: str) -> ProviderCredential | None:
+        """The key's own credential for ``provider``, if it stored one."""
+        return next((c for c in self.byok if c.provider == provider), None)
 
 
 @dataclass(frozen=True, slots=True)

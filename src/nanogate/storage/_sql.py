@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from nanogate.storage._records import (
     Charged,
     LedgerEntry,
     NewKey,
+    ProviderCredential,
     RequestRecord,
     StoredResponse,
     UsageRow,
@@ -262,6 +263,31 @@ class SQLStore:
             exists = await conn.execute(select(api_keys.c.id).where(api_keys.c.id == key_id))
             return exists.first() is not None
 
+    async def get_key(self, key_id: str) -> APIKey | None:
+        async with self._reader.begin() as conn:
+            row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
+        return _key(row) if row is not None else None
+
+    async def set_provider_credential(
+        self, key_id: str, credential: ProviderCredential | None, provider: str
+    ) -> bool:
+        async with self._writer.begin() as conn:
+            row = (
+                await conn.execute(select(api_keys.c.byok).where(api_keys.c.id == key_id))
+            ).first()
+            if row is None:
+                return False
+            stored = {c.provider: c for c in _credentials(row.byok)}
+            stored.pop(provider, None)
+            if credential is not None:
+                stored[provider] = credential
+            value = orjson.dumps([asdict(c) for c in stored.values()]).decode() if stored else None
+            seq = await _bump_seq(conn)
+            await conn.execute(
+                update(api_keys).where(api_keys.c.id == key_id).values(byok=value, seq=seq)
+            )
+        return True
+
     async def changes_since(self, seq: int) -> Changes:
         async with self._reader.begin() as conn:
             current = (
@@ -489,7 +515,12 @@ def _key(row: Row[Any]) -> APIKey:
         revoked_at=_utc(m["revoked_at"]),
         created_at=_created(m),
         seq=int(m["seq"]),
+        byok=_credentials(m["byok"]),
     )
+
+
+def _credentials(value: str | None) -> tuple[ProviderCredential, ...]:
+    return tuple(ProviderCredential(**c) for c in orjson.loads(value)) if value else ()
 
 
 def _run_migrations(connection: Connection) -> None:

@@ -65,6 +65,7 @@ api_keys = Table(
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("seq", BigInteger, nullable=False, index=True),
+    Column("byok", Text, nullable=True),
 )
 
 request_log = Table(

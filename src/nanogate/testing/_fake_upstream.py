@@ -1,18 +1,19 @@
-"""A fake OpenAI-compatible upstream with fault injection, for tests and benchmarks.
+"""A fake upstream speaking OpenAI's and Anthropic's dialects, with fault injection, for
+tests and benchmarks.
 
-It answers ``POST /v1/chat/completions`` (plain and streaming) and
-``POST /v1/embeddings`` with fixed, cheap replies. Faults queued with
-:meth:`FakeUpstream.inject` apply to the next requests, one fault per request:
+It answers, with fixed and cheap replies:
 
-- ``Fault.status_error(503, retry_after=2)``: an HTTP error with an OpenAI error body;
-- ``Fault.delay(0.5)``: wait before the first byte;
-- ``Fault.reset()``: abort the connection before answering;
-- ``Fault.cut(after=2)``: stream ``after`` chunks, then abort the connection;
-- ``Fault.truncate(after=2)``: stream ``after`` chunks, then end cleanly without
-  a final chunk or ``[DONE]``;
-- ``Fault.malformed()``: a 200 whose body is not JSON;
-- ``Fault.event(after=2, data=b'{"error": "boom"}')``: stream ``after`` chunks, then
-  one raw ``data:`` line (an error frame, an oversized line...), then end.
+- ``POST /v1/chat/completions`` (OpenAI; plain and streaming),
+- ``POST /v1/embeddings`` (OpenAI),
+- ``POST /v1/moderations`` (OpenAI; an input is flagged under ``harassment`` when it
+  contains one of :attr:`FakeUpstream.flag_words`),
+- ``POST /v1/messages`` (Anthropic; plain and streaming, with realistic events and a
+  partly cached prompt in its usage).
+
+Chat answers are :attr:`FakeUpstream.reply`; when the request offers tools, the answer
+also calls the first one with :attr:`FakeUpstream.tool_arguments`. Faults queued with
+:meth:`FakeUpstream.inject` apply to the next requests, one fault per request, on any
+route, rendered in that route's dialect (see :class:`~nanogate.testing.Fault`).
 
 Served with :class:`~nanogate.testing.ServedAioHTTP`, it is a real HTTP server on
 loopback, so the gateway's connection pool, parser and timeouts are exercised.
@@ -23,60 +24,37 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from nanogate.testing import _anthropic_wire, _openai_wire
+from nanogate.testing._faults import Fault
+from nanogate.testing._moderation import moderation, texts_of
+from nanogate.testing._reply import Finish, Reply, ToolCall, pieces_of
+
 
 @dataclass(frozen=True, slots=True)
-class Fault:
-    kind: str
-    status: int = 0
-    seconds: float = 0.0
-    after: int = 0
-    headers: tuple[tuple[str, str], ...] = ()
+class _Wire:
+    """How a dialect renders failures: an error body, an in-band stream error."""
+
+    error_body: Callable[[int, str, str | None], bytes]
+    error_event: Callable[[int, str], bytes]
+
+
+_OPENAI = _Wire(_openai_wire.error_body, _openai_wire.error_event)
+_ANTHROPIC = _Wire(_anthropic_wire.error_body, _anthropic_wire.error_event)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A successful answer: a whole JSON body, or the events of a stream."""
+
     body: bytes = b""
-
-    @classmethod
-    def status_error(
-        cls,
-        status: int,
-        *,
-        retry_after: int | None = None,
-        message: str = "upstream failure",
-        code: str | None = None,
-    ) -> Fault:
-        headers = (("retry-after", str(retry_after)),) if retry_after is not None else ()
-        body = orjson.dumps(
-            {"error": {"message": message, "type": "upstream_error", "code": code, "param": None}}
-        )
-        return cls("status", status=status, headers=headers, body=body)
-
-    @classmethod
-    def delay(cls, seconds: float) -> Fault:
-        return cls("delay", seconds=seconds)
-
-    @classmethod
-    def reset(cls) -> Fault:
-        return cls("reset")
-
-    @classmethod
-    def cut(cls, after: int) -> Fault:
-        return cls("cut", after=after)
-
-    @classmethod
-    def truncate(cls, after: int) -> Fault:
-        return cls("truncate", after=after)
-
-    @classmethod
-    def malformed(cls) -> Fault:
-        return cls("malformed")
-
-    @classmethod
-    def event(cls, after: int, data: bytes) -> Fault:
-        return cls("event", after=after, body=data)
+    events: list[bytes] | None = None
 
 
 @dataclass
@@ -85,161 +63,191 @@ class FakeUpstream:
 
     reply: str = "Hello from the upstream."
     tokens_per_chunk: int = 1
+    """Words per streamed text event."""
+    tool_arguments: dict[str, Any] = field(default_factory=lambda: {"city": "Paris"})
+    flag_words: tuple[str, ...] = ("forbidden",)
     faults: deque[Fault] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    """Each request seen (``path``, ``headers``, ``body``), unless ``record`` is off."""
     record: bool = True
 
     def inject(self, *faults: Fault) -> None:
+        """Queue faults for the next requests, one each."""
         self.faults.extend(faults)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/v1/moderations", self._moderations)
+        app.router.add_post("/v1/messages", self._messages)
         return app
 
-    async def _fault(self, request: web.Request) -> tuple[Fault | None, web.StreamResponse | None]:
-        fault = self.faults.popleft() if self.faults else None
-        if fault is None:
-            return None, None
-        if fault.kind == "delay":
-            await asyncio.sleep(fault.seconds)
-            return None, None
-        if fault.kind == "status":
-            return fault, web.Response(
-                status=fault.status,
-                body=fault.body,
-                headers=dict(fault.headers),
-                content_type="application/json",
-            )
-        if fault.kind == "reset":
-            _abort(request)
-            return fault, web.Response(status=500)
-        if fault.kind == "malformed":
-            return fault, web.Response(body=b"{not json", content_type="application/json")
-        return fault, None
+    # Routes ----------------------------------------------------------------------------
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
-        body = orjson.loads(await request.read())
-        if self.record:
-            self.requests.append(
-                {"path": request.path, "headers": dict(request.headers), "body": body}
-            )
-        fault, answer = await self._fault(request)
-        if answer is not None:
-            return answer
-        words = self.reply.split(" ")
-        pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
-        usage = {
-            "prompt_tokens": 10,
-            "completion_tokens": len(pieces),
-            "total_tokens": 10 + len(pieces),
-        }
+        body, fault = await self._take(request)
+        tools = [t["function"]["name"] for t in body.get("tools") or ()]
+        reply = self._reply(body, fault, tools, "call_fake_")
         created = int(time.time())
-        model = body.get("model", "fake")
-        if not body.get("stream"):
-            return web.Response(
-                body=orjson.dumps(
-                    {
-                        "id": "chatcmpl-fake",
-                        "object": "chat.completion",
-                        "created": created,
-                        "model": model,
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": self.reply},
-                                "finish_reason": "stop",
-                            }
-                        ],
-                        "usage": usage,
-                    }
-                ),
-                content_type="application/json",
-            )
-        return await self._stream(request, fault, pieces, usage, model, created)
+        if body.get("stream"):
+            answer = _Answer(events=_openai_wire.completion_events(reply, created))
+        else:
+            answer = _Answer(_openai_wire.completion(reply, created))
+        return await _deliver(request, _OPENAI, fault, answer)
 
-    async def _stream(
-        self,
-        request: web.Request,
-        fault: Fault | None,
-        pieces: list[str],
-        usage: dict[str, int],
-        model: str,
-        created: int,
-    ) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
-        await response.prepare(request)
-
-        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
-            data = {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                **extra,
-            }
-            return b"data: " + orjson.dumps(data) + b"\n\n"
-
-        frames = [chunk({"role": "assistant", "content": ""})]
-        frames += [chunk({"content": piece}) for piece in pieces]
-        frames.append(chunk({}, "stop"))
-        frames.append(
-            b"data: "
-            + orjson.dumps(
-                {
-                    "id": "chatcmpl-fake",
-                    "object": "chat.completion.chunk",
-                    "created": created,
-                    "model": model,
-                    "choices": [],
-                    "usage": usage,
-                }
-            )
-            + b"\n\n"
-        )
-        frames.append(b"data: [DONE]\n\n")
-        for index, frame in enumerate(frames):
-            if fault is not None and fault.kind in ("cut", "truncate", "event"):
-                if index == fault.after:
-                    if fault.kind == "cut":
-                        _abort(request)
-                        return response
-                    if fault.kind == "event":
-                        await response.write(b"data: " + fault.body + b"\n\n")
-                    await response.write_eof()
-                    return response
-            await response.write(frame)
-        await response.write_eof()
-        return response
+    async def _messages(self, request: web.Request) -> web.StreamResponse:
+        body, fault = await self._take(request)
+        tools = [t["name"] for t in body.get("tools") or ()]
+        reply = self._reply(body, fault, tools, "toolu_fake_")
+        if body.get("stream"):
+            answer = _Answer(events=_anthropic_wire.message_events(reply))
+        else:
+            answer = _Answer(_anthropic_wire.message(reply))
+        return await _deliver(request, _ANTHROPIC, fault, answer)
 
     async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        body, fault = await self._take(request)
+        given = body["input"]
+        single = not isinstance(given, list) or all(isinstance(item, int) for item in given)
+        count = 0 if _empties(fault) else 1 if single else len(given)
+        dimensions = int(body.get("dimensions") or 8)
+        answer = _Answer(_openai_wire.embeddings(body.get("model") or "", count, dimensions))
+        return await _deliver(request, _OPENAI, fault, answer)
+
+    async def _moderations(self, request: web.Request) -> web.StreamResponse:
+        body, fault = await self._take(request)
+        model = body.get("model") or "omni-moderation-latest"
+        texts = texts_of(body.get("input"))
+        answer = _Answer(moderation(model, texts, self.flag_words, _empties(fault)))
+        return await _deliver(request, _OPENAI, fault, answer)
+
+    # Helpers ---------------------------------------------------------------------------
+
+    async def _take(self, request: web.Request) -> tuple[dict[str, Any], Fault | None]:
+        """The request's body (recorded) and the fault it meets, if any."""
         body = orjson.loads(await request.read())
         if self.record:
             self.requests.append(
                 {"path": request.path, "headers": dict(request.headers), "body": body}
             )
-        fault, answer = await self._fault(request)
-        if answer is not None:
-            return answer
-        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        dimensions = int(body.get("dimensions") or 8)
-        data = [
-            {"object": "embedding", "index": i, "embedding": [0.125] * dimensions}
-            for i in range(len(inputs))
-        ]
+        return body, self.faults.popleft() if self.faults else None
+
+    def _reply(
+        self, body: dict[str, Any], fault: Fault | None, tools: list[str], call_prefix: str
+    ) -> Reply:
+        model = str(body.get("model") or "fake")
+        if _empties(fault):
+            refused = fault is not None and fault.kind == "refusal"
+            return Reply(model, (), (), "content_filter" if refused else "stop", 10, 0)
+        calls: tuple[ToolCall, ...] = ()
+        if tools:
+            arguments = orjson.dumps(self.tool_arguments).decode()
+            calls = (ToolCall(call_prefix + "0", tools[0], arguments),)
+        words = len(self.reply.split(" "))
+        pieces = pieces_of(self.reply, self.tokens_per_chunk)
+        finish: Finish = "tool_calls" if calls else "stop"
+        return Reply(model, pieces, calls, finish, 10, words + 4 * len(calls))
+
+
+def _empties(fault: Fault | None) -> bool:
+    return fault is not None and fault.kind in ("empty", "refusal")
+
+
+# Delivery: an answer, as the fault (if any) bends it ------------------------------------
+
+_STOPS_STREAM = frozenset({"cut", "truncate", "event", "error_event", "oversized"})
+
+
+async def _deliver(
+    request: web.Request, wire: _Wire, fault: Fault | None, answer: _Answer
+) -> web.StreamResponse:
+    kind = fault.kind if fault is not None else ""
+    if fault is not None and kind == "delay":
+        await asyncio.sleep(fault.seconds)
+    if fault is not None and (
+        kind == "status" or (kind == "error_event" and answer.events is None)
+    ):
+        headers = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
         return web.Response(
-            body=orjson.dumps(
-                {
-                    "object": "list",
-                    "data": data,
-                    "model": body.get("model"),
-                    "usage": {"prompt_tokens": 4 * len(inputs), "total_tokens": 4 * len(inputs)},
-                }
-            ),
+            status=fault.status,
+            body=wire.error_body(fault.status, fault.message, fault.code),
+            headers=headers,
             content_type="application/json",
         )
+    if kind == "reset":
+        _abort(request)
+        return web.Response(status=500)
+    if answer.events is None:
+        return await _whole(request, fault, answer.body)
+    return await _stream(request, wire, fault, answer.events)
+
+
+async def _whole(request: web.Request, fault: Fault | None, body: bytes) -> web.StreamResponse:
+    """A whole JSON answer, bent by ``fault``."""
+    kind = fault.kind if fault is not None else ""
+    if fault is not None and kind == "malformed":
+        body = b"{not json"
+    elif fault is not None and kind == "event":
+        body = fault.data
+    elif fault is not None and kind == "oversized":
+        body = b'{"padding":"' + b"x" * fault.size + b'",' + body[1:]
+    half = len(body) // 2
+    if kind == "truncate":
+        body = body[:half]
+    if fault is None or kind not in ("cut", "drip"):
+        return web.Response(body=body, content_type="application/json")
+    response = web.StreamResponse(headers={"content-type": "application/json"})
+    response.content_length = len(body)
+    await response.prepare(request)
+    if kind == "cut":
+        await response.write(body[:half])
+        _abort(request)
+        return response
+    quarter = max(1, len(body) // 4)
+    for start in range(0, len(body), quarter):
+        if start:
+            await asyncio.sleep(fault.seconds)
+        await response.write(body[start : start + quarter])
+    await response.write_eof()
+    return response
+
+
+async def _stream(
+    request: web.Request, wire: _Wire, fault: Fault | None, events: list[bytes]
+) -> web.StreamResponse:
+    """A streamed answer's events, bent by ``fault``."""
+    kind = fault.kind if fault is not None else ""
+    if kind == "malformed":
+        events = [b"data: {not json\n\n"]
+    stop = len(events)
+    if fault is not None and kind in _STOPS_STREAM:
+        stop = fault.after if fault.after >= 0 else max(0, len(events) + fault.after)
+    response = web.StreamResponse(
+        headers={"content-type": "text/event-stream", "cache-control": "no-cache"}
+    )
+    await response.prepare(request)
+    try:
+        for index, event in enumerate(events[:stop]):
+            if fault is not None and kind == "drip" and index:
+                await asyncio.sleep(fault.seconds)
+            await response.write(event)
+        if fault is not None:
+            if kind == "cut":
+                _abort(request)
+                return response
+            if kind == "event":
+                await response.write(b"data: " + fault.data + b"\n\n")
+            elif kind == "error_event":
+                await response.write(wire.error_event(fault.status, fault.message))
+            elif kind == "oversized":
+                await response.write(b"data: " + b"x" * fault.size + b"\n\n")
+                for event in events[stop:]:
+                    await response.write(event)
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client went away (as a gateway does after an oversized line)
+    return response
 
 
 def _abort(request: web.Request) -> None:

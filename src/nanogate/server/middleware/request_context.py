@@ -36,6 +36,7 @@ class RequestContextMiddleware:
                 # read at send time: a replayed answer carries its original id
                 id_header = ctx.request_id.encode()
                 stamp = [(b"x-request-id", id_header)]
+                stamp.extend(ctx.response_headers)
                 if anthropic:
                     stamp.append((b"request-id", id_header))
                 message["headers"] = [*message.get("headers", ()), *stamp]

@@ -8,16 +8,34 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from nanogate.billing import maximum_cost
+from nanogate.billing import maximum_cost, with_fee
 from nanogate.errors import EmptyResponse, GatewayError
 from nanogate.providers import ChatCall, Provider
-from nanogate.routing import Model, ModelType
+from nanogate.routing import (
+    Constraints,
+    Deployment,
+    Model,
+    ModelType,
+    Plan,
+    chain,
+    constraints_from,
+    plan,
+)
 from nanogate.server._auth import authenticate, presented_key
 from nanogate.server._body import read_json
+from nanogate.server._byok import ByokRoute, byok_route
 from nanogate.server._charging import Charge, admit, admit_accountless, produced
 from nanogate.server._checks import check_chat
 from nanogate.server._context import RequestContext
-from nanogate.server._streaming import SSEResponse, StreamWriter, first_chunk, relay
+from nanogate.server._dispatch import dispatch
+from nanogate.server._moderation import inline_moderation, refuse_accountless_moderation
+from nanogate.server._streaming import (
+    SSEResponse,
+    StreamWriter,
+    close_stream,
+    first_chunk,
+    relay,
+)
 from nanogate.server._validation import validate
 from nanogate.storage import APIKey
 
@@ -34,6 +52,7 @@ async def require_key(ctx: RequestContext) -> APIKey:
         ctx.key = authenticate(presented_key(ctx.headers), ctx.state.keys, ctx.state.clock())
     except GatewayError:
         await admit_accountless(ctx)
+        refuse_accountless_moderation(ctx)
         raise
     return ctx.key
 
@@ -46,7 +65,9 @@ async def read_body(ctx: RequestContext) -> dict[str, Any]:
 async def read_request(ctx: RequestContext, schema: type[T]) -> tuple[dict[str, Any], T]:
     """The request body, raw and validated against ``schema``."""
     body = await read_body(ctx)
-    return body, validate(schema, body, ctx.surface)
+    request = validate(schema, body, ctx.surface)
+    ctx.constraints = constraints_from(body, ctx.headers.get("x-provider"))
+    return body, request
 
 
 def resolve_model(ctx: RequestContext, model_id: str, kind: ModelType) -> Model:
@@ -56,20 +77,41 @@ def resolve_model(ctx: RequestContext, model_id: str, kind: ModelType) -> Model:
     return model
 
 
+GATEWAY_FIELDS = (
+    "provider",
+    "prompt_caching",
+    "promptCaching",
+    "stickyProvider",
+    "stickyprovider",
+    "byok",
+)
+"""Request fields for the gateway itself, never sent upstream."""
+
+
 @dataclass(frozen=True, slots=True)
 class ChatTarget:
-    """A checked chat request and where it goes."""
+    """A checked chat request and the deployments it may go to, in order."""
 
     model: Model
-    provider: Provider
-    call: ChatCall
+    body: dict[str, Any]
+    plan: Plan
     prompt_tokens: int
     max_tokens: int | None
+    request_id: str
+    byok: ByokRoute | None = None
 
     @property
     def reserve(self) -> int:
-        """The most this request may cost."""
-        return maximum_cost(self.model, self.prompt_tokens, self.max_tokens)
+        """The most this request may cost, on whichever deployment answers it."""
+        models = {d.model.id: d.model for d in self.plan.candidates}
+        most = max(maximum_cost(m, self.prompt_tokens, self.max_tokens) for m in models.values())
+        return with_fee(most, self.byok.fee_percent) if self.byok else most
+
+    def call(self, deployment: Deployment) -> ChatCall:
+        """The request as ``deployment`` gets it, with the key's own credential for BYOK."""
+        body = {**self.body, "model": deployment.upstream_model}
+        credential = self.byok.credentials[deployment.provider] if self.byok else None
+        return ChatCall(body, deployment.model, self.request_id, self.prompt_tokens, credential)
 
 
 def chat_target(
@@ -78,34 +120,90 @@ def chat_target(
     model: Model,
     names: Mapping[str, str] | None = None,
 ) -> ChatTarget:
-    """Check a chat-dialect body against ``model`` and address it to its deployment.
+    """Check a chat-dialect body against ``model`` and plan its deployments.
 
-    ``names`` maps chat fields to the client's own names for error params.
+    Fallback models the request does not fit (too long, a capability missing) are
+    left out of the plan. ``names`` maps chat fields to the client's own names for
+    error params.
     """
     prompt_tokens, max_tokens = check_chat(body, model, names)
-    upstream = {**body, "model": model.upstream_model}
-    call = ChatCall(upstream, model, ctx.request_id, prompt_tokens)
-    return ChatTarget(model, ctx.state.providers[model.provider], call, prompt_tokens, max_tokens)
+    state = ctx.state
+    deployments = []
+    fits: dict[str, bool] = {model.id: True}
+    for deployment in chain(model, state.catalog):
+        other = deployment.model
+        if other.id not in fits:
+            try:
+                check_chat(body, other, names)
+                fits[other.id] = True
+            except GatewayError as err:
+                fits[other.id] = False
+                ctx.record.deployments.append(
+                    {
+                        "provider": deployment.provider,
+                        "model": other.id,
+                        "outcome": f"skipped: {err.code}",
+                    }
+                )
+        if fits[other.id]:
+            deployments.append(deployment)
+    byok = byok_route(ctx, body, deployments) if ctx.key is not None else None
+    if byok is not None:
+        deployments = byok.deployments
+    constraints = ctx.constraints or Constraints()
+    remembered = state.sticky.get(ctx.key.id, model.id) if constraints.sticky and ctx.key else None
+    upstream = {k: v for k, v in body.items() if k not in GATEWAY_FIELDS}
+    return ChatTarget(
+        model,
+        upstream,
+        plan(deployments, constraints, remembered),
+        prompt_tokens,
+        max_tokens,
+        ctx.request_id,
+        byok,
+    )
+
+
+def provider_for(ctx: RequestContext, deployment: Deployment) -> Provider:
+    return ctx.state.providers[deployment.provider]
 
 
 async def complete(ctx: RequestContext, target: ChatTarget) -> tuple[dict[str, Any], Charge]:
-    """A whole chat completion, charged: admitted first, settled on its usage after.
+    """A whole chat completion, charged: admitted first, sent to the first deployment
+    that answers, settled on its usage after.
 
-    An upstream failure releases the hold; an answer with no content at all is
+    A failure releases the hold; an answer with no content at all is
     ``empty_response`` and is not charged.
     """
+    await inline_moderation(ctx, target.body["messages"])
     charge = await admit(ctx, target.model, target.prompt_tokens, target.reserve)
+    charge.fee_percent = target.byok.fee_percent if target.byok else None
     try:
-        completion = await target.provider.chat(target.call)
+        completion, deployment = await dispatch(
+            ctx, target.plan, lambda d: provider_for(ctx, d).chat(target.call(d))
+        )
     except BaseException:
         await charge.release("failed before an answer")
         raise
+    charge.model = deployment.model
     charge.produced = produced(completion, "message")
     if not charge.produced:
         await charge.release("empty response")
         raise EmptyResponse()
     await charge.settle(completion.get("usage"))
     return completion, charge
+
+
+async def _first(
+    ctx: RequestContext, target: ChatTarget, deployment: Deployment
+) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
+    """Open ``deployment``'s stream and wait for its first chunk."""
+    chunks = provider_for(ctx, deployment).chat_stream(target.call(deployment))
+    try:
+        return await first_chunk(chunks), chunks
+    except BaseException:
+        await close_stream(chunks)
+        raise
 
 
 async def stream(
@@ -115,13 +213,18 @@ async def stream(
     on_finish: Callable[[], Awaitable[None]] | None = None,
 ) -> SSEResponse:
     """Start streaming: admitted first, then the first chunk is awaited before the
-    response begins, so a failure up to there is an ordinary error (and no charge)."""
+    response begins, so a failure up to there is an ordinary error (and no charge)
+    and the next deployment can still be tried."""
     ctx.record.stream = True
+    await inline_moderation(ctx, target.body["messages"])
     charge = await admit(ctx, target.model, target.prompt_tokens, target.reserve)
+    charge.fee_percent = target.byok.fee_percent if target.byok else None
     try:
-        chunks: AsyncIterator[dict[str, Any]] = target.provider.chat_stream(target.call)
-        first = await first_chunk(chunks)
+        (first, chunks), deployment = await dispatch(
+            ctx, target.plan, lambda d: _first(ctx, target, d)
+        )
     except BaseException:
         await charge.release("failed before the first chunk")
         raise
+    charge.model = deployment.model
     return SSEResponse(ctx, relay(ctx, first, chunks, writer, charge, on_finish))

@@ -11,11 +11,19 @@ from nanogate.billing import cost
 from nanogate.core import count_tokens
 from nanogate.errors import ContextLengthExceeded, InvalidParameterValue, UnsupportedBatchInput
 from nanogate.providers import EmbeddingCall
+from nanogate.routing import Constraints, Deployment, chain, plan
 from nanogate.server._charging import admit
 from nanogate.server._context import RequestContext
+from nanogate.server._dispatch import dispatch
 from nanogate.server._idempotency import idempotent
 from nanogate.server._responses import json_response
-from nanogate.server.routes._inference import read_request, require_key, resolve_model
+from nanogate.server.routes._inference import (
+    GATEWAY_FIELDS,
+    provider_for,
+    read_request,
+    require_key,
+    resolve_model,
+)
 from nanogate.server.schemas import EmbeddingsRequest
 
 
@@ -49,23 +57,36 @@ async def create_embeddings(ctx: RequestContext) -> ASGIApp:
                 f"{model.context_window} tokens per input.",
                 param="input",
             )
-    call = EmbeddingCall(
-        inputs=inputs,
-        input_tokens=input_tokens,
-        dimensions=request.dimensions,
-        model=model,
-        request_id=ctx.request_id,
-        body={**body, "model": model.upstream_model},
-    )
+    upstream = {k: v for k, v in body.items() if k not in GATEWAY_FIELDS}
+    fitting = [
+        d
+        for d in chain(model, ctx.state.catalog)
+        if request.dimensions is None or request.dimensions <= d.model.dimensions
+    ]
+    routes = plan(fitting, ctx.constraints or Constraints())
     prompt_tokens = sum(input_tokens)
 
+    def call(deployment: Deployment) -> EmbeddingCall:
+        return EmbeddingCall(
+            inputs=inputs,
+            input_tokens=input_tokens,
+            dimensions=request.dimensions,
+            model=deployment.model,
+            request_id=ctx.request_id,
+            body={**upstream, "model": deployment.upstream_model},
+        )
+
     async def run() -> ASGIApp:
-        charge = await admit(ctx, model, prompt_tokens, cost(model, prompt_tokens, 0))
+        reserve = max(cost(d.model, prompt_tokens, 0) for d in routes.candidates)
+        charge = await admit(ctx, model, prompt_tokens, reserve)
         try:
-            result = await ctx.state.providers[model.provider].embed(call)
+            result, deployment = await dispatch(
+                ctx, routes, lambda d: provider_for(ctx, d).embed(call(d))
+            )
         except BaseException:
             await charge.release("failed before an answer")
             raise
+        charge.model = deployment.model
         await charge.settle({"prompt_tokens": result.prompt_tokens, "completion_tokens": 0})
         data = [
             {

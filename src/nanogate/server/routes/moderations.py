@@ -1,22 +1,64 @@
-"""``POST /api/v1/moderations``.
+"""``POST /api/v1/moderations``: classify input with a moderation model, in OpenAI's shape.
 
-The route validates its request like every other; this gateway version has no
-moderator to run, so every model id answers ``model_not_found``.
+``model`` is optional (the default moderation model). ``input`` is a string, a
+list of strings (one result each; only for models with the ``batch``
+capability), or a list of ``text`` / ``image_url`` content parts (one result).
+The request is billed per input token at the model's price, like any other.
 """
 
 from __future__ import annotations
 
-from starlette.responses import Response
+from starlette.types import ASGIApp
 
-from nanogate.errors import ModelNotFound
+from nanogate.core import new_id
+from nanogate.errors import ContextLengthExceeded, UnsupportedBatchInput
+from nanogate.moderation import request_inputs
 from nanogate.server._context import RequestContext
-from nanogate.server.routes._inference import read_request, require_key, resolve_model
+from nanogate.server._idempotency import idempotent
+from nanogate.server._moderation import charged_moderation, check_inputs, moderation_model
+from nanogate.server._responses import json_response
+from nanogate.server.routes._inference import read_request, require_key
 from nanogate.server.schemas import ModerationRequest
 
 
-async def create_moderation(ctx: RequestContext) -> Response:
+async def create_moderation(ctx: RequestContext) -> ASGIApp:
     await require_key(ctx)
-    _, request = await read_request(ctx, ModerationRequest)
-    if request.model is not None:
-        resolve_model(ctx, request.model, "moderation")
-    raise ModelNotFound("No moderation model is configured on this gateway.")
+    body, request = await read_request(ctx, ModerationRequest)
+    model = moderation_model(ctx, request.model, "model")
+    ctx.model = model
+    ctx.record.model = model.id
+    inputs = request_inputs(request.input)
+    if len(inputs) > 1 and not model.supports("batch"):
+        raise UnsupportedBatchInput(
+            f"The model '{model.id}' takes one input per request; "
+            f"send a single input instead of a list of {len(inputs)}."
+        )
+    check_inputs(ctx, model, inputs, "input")
+    for index, parts in enumerate(inputs):
+        tokens = sum(part.tokens for part in parts)
+        if tokens > model.context_window:
+            raise ContextLengthExceeded(
+                f"Input {index} has {tokens} tokens; the model '{model.id}' takes at most "
+                f"{model.context_window} tokens per input.",
+                param="input",
+            )
+
+    async def run() -> ASGIApp:
+        result, charge = await charged_moderation(ctx, model, inputs)
+        record = ctx.record
+        prompt, completion = record.input_tokens or 0, record.output_tokens or 0
+        return json_response(
+            {
+                "id": new_id("modr"),
+                "model": model.id,
+                "results": [verdict.as_dict() for verdict in result.verdicts],
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                },
+                "x_nanogpt_pricing": charge.pricing(),
+            }
+        )
+
+    return await idempotent(ctx, body, run)

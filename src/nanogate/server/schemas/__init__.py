@@ -4,6 +4,7 @@ Fields a schema does not declare are not rejected; the original request body
 is what travels upstream, so they pass through untouched.
 """
 
+from nanogate.server.schemas.byok import ProviderKeyRequest
 from nanogate.server.schemas.chat import ChatCompletionRequest
 from nanogate.server.schemas.embeddings import EmbeddingsRequest
 from nanogate.server.schemas.legacy import TalkToGPTRequest
@@ -17,6 +18,7 @@ __all__ = [
     "EmbeddingsRequest",
     "MessagesRequest",
     "ModerationRequest",
+    "ProviderKeyRequest",
     "ResponsesRequest",
     "TalkToGPTRequest",
 ]

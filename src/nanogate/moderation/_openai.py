@@ -1,0 +1,176 @@
+"""An OpenAI-compatible moderation upstream: ``POST {base_url}/moderations``.
+
+One pooled keep-alive ``aiohttp`` session per provider, made on first use inside
+the running event loop. Every failure of the upstream (refused or reset
+connection, timeout, error status, malformed answer) is a 503
+``service_unavailable`` naming the moderation provider: a request it was to
+gate is not run, and nothing is charged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import orjson
+
+from nanogate.config import ProviderSettings
+from nanogate.errors import GatewayError, ServiceUnavailable
+from nanogate.moderation._protocol import ModerationCall, ModerationResult, Verdict
+
+if TYPE_CHECKING:
+    from nanogate.moderation._protocol import Moderator
+
+log = logging.getLogger("nanogate.upstream")
+
+
+def unavailable(reason: str, retry_after: int | None = None) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"Moderation provider unavailable: {reason}. Nothing was charged; try again later.",
+        retry_after=retry_after,
+    )
+
+
+def _retry_after(headers: Mapping[str, str]) -> int | None:
+    value = headers.get("retry-after", "")
+    return int(value) if value.isdigit() else None
+
+
+STATUS_TABLE: tuple[tuple[Callable[[int], bool], Callable[[int, Mapping[str, str]], str]], ...] = (
+    (lambda s: s == 429, lambda s, h: "it is rate limiting the gateway"),
+    (lambda s: s in (401, 403), lambda s, h: "it refused the gateway's credentials"),
+    (lambda s: True, lambda s, h: f"it answered HTTP {s}"),
+)
+"""Upstream status → the reason given in the 503, first match wins. A 429's
+``Retry-After`` is passed on."""
+
+
+def error_for_status(status: int, headers: Mapping[str, str]) -> ServiceUnavailable:
+    for matches, reason in STATUS_TABLE:
+        if matches(status):
+            return unavailable(reason(status, headers), _retry_after(headers))
+    raise AssertionError("the last rule matches every status")
+
+
+@contextmanager
+def moderation_errors() -> Iterator[None]:
+    """Map transport exceptions and malformed data raised inside the block to 503s;
+    the original is chained and logged."""
+    try:
+        yield
+    except GatewayError:
+        raise
+    except TimeoutError as exc:
+        raise unavailable("it did not answer in time") from exc
+    except (aiohttp.ClientError, ConnectionError) as exc:
+        log.info("moderation upstream connection failed: %s", type(exc).__name__)
+        raise unavailable("it could not be reached") from exc
+    except ValueError as exc:
+        log.info("moderation upstream sent malformed data: %s", exc)
+        raise unavailable("it sent a malformed answer") from exc
+
+
+def request_body(call: ModerationCall) -> dict[str, Any]:
+    """The upstream request: text inputs as strings, one multimodal input as parts."""
+    inputs = call.inputs
+    body: dict[str, Any] = {"model": call.model.upstream_model}
+    if len(inputs) == 1 and any(part.kind != "text" for part in inputs[0]):
+        body["input"] = [
+            {"type": "text", "text": part.text}
+            if part.kind == "text"
+            else {"type": "image_url", "image_url": {"url": part.url}}
+            for part in inputs[0]
+        ]
+        return body
+    texts = ["\n\n".join(part.text for part in parts) for parts in inputs]
+    body["input"] = texts[0] if len(texts) == 1 else texts
+    return body
+
+
+def _verdict(result: Any) -> Verdict:
+    if not isinstance(result, dict) or not isinstance(result.get("flagged"), bool):
+        raise ValueError("a result without a boolean 'flagged'")
+    categories = result.get("categories") or {}
+    scores = result.get("category_scores") or {}
+    if not isinstance(categories, dict) or not all(
+        isinstance(v, bool) for v in categories.values()
+    ):
+        raise ValueError("'categories' is not an object of booleans")
+    if not isinstance(scores, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in scores.values()
+    ):
+        raise ValueError("'category_scores' is not an object of numbers")
+    return Verdict(
+        result["flagged"],
+        {str(k): v for k, v in categories.items()},
+        {str(k): float(v) for k, v in scores.items()},
+    )
+
+
+def parse_answer(data: Any, count: int) -> ModerationResult:
+    """The upstream's answer as a result of ``count`` verdicts; raises ``ValueError``
+    when it is not that."""
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, list) or len(results) != count:
+        raise ValueError(f"expected {count} result(s)")
+    usage = data.get("usage")
+    reported = usage if isinstance(usage, dict) and "prompt_tokens" in usage else None
+    return ModerationResult(tuple(_verdict(result) for result in results), reported)
+
+
+class OpenAIModerator:
+    """A :class:`~nanogate.moderation.Moderator` for an OpenAI-compatible HTTP server."""
+
+    kinds = frozenset({"text", "image"})
+
+    def __init__(self, settings: ProviderSettings, api_key: str | None) -> None:
+        self.name = settings.name
+        self._url = settings.base_url.rstrip("/") + "/moderations"
+        self._settings = settings
+        self._headers = {"content-type": "application/json", "accept": "application/json"}
+        if api_key:
+            self._headers["authorization"] = f"Bearer {api_key}"
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        """The pooled session, made on first use inside the running loop."""
+        if self._session is None or self._session.closed:
+            settings = self._settings
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=settings.max_connections, ttl_dns_cache=300, keepalive_timeout=30
+                ),
+                headers=self._headers,
+                timeout=aiohttp.ClientTimeout(
+                    total=settings.timeout_s, sock_connect=settings.connect_timeout_s
+                ),
+                skip_auto_headers=("user-agent",),
+            )
+        return self._session
+
+    async def moderate(self, call: ModerationCall) -> ModerationResult:
+        """One verdict per input from ``POST /moderations``."""
+        with moderation_errors():
+            async with self._client().post(
+                self._url,
+                data=orjson.dumps(request_body(call)),
+                headers={"x-request-id": call.request_id},
+            ) as response:
+                payload = await response.read()
+                if response.status >= 400:
+                    raise error_for_status(response.status, response.headers)
+                if response.status != 200:
+                    raise ValueError(f"unexpected HTTP {response.status}")
+                return parse_answer(orjson.loads(payload), len(call.inputs))
+
+    async def close(self) -> None:
+        """Close the pooled connections."""
+        if self._session is not None:
+            await self._session.close()
+
+
+if TYPE_CHECKING:  # mypy proves OpenAIModerator satisfies the Protocol
+    _conforms: type[Moderator] = OpenAIModerator

@@ -1,0 +1,78 @@
+"""BYOK on the request path: which deployments a request may use with the key's own
+credentials, and those credentials, opened.
+
+A BYOK request only ever reaches deployments whose provider allows BYOK and for which
+the key stored a credential: it never falls back to the operator's credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from nanogate.byok import SealError, byok_options
+from nanogate.errors import InvalidParameterValue
+from nanogate.routing import Deployment
+from nanogate.server._context import RequestContext
+
+
+@dataclass(frozen=True, slots=True)
+class ByokRoute:
+    """The deployments a BYOK request may try, and the credential for each provider."""
+
+    deployments: list[Deployment]
+    credentials: Mapping[str, str] = field(repr=False)
+    fee_percent: Decimal
+
+
+def byok_route(
+    ctx: RequestContext, body: Mapping[str, Any], deployments: Sequence[Deployment]
+) -> ByokRoute | None:
+    """The request's BYOK route, or ``None`` when it does not ask for BYOK.
+
+    Raises ``invalid_parameter_value`` (param ``byok``) when BYOK is off on this gateway
+    or the key holds no credential for any deployment the request could use.
+    """
+    options = byok_options(ctx.headers, body)
+    if options is None:
+        return None
+    state = ctx.state
+    key = ctx.key
+    assert key is not None, "BYOK follows authentication"
+    if state.sealer is None:
+        raise InvalidParameterValue(
+            "BYOK is not enabled on this gateway (it has no [byok] secret).", param="byok"
+        )
+    allowed = {p.name for p in state.settings.providers if p.byok}
+    usable = [
+        d
+        for d in deployments
+        if d.provider in allowed
+        and key.credential(d.provider) is not None
+        and (options.provider is None or d.provider == options.provider)
+    ]
+    if not usable:
+        wanted = options.provider or ", ".join(sorted({d.provider for d in deployments} & allowed))
+        raise InvalidParameterValue(
+            "This API key has no stored credential for "
+            + (f"the provider(s) {wanted}" if wanted else "any provider that accepts BYOK")
+            + " of this model. Store your API key first (POST /api/user/provider-keys).",
+            param="byok",
+        )
+    if not options.fallbacks:
+        usable = usable[:1]
+    credentials: dict[str, str] = {}
+    for provider in {d.provider for d in usable}:
+        stored = key.credential(provider)
+        assert stored is not None
+        try:
+            credentials[provider] = state.sealer.open(stored.sealed, key.id, provider)
+        except SealError:
+            raise InvalidParameterValue(
+                f"Your stored API key for '{provider}' can no longer be read by this "
+                "gateway; store it again.",
+                param="byok",
+            ) from None
+    return ByokRoute(usable, credentials, state.settings.byok.fee_percent)

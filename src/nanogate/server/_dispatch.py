@@ -1,0 +1,107 @@
+"""Sending a request to its deployments in turn: fallbacks, circuit breakers, records.
+
+Every deployment of the plan is tried in order until one answers. A deployment
+whose circuit is open is skipped. A failure the client caused (a bad request, a
+content filter) is returned at once; a failure of the deployment (unreachable,
+5xx, 429, timeout) moves on to the next, and opens its circuit once it keeps
+failing. Each attempt, skipped or made, is written into the request's record.
+Callers run this before the first byte of the answer is sent, so falling back
+never shows the client two answers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from nanogate.errors import (
+    AllFallbacksFailed,
+    FallbackBlockedForCacheConsistency,
+    GatewayError,
+    ModelNotAvailable,
+)
+from nanogate.routing import Deployment, Plan
+from nanogate.server._context import RequestContext
+
+T = TypeVar("T")
+
+
+def _note(
+    ctx: RequestContext,
+    deployment: Deployment,
+    outcome: str,
+    started: float | None = None,
+    err: GatewayError | None = None,
+) -> None:
+    entry: dict[str, object] = {
+        "provider": deployment.provider,
+        "model": deployment.model.id,
+        "upstream_model": deployment.upstream_model,
+        "outcome": outcome,
+    }
+    if err is not None:
+        entry |= {"status": err.status, "code": err.code, "message": err.message}
+    if started is not None:
+        entry["ms"] = round((time.perf_counter() - started) * 1000, 3)
+    ctx.record.deployments.append(entry)
+
+
+def _all_failed(failures: list[tuple[Deployment, GatewayError]]) -> AllFallbacksFailed:
+    attempts = "; ".join(
+        f"{n}. {d.model.id} via {d.provider}: {e.code} ({e.message.rstrip('.')})"
+        for n, (d, e) in enumerate(failures, 1)
+    )
+    waits = [e.retry_after for _, e in failures if e.retry_after is not None]
+    return AllFallbacksFailed(
+        f"The model and every allowed fallback failed ({len(failures)} attempts): {attempts}.",
+        retry_after=min(waits) if waits else None,
+    )
+
+
+async def dispatch(
+    ctx: RequestContext, plan: Plan, send: Callable[[Deployment], Awaitable[T]]
+) -> tuple[T, Deployment]:
+    """``send`` the request to the plan's deployments in turn; the first answer and
+    the deployment that gave it, or the error that sums up the failures."""
+    breakers = ctx.state.breakers
+    failures: list[tuple[Deployment, GatewayError]] = []
+    for deployment in plan.candidates:
+        name = deployment.name
+        if not breakers.admits(name):
+            _note(ctx, deployment, "skipped: circuit open")
+            continue
+        started = time.perf_counter()
+        try:
+            answer = await send(deployment)
+        except GatewayError as err:
+            _note(ctx, deployment, "failed", started, err)
+            if not err.retryable:
+                breakers.succeeded(name)
+                raise
+            breakers.failed(name)
+            if plan.sticky:
+                raise FallbackBlockedForCacheConsistency(retry_after=err.retry_after) from err
+            failures.append((deployment, err))
+            continue
+        except BaseException:
+            breakers.abandoned(name)
+            raise
+        breakers.succeeded(name)
+        _note(ctx, deployment, "answered", started)
+        if (
+            ctx.key is not None
+            and ctx.model is not None
+            and (plan.sticky or len(plan.candidates) > 1)
+        ):
+            ctx.state.sticky.remember(ctx.key.id, ctx.model.id, name)
+        return answer, deployment
+    if not failures:
+        names = [d.name for d in plan.candidates]
+        raise ModelNotAvailable(
+            "Every deployment of this model is failing and resting before it is tried again.",
+            retry_after=breakers.retry_after(names),
+        )
+    if len(failures) == 1:
+        raise failures[0][1]
+    raise _all_failed(failures)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from tests.conftest import Live, LiveFactory
 from tests.helpers import assert_envelope, make_settings
@@ -65,12 +66,21 @@ def gateway(serve_gateway: LiveFactory, tmp_path: Path, upstreams: dict[str, Fak
         "deployments": [{"provider": "house"}],
         "input_usd_per_mtok": "3",
         "output_usd_per_mtok": "15",
+        "capabilities": ["streaming"],
+    }
+    embed = {
+        "id": "acme/embed",
+        "type": "embedding",
+        "provider": "own",
+        "deployments": [{"provider": "house"}],
+        "dimensions": 8,
+        "input_usd_per_mtok": "1",
     }
     settings = Settings.model_validate(
         {
             **base,
             "providers": [*base["providers"], *providers],
-            "models": [*base["models"], model],
+            "models": [*base["models"], model, embed],
             "byok": {"secret": SECRET, "fee_percent": "5"},
         }
     )
@@ -206,3 +216,86 @@ def test_credentials_never_reach_the_logs(
     assert len(upstreams["own"].requests) == 2
     assert USER_KEY not in caplog.text
     assert USER_KEY[:-4] not in caplog.text, "not even in part"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/messages", {**BODY, "max_tokens": 16}),
+        ("/api/v1/responses", {"model": "acme/chat", "input": "hi"}),
+        ("/api/talk-to-gpt", {"model": "acme/chat", "prompt": "hi"}),
+    ],
+    ids=["messages", "responses", "legacy"],
+)
+def test_the_byok_body_field_works_on_every_chat_surface(
+    gateway: Live, upstreams: dict[str, FakeUpstream], path: str, body: dict[str, Any]
+) -> None:
+    """``"byok": {"enabled": true}`` in a Messages, Responses or legacy body is honoured
+    like on chat completions: refused with no credential stored, and run on the key's own
+    credential once one is."""
+    with_byok = {**body, "byok": {"enabled": True}}
+    refused = httpx.post(gateway.url + path, json=with_byok, headers=gateway.auth())
+    assert refused.status_code == 400, refused.text
+    assert upstreams["own"].requests == [] and upstreams["house"].requests == []
+    store_key(gateway)
+    answered = httpx.post(gateway.url + path, json=with_byok, headers=gateway.auth())
+    assert answered.status_code == 200, answered.text
+    assert auth_seen(upstreams["own"]) == [f"Bearer {USER_KEY}"]
+    assert "byok" not in upstreams["own"].requests[0]["body"]
+
+
+def test_embeddings_use_the_keys_credential_and_pay_the_fee(
+    gateway: Live, upstreams: dict[str, FakeUpstream]
+) -> None:
+    """A BYOK embeddings request runs on the key's own credential and pays the fee."""
+    store_key(gateway)
+    before = balance(gateway)
+    response = httpx.post(
+        gateway.url + "/api/v1/embeddings",
+        json={"model": "acme/embed", "input": "hello"},
+        headers={**gateway.auth(), "x-use-byok": "true"},
+    )
+    assert response.status_code == 200, response.text
+    assert auth_seen(upstreams["own"]) == [f"Bearer {USER_KEY}"]
+    tokens = response.json()["usage"]["prompt_tokens"]
+    model = Model.from_settings(next(m for m in gateway.settings.models if m.id == "acme/embed"))
+    expected = with_fee(cost(model, tokens, 0), gateway.settings.byok.fee_percent)
+    assert before - balance(gateway) == expected
+
+
+def test_one_keys_failures_do_not_open_the_shared_circuit(
+    gateway: Live, upstreams: dict[str, FakeUpstream]
+) -> None:
+    """Failures on a caller's own credential (its quota, its key) say nothing about the
+    deployment: after more of them than ``breaker_failures``, requests on the operator's
+    credential still go to that deployment."""
+    store_key(gateway)
+    failures = gateway.settings.routing.breaker_failures + 1
+    upstreams["own"].inject(*(Fault.status_error(429) for _ in range(failures)))
+    for _ in range(failures):
+        response = httpx.post(
+            gateway.url + CHAT, json=BODY, headers={**gateway.auth(), "x-use-byok": "true"}
+        )
+        assert response.status_code == 429
+    plain = httpx.post(gateway.url + CHAT, json=BODY, headers=gateway.auth())
+    assert plain.json()["choices"][0]["message"]["content"] == "Hello from own."
+    assert upstreams["house"].requests == []
+
+
+def test_a_mid_stream_refusal_of_the_keys_credential_says_your_api_key(
+    gateway: Live, upstreams: dict[str, FakeUpstream]
+) -> None:
+    """An in-band 401 inside a BYOK stream ends it with the error frame of 401
+    ``invalid_api_key`` about "your API key", not the operator's 503."""
+    store_key(gateway)
+    upstreams["own"].inject(Fault.error_event(after=2, status=401, message="bad key"))
+    with httpx.stream(
+        "POST",
+        gateway.url + CHAT,
+        json={**BODY, "stream": True},
+        headers={**gateway.auth(), "x-use-byok": "true"},
+    ) as response:
+        text = response.read().decode()
+    frame = next(line for line in text.splitlines() if '"finish_reason":"error"' in line)
+    error = orjson.loads(frame.removeprefix("data: "))["error"]
+    assert error["code"] == "invalid_api_key" and "your API key" in error["message"]

@@ -288,3 +288,18 @@ def test_the_upstream_key_never_reaches_a_response(moderation_live: Live) -> Non
     for answer in answers:
         assert b"sk-upstream-secret" not in answer.content
         assert "sk-upstream-secret" not in orjson.dumps(dict(answer.headers)).decode()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_request_refused_for_its_balance_pays_no_moderation(
+    serve_gateway: LiveFactory, tmp_path: Path, stream: bool
+) -> None:
+    """The generation's hold comes first: a request its balance cannot cover gets 402 and
+    its inline moderation never runs, so nothing at all is charged."""
+    live = serve_gateway(make_settings(tmp_path), balance="0.0000001")
+    before = balance(live)
+    answer = post(live, CHAT, chat(THREAT, max_tokens=2000, stream=stream), moderation="true")
+    assert answer.status_code == 402, answer.text
+    assert "x-nanogpt-inline-moderation-cost-usd" not in answer.headers
+    assert balance(live) == before
+    books(live)

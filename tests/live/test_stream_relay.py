@@ -55,6 +55,8 @@ class Drip:
     pause_s: float = 0.0
     silence_after_first_s: float = 0.0
     produced_at: list[float] = field(default_factory=list)
+    hold_after_done_s: float = 0.0
+    """How long the connection stays open after ``[DONE]``."""
     stalled: bool = False
     gone_at: float | None = None
     """When a write found the gateway's connection closed."""
@@ -83,6 +85,7 @@ class Drip:
             usage = {"prompt_tokens": 3, "completion_tokens": len(self.words), "total_tokens": 9}
             await response.write(frame({"id": "chatcmpl-drip", "choices": [], "usage": usage}))
             await response.write(b"data: [DONE]\n\n")
+            await asyncio.sleep(self.hold_after_done_s)
             await response.write_eof()
         except (ConnectionError, asyncio.CancelledError):
             self.gone_at = time.monotonic()
@@ -199,3 +202,18 @@ def test_a_client_disconnect_cancels_the_upstream_request_at_once(
     assert upstream.gone_at is not None, "the upstream kept streaming to nobody"
     assert upstream.gone_at - closed_at < 0.5
     assert len(upstream.produced_at) < 30
+
+
+def test_the_answer_ends_when_the_upstream_says_done(
+    serve_gateway: LiveFactory, tmp_path: Path, drip: tuple[Drip, str]
+) -> None:
+    """An upstream that keeps its connection open after ``[DONE]`` does not hold the
+    client's answer back: the stream ends at once, priced and complete."""
+    upstream, url = drip
+    upstream.hold_after_done_s = 3.0
+    live = drip_gateway(serve_gateway, tmp_path, url)
+    started = time.monotonic()
+    with httpx.stream("POST", live.url + CHAT, json=BODY, headers=live.auth(), timeout=30) as r:
+        text = r.read().decode()
+    assert time.monotonic() - started < 1.5
+    assert "x_nanogpt_pricing" in text and text.rstrip().endswith("data: [DONE]")

@@ -53,6 +53,24 @@ def test_system_and_developer_messages_become_the_system_prompt() -> None:
     assert request["messages"] == [{"role": "user", "content": [text("Hi")]}]
 
 
+def test_a_tool_result_without_content_is_an_empty_result() -> None:
+    """A tool message may omit ``content``: its result is empty, not an error."""
+    request = translate(
+        USER,
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "a", "arguments": "{}"}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1"},
+    )
+    assert request["messages"][-1] == {
+        "role": "user",
+        "content": [{"type": "tool_result", "tool_use_id": "c1", "content": ""}],
+    }
+
+
 def test_tool_calls_and_results_become_tool_use_and_tool_result_blocks() -> None:
     """Assistant tool calls → tool_use blocks (arguments parsed); consecutive tool
     messages → tool_result blocks of one user turn, followed by the next user text."""

@@ -26,6 +26,8 @@ KEY = "sk-nano-3f0c1a2b-1111-4222-8333-444455556666"
         "Bearer abc.def-ghi",
         "upstream said sk-proj-abcdefghijklmnop",
         "cannot connect to postgresql://gate:upstream-secret-value@db:5432/nanogate",
+        "Invalid API key: upstream-secret-value",
+        "Incorrect API key provided: upstream-secret-value.",
     ],
 )
 def test_redact_masks_every_credential_form(text: str) -> None:

@@ -206,8 +206,21 @@ def test_an_abandoned_trial_frees_the_slot() -> None:
     breakers.failed("a/x")
     clock.now += 5
     assert breakers.admits("a/x")
-    breakers.abandoned("a/x")
+    breakers.abandoned("a/x", "trial")
     assert breakers.admits("a/x")
+
+
+def test_a_cancelled_ordinary_request_leaves_the_trial_alone() -> None:
+    """A request let through before the circuit opened and cancelled during the trial
+    does not free the trial slot that another request holds."""
+    clock = Clock()
+    breakers = Breakers(1, 5.0, clock)
+    assert breakers.enter("a/x") == "closed"
+    breakers.failed("a/x")
+    clock.now += 5
+    assert breakers.enter("a/x") == "trial"
+    breakers.abandoned("a/x", "closed")
+    assert breakers.enter("a/x") is None
 
 
 def test_sticky_routes_expire() -> None:

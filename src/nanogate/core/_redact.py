@@ -17,6 +17,8 @@ _PATTERNS = (
         r"(?i)((?:authorization|x-api-key|api[_-]?key|x-payment|x-byok-[a-z-]+|password|secret)"
         r"""["']?\s*[:=]\s*["']?)(?:bearer\s+)?[^\s"',;}]+"""
     ),
+    # prose that quotes a key: "Invalid API key: 3f9a...", "key provided: abc..."
+    re.compile(r"(?i)(\b(?:api[\s_-]?)?key\b[^:=\n\"']{0,20}[:=]\s*[\"']?)[A-Za-z0-9._~+/=-]{12,}"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"()\bsk-[A-Za-z0-9_-]{8,}"),
     # the password of a URL's user information: scheme://user:password@host

@@ -120,7 +120,7 @@ def _tool_result(message: Mapping[str, Any]) -> tuple[str, list[Block]]:
     block = {
         "type": "tool_result",
         "tool_use_id": tool_use_id,
-        "content": _text(message["content"]),
+        "content": _text(message.get("content")),
     }
     return "user", [block]
 

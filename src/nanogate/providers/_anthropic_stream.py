@@ -35,8 +35,10 @@ class AnthropicChunks:
     done: bool
     """Whether ``message_stop`` has arrived: the stream is complete."""
 
-    def __init__(self, *, created: int) -> None:
+    def __init__(self, *, created: int, byok: bool = False) -> None:
         self.done = False
+        self._byok = byok
+        """The call used the caller's own credential: its refusal is "your API key"."""
         self._created = created
         self._id = ""
         self._model = ""
@@ -96,7 +98,7 @@ class AnthropicChunks:
         return chunks
 
     def _error(self, data: Mapping[str, Any]) -> list[Chunk]:
-        raise error_for_event(dict(data), dialect="anthropic")
+        raise error_for_event(dict(data), dialect="anthropic", byok=self._byok)
 
     # Helpers -----------------------------------------------------------------------------
 

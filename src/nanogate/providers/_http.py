@@ -9,6 +9,7 @@ travel with each request, so an injected session needs no configuration.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
@@ -147,6 +148,9 @@ class UpstreamHTTP:
 
 
 _DRAIN_BYTES = 64 * 1024
+_DRAIN_WAIT_S = 0.05
+"""How long the end of a body may take to follow a stream's terminal event. An upstream
+that holds its connection open longer loses it: the client's answer does not wait."""
 
 
 async def _drain(content: aiohttp.StreamReader) -> None:
@@ -154,11 +158,12 @@ async def _drain(content: aiohttp.StreamReader) -> None:
     so that the connection can be reused; a failure here no longer matters."""
     left = _DRAIN_BYTES
     with suppress(aiohttp.ClientError, OSError):  # OSError includes TimeoutError
-        while left > 0 and not content.at_eof():
-            data = await content.readany()
-            if not data:
-                return
-            left -= len(data)
+        async with asyncio.timeout(_DRAIN_WAIT_S):
+            while left > 0 and not content.at_eof():
+                data = await content.readany()
+                if not data:
+                    return
+                left -= len(data)
 
 
 class _Events:

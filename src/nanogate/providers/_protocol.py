@@ -44,6 +44,8 @@ class EmbeddingCall:
     request_id: str
     body: dict[str, Any]
     """The embeddings request as the client sent it (``model`` is the upstream model)."""
+    credential: str | None = field(default=None, repr=False)
+    """BYOK: the caller's own credential, used instead of the provider's."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,7 +83,7 @@ class OpenAIProvider:
                     if not isinstance(chunk, dict):
                         raise malformed_answer()
                     if chunk.get("error"):
-                        raise error_for_event(chunk)
+                        raise error_for_event(chunk, byok=call.credential is not None)
                     watch.see(chunk)
                     yield chunk
         raise stream_ended_early()
@@ -92,7 +92,7 @@ class OpenAIProvider:
         """Float vectors from ``POST /embeddings``, in input order."""
         body = {**call.body, "encoding_format": "float"}
         with upstream_errors():
-            data = await self._http.post_json("/embeddings", body, call.request_id)
+            data = await self._http.post_json("/embeddings", body, call.request_id, call.credential)
         items = data.get("data")
         if not isinstance(items, list) or not all(
             isinstance(item, dict) and isinstance(item.get("embedding"), list) for item in items

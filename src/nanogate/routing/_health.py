@@ -10,6 +10,10 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
+
+Pass = Literal["closed", "trial"]
+"""How a request was let through to a deployment."""
 
 
 @dataclass(slots=True)
@@ -36,15 +40,20 @@ class Breakers:
         self._clock = clock
         self._circuits: dict[str, _Circuit] = {}
 
-    def admits(self, name: str) -> bool:
-        """Whether a request may go to ``name`` now (taking the trial slot if half-open)."""
+    def enter(self, name: str) -> Pass | None:
+        """Whether a request may go to ``name`` now: ``"closed"``, ``"trial"`` when it
+        takes a half-open circuit's one trial slot, or ``None`` when it may not."""
         circuit = self._circuits.get(name)
         if circuit is None or circuit.failures < self._threshold:
-            return True
+            return "closed"
         if circuit.trial or self._clock() < circuit.open_until:
-            return False
+            return None
         circuit.trial = True
-        return True
+        return "trial"
+
+    def admits(self, name: str) -> bool:
+        """Whether a request may go to ``name`` now (taking the trial slot if half-open)."""
+        return self.enter(name) is not None
 
     def succeeded(self, name: str) -> None:
         """``name`` answered (even with an error that is the request's own fault)."""
@@ -59,10 +68,11 @@ class Breakers:
             circuit.open_until = self._clock() + self._cooldown
             circuit.trial = False
 
-    def abandoned(self, name: str) -> None:
-        """The request sent to ``name`` ended without an outcome (it was cancelled)."""
+    def abandoned(self, name: str, passed: Pass) -> None:
+        """The request sent to ``name`` ended without an outcome (it was cancelled); if it
+        held the trial slot, the next request may try."""
         circuit = self._circuits.get(name)
-        if circuit is not None:
+        if circuit is not None and passed == "trial":
             circuit.trial = False
 
     def is_open(self, name: str) -> bool:

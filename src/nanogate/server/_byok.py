@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
-from nanogate.byok import SealError, byok_options
+from nanogate.byok import SealError
 from nanogate.errors import InvalidParameterValue
 from nanogate.routing import Deployment
 from nanogate.server._context import RequestContext
@@ -27,15 +26,14 @@ class ByokRoute:
     fee_percent: Decimal
 
 
-def byok_route(
-    ctx: RequestContext, body: Mapping[str, Any], deployments: Sequence[Deployment]
-) -> ByokRoute | None:
-    """The request's BYOK route, or ``None`` when it does not ask for BYOK.
+def byok_route(ctx: RequestContext, deployments: Sequence[Deployment]) -> ByokRoute | None:
+    """The request's BYOK route, or ``None`` when it does not ask for BYOK (the options
+    were read with its body, on every surface).
 
     Raises ``invalid_parameter_value`` (param ``byok``) when BYOK is off on this gateway
     or the key holds no credential for any deployment the request could use.
     """
-    options = byok_options(ctx.headers, body)
+    options = ctx.byok
     if options is None:
         return None
     state = ctx.state

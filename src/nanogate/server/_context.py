@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
 
+from nanogate.byok import ByokOptions
 from nanogate.core import Surface
 from nanogate.routing import Constraints, Model
 from nanogate.storage import APIKey, RequestRecord
@@ -44,6 +45,8 @@ class RequestContext:
     key: APIKey | None = None
     model: Model | None = None
     """The model the request resolved to, once it has."""
+    byok: ByokOptions | None = None
+    """The request's BYOK options (``x-use-byok``, ``byok``...), once read."""
     constraints: Constraints | None = None
     """The request's own routing constraints (``provider``, ``X-Provider``...), once read."""
     usage: dict[str, Any] | None = None

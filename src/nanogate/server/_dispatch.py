@@ -60,15 +60,24 @@ def _all_failed(failures: list[tuple[Deployment, GatewayError]]) -> AllFallbacks
 
 
 async def dispatch(
-    ctx: RequestContext, plan: Plan, send: Callable[[Deployment], Awaitable[T]]
+    ctx: RequestContext,
+    plan: Plan,
+    send: Callable[[Deployment], Awaitable[T]],
+    *,
+    shared_health: bool = True,
 ) -> tuple[T, Deployment]:
     """``send`` the request to the plan's deployments in turn; the first answer and
-    the deployment that gave it, or the error that sums up the failures."""
-    breakers = ctx.state.breakers
+    the deployment that gave it, or the error that sums up the failures.
+
+    ``shared_health=False`` (a BYOK request, on the caller's own credentials) neither
+    consults nor moves the deployments' circuit breakers: one caller's quota or key
+    says nothing about the deployment everyone else uses."""
+    breakers = ctx.state.breakers if shared_health else None
     failures: list[tuple[Deployment, GatewayError]] = []
     for deployment in plan.candidates:
         name = deployment.name
-        if not breakers.admits(name):
+        passed = breakers.enter(name) if breakers is not None else "closed"
+        if passed is None:
             _note(ctx, deployment, "skipped: circuit open")
             continue
         started = time.perf_counter()
@@ -76,18 +85,23 @@ async def dispatch(
             answer = await send(deployment)
         except GatewayError as err:
             _note(ctx, deployment, "failed", started, err)
+            if breakers is not None:
+                if err.retryable:
+                    breakers.failed(name)
+                else:
+                    breakers.succeeded(name)
             if not err.retryable:
-                breakers.succeeded(name)
                 raise
-            breakers.failed(name)
             if plan.sticky:
                 raise FallbackBlockedForCacheConsistency(retry_after=err.retry_after) from err
             failures.append((deployment, err))
             continue
         except BaseException:
-            breakers.abandoned(name)
+            if breakers is not None:
+                breakers.abandoned(name, passed)
             raise
-        breakers.succeeded(name)
+        if breakers is not None:
+            breakers.succeeded(name)
         _note(ctx, deployment, "answered", started)
         if (
             ctx.key is not None
@@ -97,6 +111,7 @@ async def dispatch(
             ctx.state.sticky.remember(ctx.key.id, ctx.model.id, name)
         return answer, deployment
     if not failures:
+        assert breakers is not None, "only breakers skip deployments"
         names = [d.name for d in plan.candidates]
         raise ModelNotAvailable(
             "Every deployment of this model is failing and resting before it is tried again.",

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from nanogate.billing import maximum_cost, with_fee
+from nanogate.byok import byok_options
 from nanogate.errors import EmptyResponse, GatewayError
 from nanogate.providers import ChatCall, Provider
 from nanogate.routing import (
@@ -67,6 +68,7 @@ async def read_request(ctx: RequestContext, schema: type[T]) -> tuple[dict[str, 
     body = await read_body(ctx)
     request = validate(schema, body, ctx.surface)
     ctx.constraints = constraints_from(body, ctx.headers.get("x-provider"))
+    ctx.byok = byok_options(ctx.headers, body)
     return body, request
 
 
@@ -147,7 +149,7 @@ def chat_target(
                 )
         if fits[other.id]:
             deployments.append(deployment)
-    byok = byok_route(ctx, body, deployments) if ctx.key is not None else None
+    byok = byok_route(ctx, deployments)
     if byok is not None:
         deployments = byok.deployments
     constraints = ctx.constraints or Constraints()
@@ -168,6 +170,20 @@ def provider_for(ctx: RequestContext, deployment: Deployment) -> Provider:
     return ctx.state.providers[deployment.provider]
 
 
+async def _admit(ctx: RequestContext, target: ChatTarget) -> Charge:
+    """Count the request and hold its maximum cost, then run its inline moderation if it
+    asked for one: a request its limits or balance refuse pays no moderation, and one
+    the moderator flags releases its hold."""
+    charge = await admit(ctx, target.model, target.prompt_tokens, target.reserve)
+    charge.fee_percent = target.byok.fee_percent if target.byok else None
+    try:
+        await inline_moderation(ctx, target.body["messages"])
+    except BaseException:
+        await charge.release("refused before dispatch")
+        raise
+    return charge
+
+
 async def complete(ctx: RequestContext, target: ChatTarget) -> tuple[dict[str, Any], Charge]:
     """A whole chat completion, charged: admitted first, sent to the first deployment
     that answers, settled on its usage after.
@@ -175,12 +191,13 @@ async def complete(ctx: RequestContext, target: ChatTarget) -> tuple[dict[str, A
     A failure releases the hold; an answer with no content at all is
     ``empty_response`` and is not charged.
     """
-    await inline_moderation(ctx, target.body["messages"])
-    charge = await admit(ctx, target.model, target.prompt_tokens, target.reserve)
-    charge.fee_percent = target.byok.fee_percent if target.byok else None
+    charge = await _admit(ctx, target)
     try:
         completion, deployment = await dispatch(
-            ctx, target.plan, lambda d: provider_for(ctx, d).chat(target.call(d))
+            ctx,
+            target.plan,
+            lambda d: provider_for(ctx, d).chat(target.call(d)),
+            shared_health=target.byok is None,
         )
     except BaseException:
         await charge.release("failed before an answer")
@@ -216,12 +233,10 @@ async def stream(
     response begins, so a failure up to there is an ordinary error (and no charge)
     and the next deployment can still be tried."""
     ctx.record.stream = True
-    await inline_moderation(ctx, target.body["messages"])
-    charge = await admit(ctx, target.model, target.prompt_tokens, target.reserve)
-    charge.fee_percent = target.byok.fee_percent if target.byok else None
+    charge = await _admit(ctx, target)
     try:
         (first, chunks), deployment = await dispatch(
-            ctx, target.plan, lambda d: _first(ctx, target, d)
+            ctx, target.plan, lambda d: _first(ctx, target, d), shared_health=target.byok is None
         )
     except BaseException:
         await charge.release("failed before the first chunk")

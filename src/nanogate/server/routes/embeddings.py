@@ -7,11 +7,12 @@ import struct
 
 from starlette.types import ASGIApp
 
-from nanogate.billing import cost
+from nanogate.billing import cost, with_fee
 from nanogate.core import count_tokens
 from nanogate.errors import ContextLengthExceeded, InvalidParameterValue, UnsupportedBatchInput
 from nanogate.providers import EmbeddingCall
 from nanogate.routing import Constraints, Deployment, chain, plan
+from nanogate.server._byok import byok_route
 from nanogate.server._charging import admit
 from nanogate.server._context import RequestContext
 from nanogate.server._dispatch import dispatch
@@ -63,7 +64,8 @@ async def create_embeddings(ctx: RequestContext) -> ASGIApp:
         for d in chain(model, ctx.state.catalog)
         if request.dimensions is None or request.dimensions <= d.model.dimensions
     ]
-    routes = plan(fitting, ctx.constraints or Constraints())
+    byok = byok_route(ctx, fitting)
+    routes = plan(byok.deployments if byok else fitting, ctx.constraints or Constraints())
     prompt_tokens = sum(input_tokens)
 
     def call(deployment: Deployment) -> EmbeddingCall:
@@ -74,14 +76,21 @@ async def create_embeddings(ctx: RequestContext) -> ASGIApp:
             model=deployment.model,
             request_id=ctx.request_id,
             body={**upstream, "model": deployment.upstream_model},
+            credential=byok.credentials[deployment.provider] if byok else None,
         )
 
     async def run() -> ASGIApp:
         reserve = max(cost(d.model, prompt_tokens, 0) for d in routes.candidates)
+        if byok is not None:
+            reserve = with_fee(reserve, byok.fee_percent)
         charge = await admit(ctx, model, prompt_tokens, reserve)
+        charge.fee_percent = byok.fee_percent if byok else None
         try:
             result, deployment = await dispatch(
-                ctx, routes, lambda d: provider_for(ctx, d).embed(call(d))
+                ctx,
+                routes,
+                lambda d: provider_for(ctx, d).embed(call(d)),
+                shared_health=byok is None,
             )
         except BaseException:
             await charge.release("failed before an answer")

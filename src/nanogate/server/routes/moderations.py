@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp
 
 from nanogate.core import new_id
-from nanogate.errors import ContextLengthExceeded, UnsupportedBatchInput
+from nanogate.errors import ContextLengthExceeded, InvalidParameterValue, UnsupportedBatchInput
 from nanogate.moderation import request_inputs
 from nanogate.server._context import RequestContext
 from nanogate.server._idempotency import idempotent
@@ -24,6 +24,11 @@ from nanogate.server.schemas import ModerationRequest
 async def create_moderation(ctx: RequestContext) -> ASGIApp:
     await require_key(ctx)
     body, request = await read_request(ctx, ModerationRequest)
+    if ctx.byok is not None:
+        raise InvalidParameterValue(
+            "Moderation runs on the gateway's own moderators; BYOK does not apply here.",
+            param="byok",
+        )
     model = moderation_model(ctx, request.model, "model")
     ctx.model = model
     ctx.record.model = model.id

@@ -6,6 +6,7 @@ import typer
 
 from nanogate._version import __version__
 from nanogate.cli._admin import accounts, keys, requests
+from nanogate.cli._chat import chat
 from nanogate.cli._serve import db, serve
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ def root(
 
 
 app.command("serve")(serve)
+app.command("chat")(chat)
 app.add_typer(db, name="db")
 app.add_typer(accounts, name="accounts")
 app.add_typer(keys, name="keys")

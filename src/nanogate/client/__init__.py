@@ -1,0 +1,72 @@
+"""The NanoGPT API client: ``pip install nanogate`` (httpx only).
+
+``Client`` and ``AsyncClient`` speak every surface (chat completions, responses,
+messages, embeddings, models, moderations, balance, request billing); failures raise
+one typed error tree parsed from every envelope (:func:`parse_error`), retried per
+the seed's :class:`RetryPolicy`. See ``docs/client.md``.
+"""
+
+from nanogate.client._async_client import AsyncClient
+from nanogate.client._call import Response
+from nanogate.client._client import Client
+from nanogate.client._codes import FAMILIES
+from nanogate.client._errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    DailyLimitError,
+    GatewayTimeoutError,
+    GoneError,
+    InternalServerError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServiceUnavailableError,
+    StreamError,
+    UnsupportedMediaTypeError,
+)
+from nanogate.client._parse import parse_error
+from nanogate.client._retry import RetryPolicy
+from nanogate.client._sdk import classify_sdk_error
+from nanogate.client._stream import AsyncStream, Stream
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "DailyLimitError",
+    "FAMILIES",
+    "GatewayTimeoutError",
+    "GoneError",
+    "InternalServerError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "Response",
+    "RetryPolicy",
+    "ServiceUnavailableError",
+    "Stream",
+    "StreamError",
+    "UnsupportedMediaTypeError",
+    "classify_sdk_error",
+    "parse_error",
+]

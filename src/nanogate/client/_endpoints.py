@@ -1,0 +1,86 @@
+"""Every endpoint the clients call, as a :class:`Call` builder shared by both."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nanogate.client._call import ANTHROPIC_VERSION, Call, Config, Timeout, path_segment
+from nanogate.client._dialects import ChatDialect, MessagesDialect, ResponsesDialect
+
+Headers = Mapping[str, str] | None
+
+
+def chat_completions(
+    config: Config, params: dict[str, Any], stream: bool, headers: Headers, timeout: Timeout | None
+) -> Call:
+    """``POST /chat/completions``."""
+    return config.call(
+        "POST",
+        "/chat/completions",
+        json={**params, "stream": True} if stream else params,
+        headers=headers,
+        timeout=timeout,
+        dialect=ChatDialect if stream else None,
+    )
+
+
+def responses(
+    config: Config, params: dict[str, Any], stream: bool, headers: Headers, timeout: Timeout | None
+) -> Call:
+    """``POST /responses``."""
+    return config.call(
+        "POST",
+        "/responses",
+        json={**params, "stream": True} if stream else params,
+        headers=headers,
+        timeout=timeout,
+        dialect=ResponsesDialect if stream else None,
+    )
+
+
+def messages(
+    config: Config, params: dict[str, Any], stream: bool, headers: Headers, timeout: Timeout | None
+) -> Call:
+    """``POST /messages``, with ``anthropic-version`` unless the caller sets one."""
+    return config.call(
+        "POST",
+        "/messages",
+        json={**params, "stream": True} if stream else params,
+        headers={"anthropic-version": ANTHROPIC_VERSION, **(headers or {})},
+        timeout=timeout,
+        dialect=MessagesDialect if stream else None,
+    )
+
+
+def embeddings(
+    config: Config, params: dict[str, Any], headers: Headers, timeout: Timeout | None
+) -> Call:
+    """``POST /embeddings``."""
+    return config.call("POST", "/embeddings", json=params, headers=headers, timeout=timeout)
+
+
+def moderations(
+    config: Config, params: dict[str, Any], headers: Headers, timeout: Timeout | None
+) -> Call:
+    """``POST /moderations``."""
+    return config.call("POST", "/moderations", json=params, headers=headers, timeout=timeout)
+
+
+def models(config: Config, detailed: bool, headers: Headers, timeout: Timeout | None) -> Call:
+    """``GET /models`` (``?detailed=true`` for prices and capabilities)."""
+    path = "/models?detailed=true" if detailed else "/models"
+    return config.call("GET", path, headers=headers, timeout=timeout)
+
+
+def balance(config: Config, headers: Headers, timeout: Timeout | None) -> Call:
+    """``POST /api/check-balance`` (legacy)."""
+    return config.call("POST", "/check-balance", headers=headers, timeout=timeout, legacy=True)
+
+
+def request_billing(
+    config: Config, request_id: str, headers: Headers, timeout: Timeout | None
+) -> Call:
+    """``GET /usage/requests/{request_id}``: what one request cost."""
+    path = f"/usage/requests/{path_segment(request_id)}"
+    return config.call("GET", path, headers=headers, timeout=timeout)

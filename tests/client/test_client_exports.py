@@ -1,0 +1,61 @@
+"""nanogate.client's public face: a pinned, sorted __all__ whose every name imports."""
+
+from __future__ import annotations
+
+import types
+
+import nanogate.client
+
+# Changing the client's public names is a deliberate act: update this list with it.
+EXPORTS = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "DailyLimitError",
+    "FAMILIES",
+    "GatewayTimeoutError",
+    "GoneError",
+    "InternalServerError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "Response",
+    "RetryPolicy",
+    "ServiceUnavailableError",
+    "Stream",
+    "StreamError",
+    "UnsupportedMediaTypeError",
+    "classify_sdk_error",
+    "parse_error",
+]
+
+
+def test_all_is_pinned() -> None:
+    """The client exports exactly the pinned names, sorted."""
+    assert nanogate.client.__all__ == EXPORTS
+
+
+def test_every_export_imports() -> None:
+    """Every exported name is an attribute of the package."""
+    assert [n for n in EXPORTS if not hasattr(nanogate.client, n)] == []
+
+
+def test_public_members_are_exported() -> None:
+    """Every public object the package holds is exported, none by accident."""
+    public = {
+        name
+        for name, value in vars(nanogate.client).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert public == set(EXPORTS)

@@ -67,3 +67,27 @@ def test_client_imports_only_the_stdlib_httpx_and_its_own_modules() -> None:
         and not any(name == a or name.startswith(a + ".") for a in allowed_nanogate)
     ]
     assert foreign == []
+
+
+CHAT_PROBE = """
+import json, sys, runpy
+sys.argv = ["nanogate", "chat", "--help"]
+from nanogate.cli import main
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code
+print(json.dumps({"modules": sorted(sys.modules), "code": code}))
+"""
+
+
+def test_nanogate_chat_needs_only_the_cli_extras() -> None:
+    """``nanogate chat`` runs without the gateway's packages: beyond the client, it loads
+    only typer and rich (``pip install 'nanogate[cli]'``)."""
+    done = subprocess.run(
+        [sys.executable, "-c", CHAT_PROBE], capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0
+    roots = {name.split(".")[0] for name in result["modules"]}
+    assert roots.isdisjoint(set(SERVER_ONLY) - {"typer", "rich"})

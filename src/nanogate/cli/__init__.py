@@ -6,6 +6,9 @@ import sys
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["chat"]:
+        _chat()
+        return
     try:
         from nanogate.cli._app import app
     except ImportError as exc:  # the client-only install has no CLI dependencies
@@ -14,6 +17,23 @@ def main() -> None:
             "install them with: pip install 'nanogate[server]'"
         )
     app()
+
+
+def _chat() -> None:
+    """``nanogate chat`` needs only the client and the CLI extras (``nanogate[cli]``),
+    not the gateway's dependencies, so it is dispatched before the full command tree."""
+    try:
+        import typer
+
+        from nanogate.cli._chat import chat
+    except ImportError as exc:
+        sys.exit(
+            f"nanogate chat needs extra packages ({exc.name} is missing); "
+            "install them with: pip install 'nanogate[cli]'"
+        )
+    command = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+    command.command()(chat)
+    command(args=sys.argv[2:], prog_name="nanogate chat")
 
 
 __all__ = ["main"]

@@ -14,11 +14,14 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Prompt
 
-from nanogate.cli._common import err
 from nanogate.client import APIError, Client, StreamError
+
+err = Console(stderr=True)
+"""Prompts, notices and errors; answers alone go to stdout."""
 
 DEFAULT_BASE_URL = "https://nano-gpt.com/api/v1"
 EXIT_WORDS = frozenset({"/exit", "/quit"})

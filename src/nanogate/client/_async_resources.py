@@ -6,17 +6,18 @@ hands it to the client. Free-form ``**params`` go into the JSON body as given.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from nanogate.client import _endpoints as endpoints
-from nanogate.client._call import Response, Timeout
+from nanogate.client._call import Call, Config, Response, Timeout
 from nanogate.client._stream import AsyncStream
 
 if TYPE_CHECKING:
     from nanogate.client._async_client import AsyncClient
 
 Headers = Mapping[str, str] | None
+Endpoint = Callable[[Config, dict[str, Any], bool, Headers, Timeout | None], Call]
 
 
 class _Resource:
@@ -89,8 +90,12 @@ class Chat(_Resource):
         self.completions = Completions(client)
 
 
-class Responses(_Resource):
-    """``client.responses``: the Responses API."""
+class _EventStreams(_Resource):
+    """A resource whose streams are ``{"event", "data"}`` items: Responses and Messages."""
+
+    def __init__(self, client: AsyncClient, endpoint: Endpoint) -> None:
+        super().__init__(client)
+        self._endpoint = endpoint
 
     @overload
     async def create(
@@ -131,58 +136,24 @@ class Responses(_Resource):
         **params: Any,
     ) -> Response | AsyncStream:
         """A response; with ``stream=True`` an :class:`AsyncStream` of ``{"event", "data"}``."""
-        call = endpoints.responses(self._client._config, params, stream, headers, timeout)
+        call = self._endpoint(self._client._config, params, stream, headers, timeout)
         if stream:
             return await self._client._stream(call)
         return await self._client._request(call)
 
 
-class Messages(_Resource):
+class Responses(_EventStreams):
+    """``client.responses``: the Responses API."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client, endpoints.responses)
+
+
+class Messages(_EventStreams):
     """``client.messages``: the Anthropic Messages API."""
 
-    @overload
-    async def create(
-        self,
-        *,
-        stream: Literal[False] = False,
-        headers: Headers = None,
-        timeout: Timeout | None = None,
-        **params: Any,
-    ) -> Response: ...
-
-    @overload
-    async def create(
-        self,
-        *,
-        stream: Literal[True],
-        headers: Headers = None,
-        timeout: Timeout | None = None,
-        **params: Any,
-    ) -> AsyncStream: ...
-
-    @overload
-    async def create(
-        self,
-        *,
-        stream: bool,
-        headers: Headers = None,
-        timeout: Timeout | None = None,
-        **params: Any,
-    ) -> Response | AsyncStream: ...
-
-    async def create(
-        self,
-        *,
-        stream: bool = False,
-        headers: Headers = None,
-        timeout: Timeout | None = None,
-        **params: Any,
-    ) -> Response | AsyncStream:
-        """A message; with ``stream=True`` an :class:`AsyncStream` of ``{"event", "data"}``."""
-        call = endpoints.messages(self._client._config, params, stream, headers, timeout)
-        if stream:
-            return await self._client._stream(call)
-        return await self._client._request(call)
+    def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client, endpoints.messages)
 
 
 class Embeddings(_Resource):

@@ -6,17 +6,18 @@ hands it to the client. Free-form ``**params`` go into the JSON body as given.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from nanogate.client import _endpoints as endpoints
-from nanogate.client._call import Response, Timeout
+from nanogate.client._call import Call, Config, Response, Timeout
 from nanogate.client._stream import Stream
 
 if TYPE_CHECKING:
     from nanogate.client._client import Client
 
 Headers = Mapping[str, str] | None
+Endpoint = Callable[[Config, dict[str, Any], bool, Headers, Timeout | None], Call]
 
 
 class _Resource:
@@ -87,96 +88,68 @@ class Chat(_Resource):
         self.completions = Completions(client)
 
 
-class Responses(_Resource):
+class _EventStreams(_Resource):
+    """A resource whose streams are ``{"event", "data"}`` items: Responses and Messages."""
+
+    def __init__(self, client: Client, endpoint: Endpoint) -> None:
+        super().__init__(client)
+        self._endpoint = endpoint
+
+    @overload
+    def create(
+        self,
+        *,
+        stream: Literal[False] = False,
+        headers: Headers = None,
+        timeout: Timeout | None = None,
+        **params: Any,
+    ) -> Response: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        stream: Literal[True],
+        headers: Headers = None,
+        timeout: Timeout | None = None,
+        **params: Any,
+    ) -> Stream: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        stream: bool,
+        headers: Headers = None,
+        timeout: Timeout | None = None,
+        **params: Any,
+    ) -> Response | Stream: ...
+
+    def create(
+        self,
+        *,
+        stream: bool = False,
+        headers: Headers = None,
+        timeout: Timeout | None = None,
+        **params: Any,
+    ) -> Response | Stream:
+        """An answer; with ``stream=True`` a stream of ``{"event", "data"}`` items."""
+        call = self._endpoint(self._client._config, params, stream, headers, timeout)
+        return self._client._stream(call) if stream else self._client._request(call)
+
+
+class Responses(_EventStreams):
     """``client.responses``: the Responses API."""
 
-    @overload
-    def create(
-        self,
-        *,
-        stream: Literal[False] = False,
-        headers: Headers = None,
-        timeout: Timeout | None = None,
-        **params: Any,
-    ) -> Response: ...
-
-    @overload
-    def create(
-        self,
-        *,
-        stream: Literal[True],
-        headers: Headers = None,
-        timeout: Timeout | None = None,
-        **params: Any,
-    ) -> Stream: ...
-
-    @overload
-    def create(
-        self,
-        *,
-        stream: bool,
-        headers: Headers = None,
-        timeout: Timeout | None = None,
-        **params: Any,
-    ) -> Response | Stream: ...
-
-    def create(
-        self,
-        *,
-        stream: bool = False,
-        headers: Headers = None,
-        timeout: Timeout | None = None,
-        **params: Any,
-    ) -> Response | Stream:
-        """A response; with ``stream=True`` a :class:`Stream` of ``{"event", "data"}``."""
-        call = endpoints.responses(self._client._config, params, stream, headers, timeout)
-        return self._client._stream(call) if stream else self._client._request(call)
+    def __init__(self, client: Client) -> None:
+        super().__init__(client, endpoints.responses)
 
 
-class Messages(_Resource):
+class Messages(_EventStreams):
     """``client.messages``: the Anthropic Messages API."""
 
-    @overload
-    def create(
-        self,
-        *,
-        stream: Literal[False] = False,
-        headers: Headers = None,
-        timeout: Timeout | None = None,
-        **params: Any,
-    ) -> Response: ...
-
-    @overload
-    def create(
-        self,
-        *,
-        stream: Literal[True],
-        headers: Headers = None,
-        timeout: Timeout | None = None,
-        **params: Any,
-    ) -> Stream: ...
-
-    @overload
-    def create(
-        self,
-        *,
-        stream: bool,
-        headers: Headers = None,
-        timeout: Timeout | None = None,
-        **params: Any,
-    ) -> Response | Stream: ...
-
-    def create(
-        self,
-        *,
-        stream: bool = False,
-        headers: Headers = None,
-        timeout: Timeout | None = None,
-        **params: Any,
-    ) -> Response | Stream:
-        """A message; with ``stream=True`` a :class:`Stream` of ``{"event", "data"}``."""
-        call = endpoints.messages(self._client._config, params, stream, headers, timeout)
-        return self._client._stream(call) if stream else self._client._request(call)
+    def __init__(self, client: Client) -> None:
+        super().__init__(client, endpoints.messages)
 
 
 class Embeddings(_Resource):

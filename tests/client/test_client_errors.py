@@ -219,9 +219,12 @@ def test_retryable_follows_the_seed(status: int, retryable: bool) -> None:
 
 
 def test_x_should_retry_overrides() -> None:
-    """An explicit x-should-retry header wins over the status's default."""
+    """An explicit x-should-retry header wins over the status's default, except that the
+    seed's never-retry statuses (400, 401, 402, 403, 404, 409, 413) stay final."""
     assert parse_error(503, {"x-should-retry": "false"}, None).retryable is False
-    assert parse_error(409, {"X-Should-Retry": "true"}, None).retryable is True
+    assert parse_error(418, {"X-Should-Retry": "true"}, None).retryable is True
+    for status in (400, 401, 402, 403, 404, 409, 413):
+        assert parse_error(status, {"x-should-retry": "true"}, None).retryable is False
 
 
 @pytest.mark.parametrize(

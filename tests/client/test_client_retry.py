@@ -8,6 +8,7 @@ from tests.client.fake_api import BASE_URL, FakeAPI, error, ok, sse
 
 from nanogate.client import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
     Client,
     DailyLimitError,
@@ -56,10 +57,12 @@ def test_backoff_is_capped_by_max_delay() -> None:
 
 
 def test_retry_after_wins_and_is_capped() -> None:
-    """A Retry-After replaces the backoff exactly, up to retry_after_cap."""
+    """A Retry-After replaces the backoff exactly; one longer than retry_after_cap means
+    "not soon", so the client gives up rather than block or retry too early."""
     policy = RetryPolicy(retry_after_cap=60)
     assert policy.delay_before_retry(1, parse_error(429, {"retry-after": "7"}, None)) == 7
-    assert policy.delay_before_retry(1, parse_error(503, {"retry-after": "600"}, None)) == 60
+    assert policy.delay_before_retry(1, parse_error(503, {"retry-after": "60"}, None)) == 60
+    assert policy.delay_before_retry(1, parse_error(503, {"retry-after": "600"}, None)) is None
 
 
 @pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 409, 413])
@@ -242,3 +245,23 @@ def test_real_sleep_is_called_outside_test_mode() -> None:
     with api.client(retry=RetryPolicy(sleep=slept.append)) as client:
         client.models.list()
     assert slept == [0.5]
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (httpx.DecodingError("corrupt gzip"), "APIResponseValidationError"),
+        (httpx.UnsupportedProtocol("no scheme"), "APIConnectionError"),
+    ],
+)
+def test_request_failures_that_retrying_cannot_fix_are_tried_once(
+    failure: Exception, expected: str
+) -> None:
+    """A corrupt body or a base URL without a scheme is a typed error, raised after one
+    attempt: no retry can fix it."""
+    api = FakeAPI(failure, failure)
+    with api.client() as client:
+        with pytest.raises(APIError) as caught:
+            client.models.list()
+    assert type(caught.value).__name__ == expected and not caught.value.retryable
+    assert len(api.requests) == 1

@@ -10,9 +10,11 @@ import pytest
 from tests.client.fake_api import FakeAPI, cut, sse, sse_bytes
 
 from nanogate.client import (
+    APIResponseValidationError,
     APIStatusError,
     GatewayTimeoutError,
     InternalServerError,
+    PaymentRequiredError,
     RateLimitError,
     RetryPolicy,
     ServiceUnavailableError,
@@ -303,3 +305,44 @@ async def test_async_responses_stream_retried_before_first_event() -> None:
         stream = await client.responses.create(model="m", input="hi", stream=True)
         items = [item async for item in stream]
     assert len(items) == 3 and len(api.requests) == 2 and len(policy.delays) == 1
+
+
+def test_a_stream_ends_at_its_terminal_event_whatever_follows() -> None:
+    """Reading stops at ``[DONE]``: a connection that breaks (or stays open) after it
+    cannot turn a finished answer into a failure."""
+    api = FakeAPI(cut(sse_bytes(chunk("a"), "[DONE]")))
+    with api.client(retry=NO_RETRY) as client:
+        items = list(client.chat.completions.create(model="m", messages=HI, stream=True))
+    assert len(items) == 1
+
+
+async def test_an_async_stream_ends_at_its_terminal_event() -> None:
+    """The async client stops at the terminal event too."""
+    api = FakeAPI(cut(sse_bytes(("message_stop", {"type": "message_stop"}))))
+    async with api.async_client(retry=NO_RETRY) as client:
+        stream = await client.messages.create(model="m", max_tokens=5, messages=HI, stream=True)
+        items = [item async for item in stream]
+    assert [item["event"] for item in items] == ["message_stop"]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"error": "Insufficient balance", "status": 402}, PaymentRequiredError),
+        (
+            {"id": "chatcmpl-1", "object": "chat.completion", "choices": []},
+            APIResponseValidationError,
+        ),
+    ],
+    ids=["error-as-200", "ignored-stream"],
+)
+def test_a_json_answer_to_a_streaming_request_is_not_a_truncation(
+    body: dict[str, Any], expected: type[Exception]
+) -> None:
+    """A 200 JSON answer to ``stream=True`` raises the error it carries (or a validation
+    error) at once, not a retryable truncation that would send the request again."""
+    api = FakeAPI(httpx.Response(200, json=body))
+    with api.client() as client:
+        with pytest.raises(expected) as caught:
+            client.chat.completions.create(model="m", messages=HI, stream=True)
+    assert len(api.requests) == 1 and not caught.value.retryable  # type: ignore[attr-defined]

@@ -21,7 +21,13 @@ from nanogate.client._errors import APIError
 from nanogate.client._log import log_failure
 from nanogate.client._retry import RetryPolicy
 from nanogate.client._stream import AsyncStream
-from nanogate.client._transport import aiter_items, mapped_transport_errors, result
+from nanogate.client._transport import (
+    aiter_items,
+    is_event_stream,
+    mapped_transport_errors,
+    refuse_non_stream,
+    result,
+)
 
 
 class AsyncClient:
@@ -107,6 +113,9 @@ class AsyncClient:
                     if not response.is_success:
                         await response.aread()
                         result(response.status_code, response.headers, response.content)
+                    if not is_event_stream(response):
+                        await response.aread()
+                        refuse_non_stream(response)
                 items = aiter_items(response, call.dialect(response.headers))
                 return AsyncStream(response, items, await anext(items, None))
             except APIError as error:

@@ -14,7 +14,13 @@ from nanogate.client._log import log_failure
 from nanogate.client._resources import Chat, Embeddings, Messages, Models, Moderations, Responses
 from nanogate.client._retry import RetryPolicy
 from nanogate.client._stream import Stream
-from nanogate.client._transport import iter_items, mapped_transport_errors, result
+from nanogate.client._transport import (
+    is_event_stream,
+    iter_items,
+    mapped_transport_errors,
+    refuse_non_stream,
+    result,
+)
 
 
 class Client:
@@ -99,6 +105,9 @@ class Client:
                     if not response.is_success:
                         response.read()
                         result(response.status_code, response.headers, response.content)
+                    if not is_event_stream(response):
+                        response.read()
+                        refuse_non_stream(response)
                 items = iter_items(response, call.dialect(response.headers))
                 return Stream(response, items, next(items, None))
             except APIError as error:

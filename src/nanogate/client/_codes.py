@@ -99,6 +99,9 @@ _TYPE_STATUS: Final[dict[str, int]] = {
     "timeout_error": 504,
 }
 
+NEVER_RETRIED: Final = frozenset({400, 401, 402, 403, 404, 409, 413})
+"""The seed's "do not blindly retry" list: no header makes these retryable."""
+
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504, 529})
 """The seed's "retry" list (408, 429, 500, 503), its timeouts (504), 502, and 529
 (Anthropic's "overloaded", which a client pointed at an Anthropic-style upstream meets)."""

@@ -32,6 +32,9 @@ INVALID_DATA = "invalid_stream_data"
 class Dialect(Protocol):
     """How one API surface streams."""
 
+    finished: bool
+    """Whether the stream's terminal event has arrived."""
+
     def event(self, event: SSEEvent) -> dict[str, Any] | None:
         """The item ``event`` carries, or ``None`` for nothing; raises on an error."""
         ...

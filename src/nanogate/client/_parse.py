@@ -21,7 +21,12 @@ from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
 
-from nanogate.client._codes import RETRYABLE_STATUSES, family_of, status_for
+from nanogate.client._codes import (
+    NEVER_RETRIED,
+    RETRYABLE_STATUSES,
+    family_of,
+    status_for,
+)
 from nanogate.client._errors import DAILY_LIMIT_CODES, APIStatusError, status_class
 
 _MAX_TEXT_MESSAGE = 500
@@ -133,10 +138,14 @@ def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _retryable(status: int, code: str | None, headers: Mapping[str, str]) -> bool:
+    """The seed's guidance: never 400/401/402/403/404/409/413 nor a daily limit, whatever
+    the server hints; otherwise ``x-should-retry`` when sent, else the retry list."""
+    if status in NEVER_RETRIED or code in DAILY_LIMIT_CODES:
+        return False
     hint = headers.get("x-should-retry", "").strip().lower()
     if hint in ("true", "false"):
         return hint == "true"
-    return status in RETRYABLE_STATUSES and code not in DAILY_LIMIT_CODES
+    return status in RETRYABLE_STATUSES
 
 
 def _decode(body: bytes | str | dict[str, Any] | None) -> object:

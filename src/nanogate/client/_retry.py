@@ -105,7 +105,8 @@ class RetryPolicy:
         if attempt > self.max_retries or not self.should_retry(error):
             return None
         if error.retry_after is not None:
-            return min(error.retry_after, self.retry_after_cap)
+            # a wait longer than the cap is the server saying "not soon": give up
+            return error.retry_after if error.retry_after <= self.retry_after_cap else None
         backoff = min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
         factor = 1 + self.jitter * (2 * self._random() - 1)
         return float(min(backoff * factor, self.max_delay))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import httpx
 
@@ -17,28 +17,34 @@ from nanogate.client._call import Response
 from nanogate.client._dialects import INVALID_DATA, TRUNCATED, Dialect, stream_failure
 from nanogate.client._errors import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APITimeoutError,
 )
 from nanogate.client._parse import lower_headers, parse_error
 from nanogate.core import SSEDecoder
 
-_TRANSPORT_ERRORS: Final[tuple[tuple[type[Exception], type[APIConnectionError]], ...]] = (
-    (httpx.TimeoutException, APITimeoutError),
-    (httpx.TransportError, APIConnectionError),
+_TRANSPORT_ERRORS: Final[tuple[tuple[type[Exception], type[APIError], bool], ...]] = (
+    (httpx.TimeoutException, APITimeoutError, True),
+    (httpx.UnsupportedProtocol, APIConnectionError, False),  # a base URL without a scheme
+    (httpx.TransportError, APIConnectionError, True),
+    (httpx.DecodingError, APIResponseValidationError, False),  # a corrupt compressed body
+    (httpx.RequestError, APIConnectionError, False),  # too many redirects...
 )
+"""httpx failure → client error and whether retrying can help; most specific first."""
 
 
 @contextmanager
 def mapped_transport_errors() -> Iterator[None]:
-    """Raise httpx transport failures as :class:`APIConnectionError` (or its timeout)."""
+    """Raise httpx request failures as the client's errors, through one table."""
     try:
         yield
-    except httpx.TransportError as exc:
-        for source, target in _TRANSPORT_ERRORS:
+    except httpx.RequestError as exc:
+        for source, target, retryable in _TRANSPORT_ERRORS:
             if isinstance(exc, source):
                 detail = str(exc) or type(exc).__name__
-                raise target(f"{target.__name__.removeprefix('API')}: {detail}") from exc
+                message = f"{target.__name__.removeprefix('API')}: {detail}"
+                raise target(message, retryable=retryable) from exc
         raise  # pragma: no cover - the table ends with the base class
 
 
@@ -81,19 +87,24 @@ def _items(
             yield item
 
 
-def _cut(headers: Mapping[str, str], exc: httpx.TransportError) -> Exception:
+def _cut(headers: Mapping[str, str], exc: httpx.RequestError) -> Exception:
     message = f"The stream was cut: {exc or type(exc).__name__}"
-    return stream_failure(headers, TRUNCATED, message, retryable=True)
+    retryable = isinstance(exc, httpx.TransportError)
+    return stream_failure(headers, TRUNCATED, message, retryable=retryable)
 
 
 def iter_items(response: httpx.Response, dialect: Dialect) -> Generator[dict[str, Any], None, None]:
-    """The items of a streaming answer, raising StreamError on failure or truncation."""
+    """The items of a streaming answer, raising StreamError on failure or truncation.
+    Reading stops at the terminal event: what follows it (or a connection held open
+    after it) cannot turn a finished answer into a failure."""
     headers = lower_headers(response.headers)
     decoder = SSEDecoder()
     try:
         for chunk in response.iter_bytes():
             yield from _items(decoder, chunk, dialect, headers)
-    except httpx.TransportError as exc:
+            if dialect.finished:
+                return
+    except httpx.RequestError as exc:
         raise _cut(headers, exc) from exc
     yield from _items(decoder, b"", dialect, headers)
     dialect.end()
@@ -109,8 +120,37 @@ async def aiter_items(
         async for chunk in response.aiter_bytes():
             for item in _items(decoder, chunk, dialect, headers):
                 yield item
-    except httpx.TransportError as exc:
+            if dialect.finished:
+                return
+    except httpx.RequestError as exc:
         raise _cut(headers, exc) from exc
     for item in _items(decoder, b"", dialect, headers):
         yield item
     dialect.end()
+
+
+def is_event_stream(response: httpx.Response) -> bool:
+    """Whether a successful answer is an event stream (one that names no content type
+    is given the benefit of the doubt)."""
+    content_type: str = response.headers.get("content-type", "")
+    return not content_type or content_type.startswith("text/event-stream")
+
+
+def refuse_non_stream(response: httpx.Response) -> NoReturn:
+    """The error for a successful, already read answer to a streaming request that is not
+    an event stream (the server ignored ``stream``, or sent its error as a 200): the error
+    it carries, or a non-retryable validation error, never a truncation to retry."""
+    lowered = lower_headers(response.headers)
+    data = result(response.status_code, response.headers, response.content)
+    if "error" in data:
+        status = data.get("status")
+        status = status if isinstance(status, int) and status >= 400 else 500
+        raise parse_error(status, lowered, dict(data))
+    content_type = lowered.get("content-type") or "non-stream"
+    raise APIResponseValidationError(
+        f"A streaming request got a {content_type} answer, not an event stream.",
+        status=response.status_code,
+        request_id=data.request_id,
+        body=dict(data),
+        headers=lowered,
+    )

@@ -210,6 +210,7 @@ EXPORTS: dict[str, list[str]] = {
         "byok_options",
         "sealer_for",
     ],
+    "nanogate.x402": ["Asset", "USDC", "XNO", "canonical_body", "request_hash"],
     "nanogate": ["__version__"],
     "nanogate.testing": [
         "FakeUpstream",

@@ -210,7 +210,16 @@ EXPORTS: dict[str, list[str]] = {
         "byok_options",
         "sealer_for",
     ],
-    "nanogate.x402": ["Asset", "USDC", "XNO", "canonical_body", "request_hash"],
+    "nanogate.x402": [
+        "Asset",
+        "Offer",
+        "Quote",
+        "USDC",
+        "XNO",
+        "canonical_body",
+        "challenge_body",
+        "request_hash",
+    ],
     "nanogate": ["__version__"],
     "nanogate.testing": [
         "FakeUpstream",

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from nanogate.x402 import USDC, XNO, Asset, canonical_body, request_hash
+from nanogate.x402 import (
+    USDC,
+    XNO,
+    Asset,
+    Offer,
+    Quote,
+    canonical_body,
+    challenge_body,
+    request_hash,
+)
 
 CHAT = "/api/v1/chat/completions"
 
@@ -75,3 +85,123 @@ def test_amounts_refuse_nonsense() -> None:
         USDC.atomic(Decimal("-1"), Decimal(1))
     with pytest.raises(ValueError):
         XNO.atomic(Decimal(1), Decimal(0))
+
+
+SEED_CHALLENGE = {
+    "error": {
+        "type": "insufficient_quota",
+        "code": "insufficient_quota",
+        "message": "Payment required to complete this request.",
+    },
+    "payment": {
+        "version": 1,
+        "paymentId": "pay_...",
+        "requestHash": "sha256:...",
+        "expiresAt": "2026-06-09T12:00:00.000Z",
+        "amountUsd": "0.0714",
+        "statusUrl": "https://nano-gpt.com/api/x402/status/pay_...",
+        "completeUrl": "https://nano-gpt.com/api/x402/complete/pay_...",
+        "accepted": [
+            {
+                "scheme": "nano",
+                "protocolScheme": "nano",
+                "network": "nano-mainnet",
+                "amount": "...",
+                "amountFormatted": "0.17067988 XNO",
+                "amountUsd": "0.0714",
+                "payTo": "nano_...",
+                "paymentId": "pay_...",
+                "statusUrl": "https://nano-gpt.com/api/x402/status/pay_...",
+                "completeUrl": "https://nano-gpt.com/api/x402/complete/pay_...",
+            },
+            {
+                "scheme": "x402-solana-usdc",
+                "protocolScheme": "exact",
+                "network": "solana",
+                "amount": "1500",
+                "amountFormatted": "0.0015 USDC",
+                "amountUsd": "0.0015",
+                "payTo": "<solana treasury address from quote>",
+                "asset": "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
+                "feePayer": "<solana facilitator fee payer from quote>",
+                "paymentId": "pay_...",
+                "expiresAt": "2026-06-09T12:00:00.000Z",
+            },
+        ],
+    },
+    "x402Version": 1,
+    "accepts": [],
+}
+"""The seed's example, verbatim (its values are placeholders)."""
+
+
+def shape(value: object) -> object:
+    """The field names of ``value``, recursively, in order; values replaced by types."""
+    if isinstance(value, dict):
+        return [(key, shape(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [shape(item) for item in value[:1]]
+    return type(value).__name__
+
+
+def a_quote() -> Quote:
+    return Quote(
+        payment_id="pay_3f9c",
+        request_hash=request_hash("POST", CHAT, {"model": "m"}),
+        expires_at=datetime(2026, 6, 9, 12, 0, tzinfo=UTC),
+        amount_usd=Decimal("0.0714"),
+        status_url="https://gate.example/api/x402/status/pay_3f9c",
+        complete_url="https://gate.example/api/x402/complete/pay_3f9c",
+        resource="https://gate.example/api/v1/chat/completions",
+        description="POST /api/v1/chat/completions",
+        offers=(
+            Offer("nano", "nano", "nano-mainnet", XNO, 170690891704518288309825484103, "nano_1x"),
+            Offer(
+                "x402-solana-usdc",
+                "exact",
+                "solana",
+                USDC,
+                71400,
+                "So1Treasury",
+                asset_address="EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
+                extra={"feePayer": "So1FeePayer"},
+            ),
+        ),
+    )
+
+
+def test_the_challenge_matches_the_seed_field_for_field() -> None:
+    """Every field of the seed's example, in its place and of its type, and no other:
+    the polling rail carries its status and complete URLs, the exact rail its asset,
+    fee payer and expiry."""
+    body = challenge_body(a_quote(), datetime(2026, 6, 9, 11, 50, tzinfo=UTC))
+    seed = {**SEED_CHALLENGE, "accepts": body["accepts"]}
+    assert shape(body) == shape(seed)
+    nano, solana = body["payment"]["accepted"]
+    assert [list(nano), list(solana)] == [
+        list(entry)
+        for entry in SEED_CHALLENGE["payment"]["accepted"]  # type: ignore[index]
+    ]
+    assert body["payment"]["expiresAt"] == "2026-06-09T12:00:00.000Z"
+    assert nano["amount"] == "170690891704518288309825484103"
+    assert nano["amountFormatted"] == "0.1706909 XNO" and solana["amountFormatted"] == "0.0714 USDC"
+
+
+def test_exact_rails_are_also_x402_v1_payment_requirements() -> None:
+    """``accepts`` lists each exact-scheme offer as x402 v1 requirements: the amount in
+    atomic units, the resource, the asset, and the time left on the quote."""
+    body = challenge_body(a_quote(), datetime(2026, 6, 9, 11, 50, tzinfo=UTC))
+    assert body["accepts"] == [
+        {
+            "scheme": "exact",
+            "network": "solana",
+            "maxAmountRequired": "71400",
+            "resource": "https://gate.example/api/v1/chat/completions",
+            "description": "POST /api/v1/chat/completions",
+            "mimeType": "application/json",
+            "payTo": "So1Treasury",
+            "maxTimeoutSeconds": 600,
+            "asset": "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
+            "extra": {"paymentId": "pay_3f9c", "feePayer": "So1FeePayer"},
+        }
+    ]

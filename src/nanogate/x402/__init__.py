@@ -1,6 +1,16 @@
 """Accountless x402 payments: quotes bound to a request, amounts in each asset's unit."""
 
 from nanogate.x402._amounts import USDC, XNO, Asset
+from nanogate.x402._challenge import Offer, Quote, challenge_body
 from nanogate.x402._hash import canonical_body, request_hash
 
-__all__ = ["Asset", "USDC", "XNO", "canonical_body", "request_hash"]
+__all__ = [
+    "Asset",
+    "Offer",
+    "Quote",
+    "USDC",
+    "XNO",
+    "canonical_body",
+    "challenge_body",
+    "request_hash",
+]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -13,9 +15,12 @@ from nanogate.x402 import (
     XNO,
     Asset,
     Offer,
+    PaymentRefused,
     Quote,
     canonical_body,
     challenge_body,
+    decode_payment,
+    encode_payment,
     request_hash,
 )
 
@@ -205,3 +210,48 @@ def test_exact_rails_are_also_x402_v1_payment_requirements() -> None:
             "extra": {"paymentId": "pay_3f9c", "feePayer": "So1FeePayer"},
         }
     ]
+
+
+PAYMENT = {
+    "x402Version": 1,
+    "scheme": "exact",
+    "network": "base",
+    "payload": {"signature": "0xabc", "authorization": {"value": "71400", "nonce": "0x01"}},
+}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        encode_payment(PAYMENT),
+        encode_payment(PAYMENT).rstrip("="),
+        base64.urlsafe_b64encode(json.dumps(PAYMENT).encode()).decode(),
+        "  " + encode_payment(PAYMENT) + " ",
+    ],
+    ids=["standard", "unpadded", "url-safe", "spaces"],
+)
+def test_an_x_payment_header_decodes_to_its_payload(header: str) -> None:
+    """Base64 in either alphabet, with or without padding, gives the same payload."""
+    decoded = decode_payment(header)
+    assert (decoded.scheme, decoded.network) == ("exact", "base")
+    assert decoded.payload["signature"] == "0xabc" and decoded.raw == PAYMENT
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ("", "empty"),
+        ("x" * 20_000, "longer"),
+        ("%%%not-base64%%%", "not base64"),
+        (base64.b64encode(b"[1, 2]").decode(), "JSON object"),
+        (encode_payment({**PAYMENT, "x402Version": 2}), "version 1"),
+        (encode_payment({k: v for k, v in PAYMENT.items() if k != "scheme"}), "no scheme"),
+        (encode_payment({**PAYMENT, "network": ""}), "no network"),
+        (encode_payment({**PAYMENT, "payload": {}}), "no payload"),
+    ],
+)
+def test_a_malformed_x_payment_is_refused_with_its_reason(header: str, reason: str) -> None:
+    """Every malformed header is refused with a reason a client can act on."""
+    with pytest.raises(PaymentRefused) as caught:
+        decode_payment(header)
+    assert reason in str(caught.value)

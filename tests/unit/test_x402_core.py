@@ -11,17 +11,22 @@ from decimal import Decimal
 import pytest
 
 from nanogate.x402 import (
+    FINAL,
     USDC,
     XNO,
     Asset,
     Offer,
     PaymentRefused,
     Quote,
+    Status,
     canonical_body,
     challenge_body,
+    completion_refusal,
     decode_payment,
     encode_payment,
+    observed_status,
     request_hash,
+    retry_after,
 )
 
 CHAT = "/api/v1/chat/completions"
@@ -255,3 +260,57 @@ def test_a_malformed_x_payment_is_refused_with_its_reason(header: str, reason: s
     with pytest.raises(PaymentRefused) as caught:
         decode_payment(header)
     assert reason in str(caught.value)
+
+
+EXPIRES = datetime(2026, 6, 9, 12, 0, tzinfo=UTC)
+BEFORE, AFTER = datetime(2026, 6, 9, 11, 59, tzinfo=UTC), datetime(2026, 6, 9, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("stored", "received", "now", "expected"),
+    [
+        ("pending", 0, BEFORE, "pending"),
+        ("pending", 40, BEFORE, "underpaid"),
+        ("underpaid", 100, BEFORE, "paid"),
+        ("pending", 150, BEFORE, "paid"),
+        ("pending", 0, AFTER, "expired"),
+        ("underpaid", 40, AFTER, "expired"),
+        ("pending", 100, AFTER, "paid"),
+        ("paid", 100, AFTER, "paid"),
+        ("processing", 100, AFTER, "processing"),
+        ("completed", 100, AFTER, "completed"),
+        ("failed", 100, BEFORE, "failed"),
+        ("expired", 40, BEFORE, "expired"),
+    ],
+)
+def test_a_payments_status_follows_what_was_received_and_the_clock(
+    stored: Status, received: int, now: datetime, expected: Status
+) -> None:
+    """Confirmed funds reaching the quote make a payment paid (even if they landed after
+    the expiry was reached); short of it, the expiry ends it; later stages are kept."""
+    assert observed_status(stored, received, 100, now, EXPIRES) == expected
+
+
+def test_pollers_are_told_when_to_come_back() -> None:
+    """Statuses still moving carry a Retry-After; paid and final ones do not."""
+    assert {s: retry_after(s) for s in ("pending", "underpaid", "processing")} == dict.fromkeys(
+        ("pending", "underpaid", "processing"), 2
+    )
+    assert all(retry_after(s) is None for s in ("paid", *FINAL))
+
+
+@pytest.mark.parametrize(
+    ("status", "refusal"),
+    [
+        ("paid", None),
+        ("completed", "already_completed"),
+        ("processing", "in_progress"),
+        ("expired", "expired"),
+        ("pending", "unpaid"),
+        ("underpaid", "unpaid"),
+        ("failed", "failed"),
+    ],
+)
+def test_only_a_paid_payment_may_be_completed(status: Status, refusal: str | None) -> None:
+    """Complete runs the stored request only from ``paid``; every other status says why."""
+    assert completion_refusal(status) == refusal

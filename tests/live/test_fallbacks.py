@@ -305,3 +305,29 @@ def test_embeddings_fall_back_too(
     assert response.status_code == 200, response.text
     assert len(response.json()["data"][0]["embedding"]) == 8
     assert [len(upstreams[n][0].requests) for n in NAMES] == [1, 1, 0]
+
+
+def test_a_fallback_the_request_does_not_fit_is_skipped_and_recorded(
+    serve_gateway: LiveFactory, tmp_path: Path, upstreams: dict[str, tuple[FakeUpstream, str]]
+) -> None:
+    """A fallback model whose context window the request exceeds is left out of the
+    plan: it is never called, and the record says why it was skipped."""
+    settings = chain_settings(tmp_path, upstreams).model_dump()
+    settings["models"] = [
+        {**m, "context_window": 40, "max_output_tokens": 16} if m["id"] == "acme/backup" else m
+        for m in settings["models"]
+    ]
+    live = serve_gateway(Settings.model_validate(settings))
+    upstreams["one"][0].inject(Fault.status_error(503))
+    upstreams["two"][0].inject(Fault.status_error(503))
+    long = {**BODY, "messages": [{"role": "user", "content": "many words " * 40}]}
+    response = post(live, long)
+    body = assert_envelope(response, "openai", "all_fallbacks_failed")
+    assert "2 attempts" in body["error"]["message"]
+    assert upstreams["three"][0].requests == []
+    record = stored(live, response.headers["x-request-id"])
+    assert [(d["provider"], d["outcome"]) for d in record.deployments] == [
+        ("three", "skipped: context_length_exceeded"),
+        ("one", "failed"),
+        ("two", "failed"),
+    ]

@@ -163,12 +163,12 @@ def test_a_circuit_opens_after_consecutive_failures_and_rests() -> None:
     breakers = Breakers(3, 30.0, clock)
     for _ in range(2):
         breakers.failed("a/x")
-    assert breakers.admits("a/x") and not breakers.is_open("a/x")
+    assert breakers.enter("a/x") is not None and not breakers.is_open("a/x")
     breakers.failed("a/x")
-    assert not breakers.admits("a/x") and breakers.is_open("a/x")
+    assert breakers.enter("a/x") is None and breakers.is_open("a/x")
     clock.now += 10.2
     assert breakers.retry_after(["a/x"]) == 20
-    assert not breakers.admits("a/x")
+    assert breakers.enter("a/x") is None
 
 
 def test_a_success_resets_the_count() -> None:
@@ -177,7 +177,7 @@ def test_a_success_resets_the_count() -> None:
     breakers.failed("a/x")
     breakers.succeeded("a/x")
     breakers.failed("a/x")
-    assert breakers.admits("a/x")
+    assert breakers.enter("a/x") is not None
 
 
 def test_half_open_lets_one_trial_through() -> None:
@@ -187,15 +187,15 @@ def test_half_open_lets_one_trial_through() -> None:
     breakers = Breakers(1, 5.0, clock)
     breakers.failed("a/x")
     clock.now += 5
-    assert breakers.admits("a/x")
-    assert not breakers.admits("a/x"), "only one trial at a time"
+    assert breakers.enter("a/x") is not None
+    assert breakers.enter("a/x") is None, "only one trial at a time"
     breakers.failed("a/x")
     clock.now += 4.9
-    assert not breakers.admits("a/x")
+    assert breakers.enter("a/x") is None
     clock.now += 0.1
-    assert breakers.admits("a/x")
+    assert breakers.enter("a/x") is not None
     breakers.succeeded("a/x")
-    assert breakers.admits("a/x") and breakers.admits("a/x")
+    assert breakers.enter("a/x") is not None and breakers.enter("a/x") is not None
 
 
 def test_an_abandoned_trial_frees_the_slot() -> None:
@@ -205,9 +205,9 @@ def test_an_abandoned_trial_frees_the_slot() -> None:
     breakers = Breakers(1, 5.0, clock)
     breakers.failed("a/x")
     clock.now += 5
-    assert breakers.admits("a/x")
+    assert breakers.enter("a/x") is not None
     breakers.abandoned("a/x", "trial")
-    assert breakers.admits("a/x")
+    assert breakers.enter("a/x") is not None
 
 
 def test_a_cancelled_ordinary_request_leaves_the_trial_alone() -> None:

@@ -1,10 +1,10 @@
 """An OpenAI-compatible moderation upstream: ``POST {base_url}/moderations``.
 
-One pooled keep-alive ``aiohttp`` session per provider, made on first use inside
-the running event loop. Every failure of the upstream (refused or reset
-connection, timeout, error status, malformed answer) is a 503
-``service_unavailable`` naming the moderation provider: a request it was to
-gate is not run, and nothing is charged.
+One pooled keep-alive ``aiohttp`` session per provider (the pool every HTTP
+upstream uses), made on first use inside the running event loop. Every failure of
+the upstream (refused or reset connection, timeout, error status, malformed answer)
+is a 503 ``service_unavailable`` naming the moderation provider: a request it was
+to gate is not run, and nothing is charged.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import orjson
 from nanogate.config import ProviderSettings
 from nanogate.errors import GatewayError, ServiceUnavailable
 from nanogate.moderation._protocol import ModerationCall, ModerationResult, Verdict
+from nanogate.providers._http import pooled_session
 
 if TYPE_CHECKING:
     from nanogate.moderation._protocol import Moderator
@@ -129,26 +130,20 @@ class OpenAIModerator:
     def __init__(self, settings: ProviderSettings, api_key: str | None) -> None:
         self.name = settings.name
         self._url = settings.base_url.rstrip("/") + "/moderations"
-        self._settings = settings
         self._headers = {"content-type": "application/json", "accept": "application/json"}
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
+        self._timeout = aiohttp.ClientTimeout(
+            total=settings.timeout_s, sock_connect=settings.connect_timeout_s
+        )
+        self._make = pooled_session(settings.max_connections)
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
-        """The pooled session, made on first use inside the running loop."""
+        """The pooled session (the one every HTTP upstream uses), made on first use
+        inside the running loop."""
         if self._session is None or self._session.closed:
-            settings = self._settings
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(
-                    limit=settings.max_connections, ttl_dns_cache=300, keepalive_timeout=30
-                ),
-                headers=self._headers,
-                timeout=aiohttp.ClientTimeout(
-                    total=settings.timeout_s, sock_connect=settings.connect_timeout_s
-                ),
-                skip_auto_headers=("user-agent",),
-            )
+            self._session = self._make()
         return self._session
 
     async def moderate(self, call: ModerationCall) -> ModerationResult:
@@ -157,7 +152,8 @@ class OpenAIModerator:
             async with self._client().post(
                 self._url,
                 data=orjson.dumps(request_body(call)),
-                headers={"x-request-id": call.request_id},
+                headers={**self._headers, "x-request-id": call.request_id},
+                timeout=self._timeout,
             ) as response:
                 payload = await response.read()
                 if response.status >= 400:

@@ -51,10 +51,6 @@ class Breakers:
         circuit.trial = True
         return "trial"
 
-    def admits(self, name: str) -> bool:
-        """Whether a request may go to ``name`` now (taking the trial slot if half-open)."""
-        return self.enter(name) is not None
-
     def succeeded(self, name: str) -> None:
         """``name`` answered (even with an error that is the request's own fault)."""
         self._circuits.pop(name, None)

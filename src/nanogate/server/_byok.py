@@ -26,6 +26,11 @@ class ByokRoute:
     fee_percent: Decimal
 
 
+def byok_providers(ctx: RequestContext) -> frozenset[str]:
+    """The providers whose deployments take a key's own credential (``byok = true``)."""
+    return frozenset(p.name for p in ctx.state.settings.providers if p.byok)
+
+
 def byok_route(ctx: RequestContext, deployments: Sequence[Deployment]) -> ByokRoute | None:
     """The request's BYOK route, or ``None`` when it does not ask for BYOK (the options
     were read with its body, on every surface).
@@ -43,7 +48,7 @@ def byok_route(ctx: RequestContext, deployments: Sequence[Deployment]) -> ByokRo
         raise InvalidParameterValue(
             "BYOK is not enabled on this gateway (it has no [byok] secret).", param="byok"
         )
-    allowed = {p.name for p in state.settings.providers if p.byok}
+    allowed = byok_providers(ctx)
     usable = [
         d
         for d in deployments

@@ -124,11 +124,15 @@ async def admit(
     reserve: int,
     *,
     per_second: bool = True,
+    fee_percent: Decimal | None = None,
 ) -> Charge:
     """Count the request against its key's limits and hold ``reserve`` on its account.
 
     ``per_second=False`` leaves the per-second limit out: an inline-moderation
-    preflight is counted there by the request it gates."""
+    preflight is counted there by the request it gates. ``fee_percent`` (BYOK) makes
+    the request pay that percentage of its price: of the hold, and of the settlement."""
+    if fee_percent is not None:
+        reserve = with_fee(reserve, fee_percent)
     key = ctx.key
     assert key is not None, "admission follows authentication"
     state = ctx.state
@@ -145,7 +149,7 @@ async def admit(
             model=model.id,
         )
     )
-    return Charge(ctx, model, hold, prompt_tokens)
+    return Charge(ctx, model, hold, prompt_tokens, fee_percent=fee_percent)
 
 
 async def admit_accountless(ctx: RequestContext) -> None:

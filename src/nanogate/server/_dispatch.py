@@ -27,13 +27,14 @@ from nanogate.server._context import RequestContext
 T = TypeVar("T")
 
 
-def _note(
+def note_attempt(
     ctx: RequestContext,
     deployment: Deployment,
     outcome: str,
     started: float | None = None,
     err: GatewayError | None = None,
 ) -> None:
+    """Add one deployment's attempt (or why it was skipped) to the request's record."""
     entry: dict[str, object] = {
         "provider": deployment.provider,
         "model": deployment.model.id,
@@ -78,13 +79,13 @@ async def dispatch(
         name = deployment.name
         passed = breakers.enter(name) if breakers is not None else "closed"
         if passed is None:
-            _note(ctx, deployment, "skipped: circuit open")
+            note_attempt(ctx, deployment, "skipped: circuit open")
             continue
         started = time.perf_counter()
         try:
             answer = await send(deployment)
         except GatewayError as err:
-            _note(ctx, deployment, "failed", started, err)
+            note_attempt(ctx, deployment, "failed", started, err)
             if breakers is not None:
                 if err.retryable:
                     breakers.failed(name)
@@ -102,7 +103,7 @@ async def dispatch(
             raise
         if breakers is not None:
             breakers.succeeded(name)
-        _note(ctx, deployment, "answered", started)
+        note_attempt(ctx, deployment, "answered", started)
         if (
             ctx.key is not None
             and ctx.model is not None

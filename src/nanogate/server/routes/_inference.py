@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from nanogate.billing import maximum_cost, with_fee
+from nanogate.billing import maximum_cost
 from nanogate.byok import byok_options
 from nanogate.errors import EmptyResponse, GatewayError
 from nanogate.providers import ChatCall, Provider
@@ -28,7 +28,7 @@ from nanogate.server._byok import ByokRoute, byok_route
 from nanogate.server._charging import Charge, admit, admit_accountless, produced
 from nanogate.server._checks import check_chat
 from nanogate.server._context import RequestContext
-from nanogate.server._dispatch import dispatch
+from nanogate.server._dispatch import dispatch, note_attempt
 from nanogate.server._moderation import inline_moderation, refuse_accountless_moderation
 from nanogate.server._streaming import (
     SSEResponse,
@@ -90,6 +90,11 @@ GATEWAY_FIELDS = (
 """Request fields for the gateway itself, never sent upstream."""
 
 
+def upstream_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` without the fields that are for the gateway itself."""
+    return {k: v for k, v in body.items() if k not in GATEWAY_FIELDS}
+
+
 @dataclass(frozen=True, slots=True)
 class ChatTarget:
     """A checked chat request and the deployments it may go to, in order."""
@@ -106,8 +111,7 @@ class ChatTarget:
     def reserve(self) -> int:
         """The most this request may cost, on whichever deployment answers it."""
         models = {d.model.id: d.model for d in self.plan.candidates}
-        most = max(maximum_cost(m, self.prompt_tokens, self.max_tokens) for m in models.values())
-        return with_fee(most, self.byok.fee_percent) if self.byok else most
+        return max(maximum_cost(m, self.prompt_tokens, self.max_tokens) for m in models.values())
 
     def call(self, deployment: Deployment) -> ChatCall:
         """The request as ``deployment`` gets it, with the key's own credential for BYOK."""
@@ -131,33 +135,28 @@ def chat_target(
     prompt_tokens, max_tokens = check_chat(body, model, names)
     state = ctx.state
     deployments = []
-    fits: dict[str, bool] = {model.id: True}
+    unfit: dict[str, str | None] = {model.id: None}  # model id → the check it fails, if any
     for deployment in chain(model, state.catalog):
         other = deployment.model
-        if other.id not in fits:
+        if other.id not in unfit:
             try:
                 check_chat(body, other, names)
-                fits[other.id] = True
+                unfit[other.id] = None
             except GatewayError as err:
-                fits[other.id] = False
-                ctx.record.deployments.append(
-                    {
-                        "provider": deployment.provider,
-                        "model": other.id,
-                        "outcome": f"skipped: {err.code}",
-                    }
-                )
-        if fits[other.id]:
+                unfit[other.id] = err.code
+        code = unfit[other.id]
+        if code is None:
             deployments.append(deployment)
+        else:
+            note_attempt(ctx, deployment, f"skipped: {code}")
     byok = byok_route(ctx, deployments)
     if byok is not None:
         deployments = byok.deployments
     constraints = ctx.constraints or Constraints()
     remembered = state.sticky.get(ctx.key.id, model.id) if constraints.sticky and ctx.key else None
-    upstream = {k: v for k, v in body.items() if k not in GATEWAY_FIELDS}
     return ChatTarget(
         model,
-        upstream,
+        upstream_body(body),
         plan(deployments, constraints, remembered),
         prompt_tokens,
         max_tokens,
@@ -174,8 +173,8 @@ async def _admit(ctx: RequestContext, target: ChatTarget) -> Charge:
     """Count the request and hold its maximum cost, then run its inline moderation if it
     asked for one: a request its limits or balance refuse pays no moderation, and one
     the moderator flags releases its hold."""
-    charge = await admit(ctx, target.model, target.prompt_tokens, target.reserve)
-    charge.fee_percent = target.byok.fee_percent if target.byok else None
+    fee = target.byok.fee_percent if target.byok else None
+    charge = await admit(ctx, target.model, target.prompt_tokens, target.reserve, fee_percent=fee)
     try:
         await inline_moderation(ctx, target.body["messages"])
     except BaseException:

@@ -7,7 +7,7 @@ import struct
 
 from starlette.types import ASGIApp
 
-from nanogate.billing import cost, with_fee
+from nanogate.billing import cost
 from nanogate.core import count_tokens
 from nanogate.errors import ContextLengthExceeded, InvalidParameterValue, UnsupportedBatchInput
 from nanogate.providers import EmbeddingCall
@@ -19,11 +19,11 @@ from nanogate.server._dispatch import dispatch
 from nanogate.server._idempotency import idempotent
 from nanogate.server._responses import json_response
 from nanogate.server.routes._inference import (
-    GATEWAY_FIELDS,
     provider_for,
     read_request,
     require_key,
     resolve_model,
+    upstream_body,
 )
 from nanogate.server.schemas import EmbeddingsRequest
 
@@ -58,7 +58,7 @@ async def create_embeddings(ctx: RequestContext) -> ASGIApp:
                 f"{model.context_window} tokens per input.",
                 param="input",
             )
-    upstream = {k: v for k, v in body.items() if k not in GATEWAY_FIELDS}
+    upstream = upstream_body(body)
     fitting = [
         d
         for d in chain(model, ctx.state.catalog)
@@ -81,10 +81,8 @@ async def create_embeddings(ctx: RequestContext) -> ASGIApp:
 
     async def run() -> ASGIApp:
         reserve = max(cost(d.model, prompt_tokens, 0) for d in routes.candidates)
-        if byok is not None:
-            reserve = with_fee(reserve, byok.fee_percent)
-        charge = await admit(ctx, model, prompt_tokens, reserve)
-        charge.fee_percent = byok.fee_percent if byok else None
+        fee = byok.fee_percent if byok else None
+        charge = await admit(ctx, model, prompt_tokens, reserve, fee_percent=fee)
         try:
             result, deployment = await dispatch(
                 ctx,

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 from starlette.responses import Response
 
 from nanogate.errors import InvalidParameterValue, MissingRequiredParameter, NotFound
+from nanogate.server._byok import byok_providers
 from nanogate.server._context import RequestContext
 from nanogate.server._responses import json_response
 from nanogate.server.routes._inference import read_request, require_key
@@ -38,7 +39,7 @@ def _byok_provider(ctx: RequestContext, provider: str) -> None:
         raise InvalidParameterValue(
             "BYOK is not enabled on this gateway (it has no [byok] secret).", param="provider"
         )
-    allowed = sorted(p.name for p in ctx.state.settings.providers if p.byok)
+    allowed = sorted(byok_providers(ctx))
     if provider not in allowed:
         raise InvalidParameterValue(
             f"The provider '{provider}' does not accept your own API key here; "

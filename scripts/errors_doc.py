@@ -179,6 +179,21 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
             }
         },
     ),
+    "payment_invalid": (
+        "An `X-PAYMENT` replay that cannot pay its quote: not base64 JSON of an x402 v1 "
+        "payload, for a different request body or path than the one quoted, the wrong "
+        "amount, address or network, or refused by the rail's facilitator. Nothing ran "
+        "and nothing was settled.",
+        "Sign a payment for the quote's `accepts[]` requirements exactly, and replay the "
+        "quoted request unchanged.",
+        {"message": "X-PAYMENT pays 1000 atomic units; this quote asks 1500."},
+    ),
+    "payment_pending": (
+        "`POST completeUrl` before the payment has received its amount in full (status "
+        "`pending` or `underpaid`).",
+        "Poll `statusUrl` (it sends `Retry-After`) until `paid`, then complete.",
+        {"message": "This payment has received 1000 of 1500 atomic units on base-usdc."},
+    ),
     "model_not_allowed": (
         "The key's model allowlist excludes this model.",
         "Use an allowed model or ask the operator to allow this one.",
@@ -229,6 +244,12 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
     "payment_already_completed": (
         "This x402 payment has already run its request.",
         "Do not complete it again.",
+        {},
+    ),
+    "payment_failed": (
+        "The paid request failed on each run it was allowed (three by default); the "
+        "payment is held for the operator, who can refund it.",
+        "Contact the operator with the `paymentId`.",
         {},
     ),
     "payment_expired": ("The x402 quote is past `expiresAt`.", "Request a new quote.", {}),

@@ -35,7 +35,9 @@ response body.
     │   ├── MemoryBalanceRequired           memory_balance_required
     │   ├── WebSearchBalanceRequired        webSearch_balance_required
     │   ├── BothBalanceRequired             both_balance_required
-    │   └── PaymentChallenge                insufficient_quota (accountless x402)
+    │   ├── PaymentChallenge                insufficient_quota (accountless x402)
+    │   ├── PaymentInvalid                  payment_invalid
+    │   └── PaymentPending                  payment_pending
     ├── PermissionDenied ................................... 403
     │   └── ModelNotAllowed                 model_not_allowed
     ├── NotFound ........................................... 404
@@ -48,7 +50,8 @@ response body.
     ├── RequestTimeout ..................................... 408 request_timeout
     ├── Conflict ........................................... 409
     │   ├── IdempotencyConflict             idempotency_conflict
-    │   └── PaymentAlreadyCompleted         payment_already_completed
+    │   ├── PaymentAlreadyCompleted         payment_already_completed
+    │   └── PaymentFailed                   payment_failed
     ├── PaymentExpired ..................................... 410 payment_expired
     ├── RequestTooLarge .................................... 413 request_too_large
     ├── UnsupportedMediaType ............................... 415 unsupported_media_type
@@ -115,7 +118,10 @@ __all__ = [
     "PaymentAlreadyCompleted",
     "PaymentChallenge",
     "PaymentExpired",
+    "PaymentFailed",
+    "PaymentInvalid",
     "PaymentNotFound",
+    "PaymentPending",
     "PaymentRequired",
     "PermissionDenied",
     "RateLimitExceeded",
@@ -372,6 +378,21 @@ class PaymentChallenge(PaymentRequired):
     openai_param_key = False
 
 
+class PaymentInvalid(PaymentRequired):
+    """An ``X-PAYMENT`` that cannot pay its quote: malformed, for another request,
+    the wrong amount or address, or refused by the rail's verifier. Nothing ran."""
+
+    code = "payment_invalid"
+    default_message = "The X-PAYMENT header does not pay for this request."
+
+
+class PaymentPending(PaymentRequired):
+    """A complete of an x402 payment that has not received its amount in full."""
+
+    code = "payment_pending"
+    default_message = "This payment has not been received in full yet; poll its statusUrl."
+
+
 # 403 ---------------------------------------------------------------------------------
 
 
@@ -468,6 +489,15 @@ class IdempotencyConflict(Conflict):
 class PaymentAlreadyCompleted(Conflict):
     code = "payment_already_completed"
     default_message = "This payment has already been completed."
+
+
+class PaymentFailed(Conflict):
+    """A paid x402 request that failed on every run it was allowed."""
+
+    code = "payment_failed"
+    default_message = (
+        "The paid request failed on every attempt; the payment is held for the operator."
+    )
 
 
 class PaymentExpired(GatewayError):

@@ -166,7 +166,7 @@ def test_env_overrides_the_embedded_default() -> None:
 
 def test_env_rails_are_a_comma_list(tmp_path: Path) -> None:
     """NANOGATE_X402_RAILS is a comma-separated list, spaces and empty items ignored."""
-    env = {"NANOGATE_X402_RAILS": " nano, base-usdc,,dev "}
+    env = {"NANOGATE_X402_ENABLED": "false", "NANOGATE_X402_RAILS": " nano, base-usdc,,dev "}
     settings = load_settings(write(tmp_path, DESIGN_EXAMPLE), env=env)
     assert settings.x402.rails == ("nano", "base-usdc", "dev")
 

@@ -7,6 +7,7 @@ import typer
 from nanogate._version import __version__
 from nanogate.cli._admin import accounts, keys, requests
 from nanogate.cli._chat import chat
+from nanogate.cli._payments import payments
 from nanogate.cli._serve import db, serve
 
 app = typer.Typer(
@@ -39,3 +40,4 @@ app.add_typer(db, name="db")
 app.add_typer(accounts, name="accounts")
 app.add_typer(keys, name="keys")
 app.add_typer(requests, name="requests")
+app.add_typer(payments, name="payments")

@@ -3,7 +3,8 @@
 ``Client`` and ``AsyncClient`` speak every surface (chat completions, responses,
 messages, embeddings, models, moderations, balance, request billing); failures raise
 one typed error tree parsed from every envelope (:func:`parse_error`), retried per
-the seed's :class:`RetryPolicy`. See ``docs/client.md``.
+the seed's :class:`RetryPolicy`. ``client.x402`` quotes and pays accountless requests
+with a pluggable :class:`Wallet`. See ``docs/client.md``.
 """
 
 from nanogate.client._async_client import AsyncClient
@@ -37,6 +38,18 @@ from nanogate.client._parse import parse_error
 from nanogate.client._retry import RetryPolicy
 from nanogate.client._sdk import classify_sdk_error
 from nanogate.client._stream import AsyncStream, Stream
+from nanogate.client._wallet import AsyncWallet, Wallet
+from nanogate.client._x402 import (
+    PaidResponse,
+    PaymentOffer,
+    PaymentQuote,
+    PaymentStatus,
+    decode_payment_response,
+    encode_payment,
+    parse_quote,
+    quote_from_error,
+    requirements_for,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -46,6 +59,7 @@ __all__ = [
     "APITimeoutError",
     "AsyncClient",
     "AsyncStream",
+    "AsyncWallet",
     "AuthenticationError",
     "BadRequestError",
     "Client",
@@ -56,8 +70,12 @@ __all__ = [
     "GoneError",
     "InternalServerError",
     "NotFoundError",
+    "PaidResponse",
     "PayloadTooLargeError",
+    "PaymentOffer",
+    "PaymentQuote",
     "PaymentRequiredError",
+    "PaymentStatus",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestTimeoutError",
@@ -67,6 +85,12 @@ __all__ = [
     "Stream",
     "StreamError",
     "UnsupportedMediaTypeError",
+    "Wallet",
     "classify_sdk_error",
+    "decode_payment_response",
+    "encode_payment",
     "parse_error",
+    "parse_quote",
+    "quote_from_error",
+    "requirements_for",
 ]

@@ -16,6 +16,7 @@ from nanogate.client._async_resources import (
     Moderations,
     Responses,
 )
+from nanogate.client._async_x402_resources import AsyncX402
 from nanogate.client._call import DEFAULT_BASE_URL, Call, Config, Response, Timeout
 from nanogate.client._errors import APIError
 from nanogate.client._log import log_failure
@@ -60,6 +61,8 @@ class AsyncClient:
         self.embeddings = Embeddings(self)
         self.models = Models(self)
         self.moderations = Moderations(self)
+        self.x402 = AsyncX402(self)
+        """Accountless requests paid per call (x402): quote, pay, status, complete."""
 
     @property
     def base_url(self) -> str:

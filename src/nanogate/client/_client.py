@@ -21,6 +21,7 @@ from nanogate.client._transport import (
     refuse_non_stream,
     result,
 )
+from nanogate.client._x402_resources import X402
 
 
 class Client:
@@ -53,6 +54,8 @@ class Client:
         self.embeddings = Embeddings(self)
         self.models = Models(self)
         self.moderations = Moderations(self)
+        self.x402 = X402(self)
+        """Accountless requests paid per call (x402): quote, pay, status, complete."""
 
     @property
     def base_url(self) -> str:

@@ -14,8 +14,8 @@ from nanogate.config._settings import (
     RoutingSettings,
     ServerSettings,
     Settings,
-    X402Settings,
 )
+from nanogate.config._x402 import RailSettings, X402Settings
 
 __all__ = [
     "ByokSettings",
@@ -28,6 +28,7 @@ __all__ = [
     "ModerationCategory",
     "ModerationSettings",
     "ProviderSettings",
+    "RailSettings",
     "RedisSettings",
     "RoutingSettings",
     "ServerSettings",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from nanogate.config._byok import ByokSettings
 from nanogate.config._moderation import ModerationSettings
+from nanogate.config._x402 import X402Settings
 
 CAPABILITIES = frozenset(
     {"tools", "vision", "json_schema", "audio", "file", "video", "batch", "streaming"}
@@ -150,22 +151,6 @@ class ModelSettings(_Section):
         unknown = sorted(set(value) - CAPABILITIES)
         if unknown:
             raise ValueError(f"unknown capabilities {unknown}; known: {sorted(CAPABILITIES)}")
-        return value
-
-
-X402_RAILS = frozenset({"nano", "nano-exact", "base-usdc", "x402-exact", "x402-solana-usdc", "dev"})
-
-
-class X402Settings(_Section):
-    enabled: bool = False
-    rails: tuple[str, ...] = ()
-
-    @field_validator("rails")
-    @classmethod
-    def _known_rails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = sorted(set(value) - X402_RAILS)
-        if unknown:
-            raise ValueError(f"unknown x402 rails {unknown}; known: {sorted(X402_RAILS)}")
         return value
 
 

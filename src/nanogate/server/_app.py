@@ -24,6 +24,7 @@ from nanogate.server._openapi import openapi_document
 from nanogate.server._requestlog import RequestLog
 from nanogate.server._router import Router
 from nanogate.server._state import Clock, GatewayState, utc_now
+from nanogate.server._x402_build import build_cashier
 from nanogate.server.middleware import ErrorMiddleware, RequestContextMiddleware
 from nanogate.server.routes import all_routes
 from nanogate.storage import SQLStore, Store
@@ -37,6 +38,7 @@ class Gateway:
     def __init__(self, state: GatewayState, router: Router) -> None:
         self.state = state
         self.router = router
+        state.router = router
         self._app = RequestContextMiddleware(ErrorMiddleware(router), state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -103,6 +105,9 @@ def create_app(
         breakers=Breakers(settings.routing.breaker_failures, settings.routing.breaker_cooldown_s),
         sticky=StickyRoutes(settings.routing.sticky_ttl_s),
         sealer=sealer_for(settings.byok, os.environ if env is None else env),
+        cashier=build_cashier(settings.x402, store.payments, clock)
+        if settings.x402.enabled
+        else None,
         routes=router.routes,
         openapi=orjson.dumps(openapi_document(router.routes)),
         clock=clock,

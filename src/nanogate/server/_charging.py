@@ -22,6 +22,7 @@ from nanogate.config import LimitSettings
 from nanogate.core import count_tokens, format_usd, usd_to_nano
 from nanogate.routing import Model
 from nanogate.server._context import RequestContext
+from nanogate.server._x402 import PaidRun
 from nanogate.storage import APIKey
 
 
@@ -70,7 +71,8 @@ class Charge:
 
     ctx: RequestContext
     model: Model
-    hold: Hold
+    hold: Hold | None
+    """The account's hold; ``None`` for a request paid by x402 (``run``)."""
     prompt_tokens: int
     settled: bool = False
     charged: int = 0
@@ -78,6 +80,8 @@ class Charge:
     """Streamed output so far: the basis of the charge if the client disconnects."""
     fee_percent: Decimal | None = None
     """BYOK: the request pays this percentage of its price (its provider bills the rest)."""
+    run: PaidRun | None = None
+    """x402: the paid run this request is; the quote's amount was paid up front."""
 
     async def settle(self, usage: dict[str, Any] | None, note: str | None = None) -> None:
         """Charge the reported usage, or an estimate from the prompt and what was produced."""
@@ -90,18 +94,27 @@ class Charge:
         amount = cost(self.model, *reported)
         if self.fee_percent is not None:
             amount = with_fee(amount, self.fee_percent)
-        await self._finish(amount, note)
+        await self._finish(amount, note, answered=True)
 
     async def release(self, note: str) -> None:
         """Release the hold without charging (the request failed or produced nothing)."""
-        await self._finish(0, note)
+        await self._finish(0, note, answered=False)
 
-    async def _finish(self, amount: int, note: str | None) -> None:
+    async def _finish(self, amount: int, note: str | None, *, answered: bool) -> None:
         if self.settled:
             return
         self.settled = True
-        # a settlement, once started, runs to its end even if this request is cancelled
-        self.charged = await self.ctx.state.ledger.settle(self.hold, amount, note)
+        if self.run is not None:
+            # paid up front: the quote's amount when answered, nothing when not (the
+            # payment can then be completed again)
+            cashier = self.ctx.state.cashier
+            assert cashier is not None
+            await cashier.finish(self.run, ok=answered, request_id=self.ctx.request_id, note=note)
+            self.charged = self.run.amount_nusd if answered else 0
+        else:
+            assert self.hold is not None
+            # a settlement, once started, runs to its end even if this request is cancelled
+            self.charged = await self.ctx.state.ledger.settle(self.hold, amount, note)
         self.ctx.record.cost_nusd = self.charged
 
     def pricing(self) -> dict[str, Any]:
@@ -111,7 +124,7 @@ class Charge:
             "amount": _usd(self.charged),
             "currency": "USD",
             "cost": _usd(self.charged),
-            "paymentSource": "balance",
+            "paymentSource": "balance" if self.run is None else "x402",
             "inputTokens": record.input_tokens or 0,
             "outputTokens": record.output_tokens or 0,
         }
@@ -131,10 +144,11 @@ async def admit(
     ``per_second=False`` leaves the per-second limit out: an inline-moderation
     preflight is counted there by the request it gates. ``fee_percent`` (BYOK) makes
     the request pay that percentage of its price: of the hold, and of the settlement."""
+    if ctx.key is None:
+        return await _admit_paid(ctx, model, prompt_tokens, reserve)
     if fee_percent is not None:
         reserve = with_fee(reserve, fee_percent)
     key = ctx.key
-    assert key is not None, "admission follows authentication"
     state = ctx.state
     limits = limits_of(key, state.limits)
     hold = await state.ledger.admit(
@@ -150,6 +164,26 @@ async def admit(
         )
     )
     return Charge(ctx, model, hold, prompt_tokens, fee_percent=fee_percent)
+
+
+async def _admit_paid(
+    ctx: RequestContext, model: Model, prompt_tokens: int, reserve: int
+) -> Charge:
+    """An accountless request (x402): the run its payment allows, after redeeming its
+    ``X-PAYMENT`` if it carries one; without a payment, the 402 that quotes it."""
+    cashier = ctx.state.cashier
+    assert cashier is not None and ctx.body is not None, "accountless only where x402 quotes"
+    run = ctx.paid
+    if run is None:
+        header = ctx.headers.get("x-payment")
+        if not header:
+            await cashier.challenge(ctx.scope, ctx.body, reserve)
+        run = await cashier.redeem(ctx.scope, ctx.body, header)
+        ctx.paid = run
+    response = run.response_header()
+    if response is not None:
+        ctx.response_headers.append((b"x-payment-response", response))
+    return Charge(ctx, model, None, prompt_tokens, run=run)
 
 
 async def admit_accountless(ctx: RequestContext) -> None:

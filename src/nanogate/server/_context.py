@@ -16,6 +16,7 @@ from nanogate.storage import APIKey, RequestRecord
 
 if TYPE_CHECKING:
     from nanogate.server._state import GatewayState
+    from nanogate.server._x402 import PaidRun
 
 SCOPE_KEY = "nanogate"
 
@@ -43,6 +44,10 @@ class RequestContext:
     route: str = "unmatched"
     params: dict[str, str] = field(default_factory=dict)
     key: APIKey | None = None
+    paid: PaidRun | None = None
+    """x402: the paid run of an accountless request, once its payment allows it."""
+    body: dict[str, Any] | None = None
+    """The request's JSON body, once read (an x402 quote stores it)."""
     model: Model | None = None
     """The model the request resolved to, once it has."""
     byok: ByokOptions | None = None

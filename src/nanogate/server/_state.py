@@ -19,7 +19,8 @@ from nanogate.routing import Breakers, Catalog, StickyRoutes
 from nanogate.server._keycache import KeyCache
 from nanogate.server._metrics import Metrics
 from nanogate.server._requestlog import RequestLog
-from nanogate.server._router import Route
+from nanogate.server._router import Route, Router
+from nanogate.server._x402 import Cashier
 from nanogate.storage import Store
 
 log = logging.getLogger("nanogate")
@@ -51,6 +52,10 @@ class GatewayState:
     """Opens keys' stored provider credentials (BYOK); ``None`` when BYOK is off."""
     sticky: StickyRoutes = field(default_factory=lambda: StickyRoutes(600.0))
     """The deployment that last answered each key and model (``stickyProvider``)."""
+    cashier: Cashier | None = None
+    """Accountless x402 payments; ``None`` when x402 is off."""
+    router: Router | None = None
+    """The route table, for running a paid request's stored route."""
     routes: tuple[Route, ...] = ()
     openapi: bytes = b"{}"
     """The OpenAPI document of ``routes``, encoded once."""
@@ -85,6 +90,8 @@ class GatewayState:
             log.exception("could not write the last request log records")
         closers = [(f"provider {name}", p.close) for name, p in self.providers.items()]
         closers += [(f"moderator {name}", m.close) for name, m in self.moderators.items()]
+        if self.cashier is not None:
+            closers.append(("the payment rails", self.cashier.close))
         closers += [("the ledger", self.ledger.close), ("the database", self.store.close)]
         for what, close in closers:
             try:

@@ -9,6 +9,7 @@ from nanogate.storage._fast import (
     SQLiteDriver,
     driver_for,
 )
+from nanogate.storage._payments import NewPayment, PaymentStore, StoredOffer, StoredPayment
 from nanogate.storage._protocol import Store
 from nanogate.storage._records import (
     Account,
@@ -34,6 +35,8 @@ __all__ = [
     "Driver",
     "LedgerEntry",
     "NewKey",
+    "NewPayment",
+    "PaymentStore",
     "PostgresDriver",
     "ProviderCredential",
     "Query",
@@ -43,6 +46,8 @@ __all__ = [
     "SQLiteDriver",
     "Script",
     "Store",
+    "StoredOffer",
+    "StoredPayment",
     "StoredResponse",
     "UsageRow",
     "async_url",

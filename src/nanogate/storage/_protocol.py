@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from nanogate.storage._fast import Driver
+from nanogate.storage._payments import PaymentStore
 from nanogate.storage._records import (
     Account,
     APIKey,
@@ -29,6 +30,8 @@ class Store(Protocol):
     """
 
     fast: Driver
+    payments: PaymentStore
+    """Accountless x402 payments."""
     """The fast path to the same database, for the money path and the request log."""
 
     async def close(self) -> None:

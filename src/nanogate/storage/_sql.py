@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from nanogate.core import hash_api_key, key_prefix, new_api_key, new_id
 from nanogate.storage._fast import Driver, Query, Script, driver_for
+from nanogate.storage._payments import PaymentStore
 from nanogate.storage._records import (
     Account,
     APIKey,
@@ -94,6 +95,8 @@ class SQLStore:
             self._reader = self._writer = create_async_engine(
                 full, pool_size=10, max_overflow=20, pool_pre_ping=True
             )
+        self.payments = PaymentStore(self._reader, self._writer, self.dialect)
+        """Accountless x402 payments."""
 
     @staticmethod
     def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:

@@ -179,3 +179,62 @@ idempotency = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("key_id", "idem_key"),
 )
+
+x402_payments = Table(
+    "x402_payments",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("request_hash", String(80), nullable=False, index=True),
+    Column("method", String(8), nullable=False),
+    Column("path", String(200), nullable=False),
+    Column("headers", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("amount_nusd", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("runs", Integer, nullable=False, default=0),
+    Column("paid_rail", String(32), nullable=True),
+    Column("payment_digest", String(80), nullable=True, unique=True),
+    Column("settlement", Text, nullable=True),
+    Column("request_id", String(40), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+"""Accountless x402 payments: each quote with the request it prices. ``payment_digest``
+is the SHA-256 of the ``X-PAYMENT`` that settled it (each is used once); asset amounts
+are decimal strings of atomic units (Nano's exceed 64 bits)."""
+
+x402_offers = Table(
+    "x402_offers",
+    metadata,
+    Column("payment_id", String(40), ForeignKey("x402_payments.id"), nullable=False),
+    Column("rail", String(32), nullable=False),
+    Column("pay_to", String(200), nullable=False),
+    Column("amount", String(80), nullable=False),
+    PrimaryKeyConstraint("payment_id", "rail"),
+)
+
+x402_receipts = Table(
+    "x402_receipts",
+    metadata,
+    Column("rail", String(32), nullable=False),
+    Column("receipt_id", String(200), nullable=False),
+    Column("payment_id", String(40), nullable=False, index=True),
+    Column("amount", String(80), nullable=False),
+    Column("observed_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("rail", "receipt_id"),
+)
+"""Funds confirmed towards a payment's polling offer: a Nano block, a token transfer, a
+simulated payment on the dev rail. Each counts once."""
+
+x402_leases = Table(
+    "x402_leases",
+    metadata,
+    Column("rail", String(32), nullable=False),
+    Column("pay_to", String(200), nullable=False),
+    Column("payment_id", String(40), nullable=False),
+    Column("until", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("rail", "pay_to"),
+)
+"""Which payment holds each address of a polling rail's pool, and until when."""

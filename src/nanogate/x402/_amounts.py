@@ -47,3 +47,5 @@ XNO = Asset("XNO", 30, 8)
 """Nano: 1 XNO is 10^30 raw."""
 USDC = Asset("USDC", 6, 6)
 """USD Coin on Base and Solana: 1 USDC is 10^6 atomic units."""
+USD = Asset("USD", 6, 6)
+"""The dev rail's pretend dollars: 1 USD is 10^6 atomic units."""

@@ -95,7 +95,7 @@ def _accepted(quote: Quote, offer: Offer) -> dict[str, Any]:
     return entry
 
 
-def _requirements(quote: Quote, offer: Offer, now: datetime) -> dict[str, Any]:
+def requirements(quote: Quote, offer: Offer, now: datetime) -> dict[str, Any]:
     """The x402 v1 ``PaymentRequirements`` of an exact-scheme offer."""
     return {
         "scheme": "exact",
@@ -126,5 +126,5 @@ def challenge_body(quote: Quote, now: datetime) -> dict[str, Any]:
             "accepted": [_accepted(quote, offer) for offer in quote.offers],
         },
         "x402Version": 1,
-        "accepts": [_requirements(quote, o, now) for o in quote.offers if not o.polling],
+        "accepts": [requirements(quote, o, now) for o in quote.offers if not o.polling],
     }

@@ -14,6 +14,7 @@ from nanogate.server.routes import (
     provider_keys,
     responses,
     usage,
+    x402,
 )
 from nanogate.server.schemas import (
     ChatCompletionRequest,
@@ -141,6 +142,27 @@ def all_routes() -> list[Route]:
             provider_keys.delete_provider_key,
             "BYOK: remove your key for ?provider=NAME.",
             tag="byok",
+        ),
+        Route(
+            "GET",
+            "/api/v1/x402/endpoints",
+            x402.endpoints,
+            "x402: the endpoints that quote accountless requests, and the rails they take.",
+            tag="x402",
+        ),
+        Route(
+            "GET",
+            "/api/x402/status/{payment_id}",
+            x402.payment_status,
+            "x402: where a payment stands (Retry-After while it is still moving).",
+            tag="x402",
+        ),
+        Route(
+            "POST",
+            "/api/x402/complete/{payment_id}",
+            x402.complete_payment,
+            "x402: run a paid payment's stored request once, and answer with its answer.",
+            tag="x402",
         ),
         Route("GET", "/healthz", ops.healthz, "Liveness.", logged=False, tag="ops"),
         Route("GET", "/readyz", ops.readyz, "Readiness.", logged=False, tag="ops"),

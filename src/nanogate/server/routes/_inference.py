@@ -38,6 +38,7 @@ from nanogate.server._streaming import (
     relay,
 )
 from nanogate.server._validation import validate
+from nanogate.server._x402 import RUN_KEY
 from nanogate.storage import APIKey
 
 T = TypeVar("T", bound=BaseModel)
@@ -58,9 +59,32 @@ async def require_key(ctx: RequestContext) -> APIKey:
     return ctx.key
 
 
+async def require_payer(ctx: RequestContext) -> APIKey | None:
+    """The request's API key; or ``None`` for a request without credentials that x402
+    may price (on an endpoint that quotes, opted in when that is required), or for
+    the run of a completed payment's stored request. Otherwise as :func:`require_key`."""
+    run = ctx.scope.get(RUN_KEY)
+    if run is not None:
+        ctx.paid = run
+        return None
+    cashier = ctx.state.cashier
+    if (
+        cashier is not None
+        and presented_key(ctx.headers) is None
+        and cashier.quotes(ctx.scope["method"], ctx.scope["path"])
+        and cashier.opted_in(ctx.headers)
+    ):
+        await admit_accountless(ctx)
+        refuse_accountless_moderation(ctx)
+        return None
+    return await require_key(ctx)
+
+
 async def read_body(ctx: RequestContext) -> dict[str, Any]:
     server = ctx.state.settings.server
-    return await read_json(ctx.headers, ctx.receive, server.max_body_bytes, server.body_timeout_s)
+    body = await read_json(ctx.headers, ctx.receive, server.max_body_bytes, server.body_timeout_s)
+    ctx.body = body
+    return body
 
 
 async def read_request(ctx: RequestContext, schema: type[T]) -> tuple[dict[str, Any], T]:

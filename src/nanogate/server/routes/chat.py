@@ -13,7 +13,7 @@ from nanogate.server.routes._inference import (
     chat_target,
     complete,
     read_request,
-    require_key,
+    require_payer,
     resolve_model,
     stream,
 )
@@ -21,7 +21,7 @@ from nanogate.server.schemas import ChatCompletionRequest
 
 
 async def create_chat_completion(ctx: RequestContext) -> ASGIApp:
-    await require_key(ctx)
+    await require_payer(ctx)
     body, request = await read_request(ctx, ChatCompletionRequest)
     model = resolve_model(ctx, request.model, "chat")
     target = chat_target(ctx, body, model)

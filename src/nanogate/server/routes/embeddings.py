@@ -21,7 +21,7 @@ from nanogate.server._responses import json_response
 from nanogate.server.routes._inference import (
     provider_for,
     read_request,
-    require_key,
+    require_payer,
     resolve_model,
     upstream_body,
 )
@@ -35,7 +35,7 @@ def _encode(vector: list[float], encoding: str | None) -> list[float] | str:
 
 
 async def create_embeddings(ctx: RequestContext) -> ASGIApp:
-    await require_key(ctx)
+    await require_payer(ctx)
     body, request = await read_request(ctx, EmbeddingsRequest)
     model = resolve_model(ctx, request.model, "embedding")
     inputs = request.inputs()

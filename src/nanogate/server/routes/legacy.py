@@ -21,6 +21,7 @@ from nanogate.server.routes._inference import (
     complete,
     read_request,
     require_key,
+    require_payer,
     resolve_model,
 )
 from nanogate.server.schemas import TalkToGPTRequest
@@ -28,7 +29,7 @@ from nanogate.server.schemas import TalkToGPTRequest
 
 async def talk_to_gpt(ctx: RequestContext) -> ASGIApp:
     """A plain-text answer followed by ``<NanoGPT>{cost, inputTokens, outputTokens}</NanoGPT>``."""
-    await require_key(ctx)
+    await require_payer(ctx)
     raw, request = await read_request(ctx, TalkToGPTRequest)
     if not request.prompt and not request.messages:
         raise MissingRequiredParameter("Missing required parameter: 'prompt'.", param="prompt")

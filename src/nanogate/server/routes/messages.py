@@ -15,6 +15,7 @@ from nanogate.server.routes._inference import (
     complete,
     read_request,
     require_key,
+    require_payer,
     resolve_model,
     stream,
 )
@@ -23,7 +24,7 @@ from nanogate.translate import MessagesStream, chat_to_message, messages_to_chat
 
 
 async def create_message(ctx: RequestContext) -> ASGIApp:
-    await require_key(ctx)
+    await require_payer(ctx)
     body, request = await read_request(ctx, MessagesRequest)
     model = resolve_model(ctx, request.model, "chat")
     target = chat_target(ctx, messages_to_chat(body), model)

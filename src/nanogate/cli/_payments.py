@@ -1,0 +1,141 @@
+"""``nanogate payments``: accountless x402 payments, for operators.
+
+``simulate`` credits a payment on the ``dev`` rail, so the whole flow can be tried
+locally without money; it refuses unless the configuration enables that rail.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from nanogate.cli._common import (
+    ConfigOption,
+    JsonOption,
+    fail,
+    out,
+    print_json,
+    run_with_store,
+    settings_from,
+)
+from nanogate.core import nano_to_usd, new_id
+from nanogate.storage import SQLStore, StoredPayment
+from nanogate.x402 import observed_status
+
+payments = typer.Typer(help="Accountless x402 payments.", no_args_is_help=True)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def payment_view(payment: StoredPayment) -> dict[str, Any]:
+    return {
+        "paymentId": payment.id,
+        "status": payment.status,
+        "amountUsd": format(nano_to_usd(payment.amount_nusd), "f"),
+        "createdAt": _iso(payment.created_at),
+        "expiresAt": _iso(payment.expires_at),
+        "request": f"{payment.method} {payment.path}",
+        "requestHash": payment.request_hash,
+        "runs": payment.runs,
+        "paidWith": payment.paid_rail,
+        "requestId": payment.request_id,
+        "settlement": payment.settlement,
+        "lastError": payment.last_error,
+        "rails": [
+            {
+                "scheme": o.rail,
+                "payTo": o.pay_to,
+                "amount": str(o.amount),
+                "received": str(o.received),
+            }
+            for o in payment.offers
+        ],
+    }
+
+
+def _show(data: dict[str, Any], as_json: bool, title: str) -> None:
+    if as_json:
+        print_json(data)
+        return
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for field, value in data.items():
+        table.add_row(field, "" if value is None else str(value))
+    out.print(table)
+
+
+@payments.command("show")
+def payments_show(
+    payment_id: Annotated[str, typer.Argument(help="The paymentId of the quote.")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a payment: its status, what each rail received, its runs and settlement."""
+
+    async def get(store: SQLStore) -> StoredPayment | None:
+        return await store.payments.get(payment_id)
+
+    payment = run_with_store(settings_from(config), get)
+    if payment is None:
+        fail(f"no payment {payment_id!r}")
+    _show(payment_view(payment), as_json, "payment")
+
+
+@payments.command("simulate")
+def payments_simulate(
+    payment_id: Annotated[str, typer.Argument(help="The paymentId of the quote.")],
+    amount: Annotated[
+        str | None,
+        typer.Option(
+            "--amount", help="Atomic units to credit (default: the quote's dev-rail amount)."
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Dev rail only: credit a payment as if it had been paid, then POST its completeUrl."""
+    settings = settings_from(config)
+    if not settings.x402.enabled or "dev" not in settings.x402.rails:
+        fail('the dev rail is off: set [x402] enabled = true and rails = ["dev"] to use it')
+    if amount is not None and not amount.isdigit():
+        fail(f"--amount must be a whole number of atomic units (got {amount!r})")
+
+    async def simulate(store: SQLStore) -> StoredPayment | str:
+        payment = await store.payments.get(payment_id)
+        if payment is None:
+            return f"no payment {payment_id!r}"
+        offer = payment.offer("dev")
+        if offer is None:
+            return f"payment {payment_id!r} was not offered on the dev rail"
+        if payment.status not in ("pending", "underpaid"):
+            return f"payment {payment_id!r} is {payment.status}; only unpaid payments take funds"
+        credit = int(amount) if amount is not None else offer.amount - offer.received
+        now = datetime.now(UTC)
+        await store.payments.add_receipts(payment_id, "dev", [(new_id("dev"), credit)], now)
+        received = offer.received + credit
+        status = observed_status(
+            payment.status,  # type: ignore[arg-type]
+            received,
+            offer.amount,
+            now,
+            payment.expires_at,
+        )
+        extra = {"paid_rail": "dev"} if status == "paid" else {}
+        await store.payments.transition(payment_id, [payment.status], status, now, **extra)
+        updated = await store.payments.get(payment_id)
+        assert updated is not None
+        return updated
+
+    result = run_with_store(settings, simulate)
+    if isinstance(result, str):
+        fail(result)
+    _show(payment_view(result), as_json, "payment credited (dev rail)")
+
+
+__all__ = ["payments"]

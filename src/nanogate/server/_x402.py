@@ -1,0 +1,615 @@
+"""Accountless x402 at the edge: quotes, ``X-PAYMENT`` redemption, watching polling
+rails, and the run a paid request gets.
+
+The :class:`Cashier` stores each quote with the request it prices. A payment then
+moves through the statuses of :mod:`nanogate.x402._status`, each move one conditional
+update in the database, so two completes (or two replays) of one payment never both
+run it. A :class:`PaidRun` is the permission to run the stored request once; the
+run's charge finishes it: completed when the request was answered, back to ``paid``
+(to be completed again) when it failed, ``failed`` after ``max_runs`` failed runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, NoReturn, Protocol
+
+import orjson
+from starlette.datastructures import Headers
+from starlette.types import Scope
+
+from nanogate.config import X402Settings
+from nanogate.config._x402 import QUOTABLE_ENDPOINTS
+from nanogate.core import nano_to_usd, new_id, usd_to_nano
+from nanogate.errors import (
+    GatewayError,
+    PaymentAlreadyCompleted,
+    PaymentChallenge,
+    PaymentExpired,
+    PaymentFailed,
+    PaymentInvalid,
+    PaymentNotFound,
+    PaymentPending,
+    ServiceUnavailable,
+)
+from nanogate.rails import RailError, Receipt, SettleResult, VerifyResult
+from nanogate.storage import NewPayment, PaymentStore, StoredOffer, StoredPayment
+from nanogate.x402 import (
+    DEV_PAY_TO,
+    RAILS,
+    Offer,
+    PaymentRefused,
+    Quote,
+    Status,
+    canonical_body,
+    challenge_body,
+    completion_refusal,
+    decode_payment,
+    iso_millis,
+    observed_status,
+    request_hash,
+    requirements,
+    retry_after,
+    usd_text,
+)
+
+log = logging.getLogger("nanogate.x402")
+
+RUN_KEY = "nanogate.x402"
+"""The scope key under which a completed payment's stored request carries its run."""
+
+STORED_HEADERS = (
+    "content-type",
+    "accept",
+    "anthropic-version",
+    "anthropic-beta",
+    "x-provider",
+)
+"""Headers kept with a quoted request to run it again; never credentials or payments."""
+
+
+class Watcher(Protocol):
+    """A polling rail's view of a chain: funds confirmed towards an address."""
+
+    async def receipts(self, pay_to: str, since: datetime) -> list[Receipt]: ...
+
+    async def close(self) -> None: ...
+
+
+class Verifier(Protocol):
+    """An exact rail's x402 facilitator."""
+
+    async def verify(
+        self, payment: Mapping[str, Any], requirements: Mapping[str, Any]
+    ) -> VerifyResult: ...
+
+    async def settle(
+        self, payment: Mapping[str, Any], requirements: Mapping[str, Any]
+    ) -> SettleResult: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class PaidRun:
+    """The permission to run a paid request once."""
+
+    payment_id: str
+    amount_nusd: int
+    rail: str | None
+    settlement: dict[str, Any] | None = None
+    finished: bool = False
+
+    def response_header(self) -> bytes | None:
+        """``X-PAYMENT-RESPONSE``: the settlement of an exact-rail payment, base64 JSON."""
+        if self.settlement is None:
+            return None
+        return base64.b64encode(orjson.dumps({**self.settlement, "paymentId": self.payment_id}))
+
+
+_REFUSALS: dict[str, type[GatewayError]] = {
+    "already_completed": PaymentAlreadyCompleted,
+    "expired": PaymentExpired,
+    "unpaid": PaymentPending,
+    "failed": PaymentFailed,
+}
+
+
+def _refuse(payment: StoredPayment, status: Status) -> NoReturn:
+    refusal = completion_refusal(status)
+    if refusal == "in_progress":
+        raise PaymentAlreadyCompleted("This payment is being completed by another request.")
+    if refusal == "unpaid":
+        raise PaymentPending(_shortfall(payment))
+    if refusal is None:  # paid: another payment already paid it
+        raise PaymentAlreadyCompleted("This quote is already paid; POST its completeUrl.")
+    raise _REFUSALS[refusal]()
+
+
+def _shortfall(payment: StoredPayment) -> str:
+    polling = [o for o in payment.offers if RAILS[o.rail].polling]
+    parts = [f"{o.received} of {o.amount} atomic units on {o.rail}" for o in polling]
+    received = "; ".join(parts) if parts else "nothing"
+    return f"This payment has not been received in full yet ({received}); poll its statusUrl."
+
+
+def _digest(raw: Mapping[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(canonical_body(raw)).hexdigest()
+
+
+class Cashier:
+    """Quotes, redeems and completes accountless payments over the configured rails."""
+
+    def __init__(
+        self,
+        settings: X402Settings,
+        payments: PaymentStore,
+        clock: Any,
+        watchers: Mapping[str, Watcher],
+        verifiers: Mapping[str, Verifier],
+    ) -> None:
+        self.settings = settings
+        self.payments = payments
+        self.clock = clock
+        self.watchers = dict(watchers)
+        self.verifiers = dict(verifiers)
+        self._endpoints = frozenset(settings.endpoints) if settings.enabled else frozenset()
+
+    # Who is asked to pay ---------------------------------------------------------------
+
+    def quotes(self, method: str, path: str) -> bool:
+        """Whether a request without credentials to ``method path`` is quoted."""
+        return f"{method} {path}" in self._endpoints
+
+    def opted_in(self, headers: Headers) -> bool:
+        """Whether an accountless request may be quoted: always, unless the opt-in
+        header is required (an ``X-PAYMENT`` counts as opting in)."""
+        if not self.settings.require_opt_in or "x-payment" in headers:
+            return True
+        return headers.get("x-x402", "").strip().lower() == "true"
+
+    def base_url(self, scope: Scope) -> str:
+        """The public base URL: configured, or the request's own scheme and host."""
+        if self.settings.public_url:
+            return self.settings.public_url.rstrip("/")
+        host = Headers(scope=scope).get("host")
+        if not host:
+            server = scope.get("server") or ("localhost", None)
+            host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
+        return f"{scope.get('scheme', 'http')}://{host}"
+
+    # Quotes ----------------------------------------------------------------------------
+
+    def _offer(self, stored: StoredOffer) -> Offer:
+        rail = RAILS[stored.rail]
+        settings = self.settings.rail(stored.rail)
+        extra: dict[str, Any] = {**rail.extra, **settings.extra}
+        if settings.fee_payer:
+            extra["feePayer"] = settings.fee_payer
+        return Offer(
+            scheme=rail.name,
+            protocol_scheme=rail.protocol_scheme,
+            network=settings.network or rail.network,
+            asset=rail.asset,
+            amount=stored.amount,
+            pay_to=stored.pay_to,
+            asset_address=settings.asset or rail.asset_address,
+            extra=extra,
+        )
+
+    def quote_of(self, payment: StoredPayment, base: str) -> Quote:
+        """The quote a stored payment was offered as."""
+        return Quote(
+            payment_id=payment.id,
+            request_hash=payment.request_hash,
+            expires_at=payment.expires_at,
+            amount_usd=nano_to_usd(payment.amount_nusd),
+            status_url=f"{base}/api/x402/status/{payment.id}",
+            complete_url=f"{base}/api/x402/complete/{payment.id}",
+            resource=f"{base}{payment.path}",
+            description=f"One request to {payment.path}",
+            offers=tuple(self._offer(o) for o in payment.offers),
+        )
+
+    def _amount(self, name: str, usd: Decimal) -> int:
+        rail = RAILS[name]
+        price = self.settings.rail(name).usd_per_unit or Decimal(rail.default_usd_per_unit or 0)
+        return rail.asset.atomic(usd, price)
+
+    async def challenge(self, scope: Scope, body: Mapping[str, Any], reserve_nusd: int) -> NoReturn:
+        """Store the request with a price of ``reserve_nusd`` (at least ``min_usd``)
+        and raise the 402 that offers it on every rail with an address free."""
+        now = self.clock()
+        amount_nusd = max(reserve_nusd, usd_to_nano(self.settings.min_usd))
+        usd = nano_to_usd(amount_nusd)
+        headers = Headers(scope=scope)
+        offers = []
+        pools: dict[str, tuple[str, ...]] = {}
+        for name in self.settings.rails:
+            rail = RAILS[name]
+            pay_to = self.settings.rail(name).pay_to
+            if name == "dev":
+                pay_to = (DEV_PAY_TO,)
+            elif rail.polling:
+                pools[name] = pay_to
+            offers.append(StoredOffer(name, pay_to[0], self._amount(name, usd)))
+        expires = now + timedelta(seconds=self.settings.quote_ttl_s)
+        payment = await self.payments.create(
+            NewPayment(
+                id=new_id("pay"),
+                created_at=now,
+                expires_at=expires,
+                request_hash=request_hash(scope["method"], scope["path"], body),
+                method=scope["method"],
+                path=scope["path"],
+                headers={h: headers[h] for h in STORED_HEADERS if h in headers},
+                body=canonical_body(body),
+                amount_nusd=amount_nusd,
+                offers=offers,
+            ),
+            pools,
+            expires + timedelta(seconds=self.settings.address_quarantine_s),
+        )
+        if not payment.offers:
+            raise ServiceUnavailable(
+                "Every payment address is in use; try again shortly.", retry_after=30
+            )
+        quote = self.quote_of(payment, self.base_url(scope))
+        raise PaymentChallenge(fields=_fields(challenge_body(quote, now)))
+
+    # Exact rails ------------------------------------------------------------------------
+
+    async def redeem(self, scope: Scope, body: Mapping[str, Any], header: str) -> PaidRun:
+        """Verify and settle an ``X-PAYMENT`` replay of a quoted request; the run it
+        returns may execute the request. Every refusal runs and settles nothing."""
+        try:
+            decoded = decode_payment(header)
+        except PaymentRefused as exc:
+            raise PaymentInvalid(str(exc)) from None
+        digest = _digest(decoded.raw)
+        this_hash = request_hash(scope["method"], scope["path"], body)
+        used = await self.payments.find_by_digest(digest)
+        if used is not None:
+            return await self._replay(used, this_hash)
+        payment = await self._quoted(decoded.raw, this_hash)
+        now = self.clock()
+        if payment.status not in ("pending", "underpaid"):
+            _refuse(payment, payment.status)  # type: ignore[arg-type]
+        if now >= payment.expires_at:
+            await self.payments.transition(payment.id, [payment.status], "expired", now)
+            raise PaymentExpired()
+        if decoded.scheme != "exact":
+            raise PaymentInvalid(f"X-PAYMENT must use the exact scheme, not {decoded.scheme!r}.")
+        quote = self.quote_of(payment, self.base_url(scope))
+        offer = next(
+            (o for o in quote.offers if not o.polling and o.network == decoded.network), None
+        )
+        if offer is None:
+            raise PaymentInvalid(
+                f"This quote takes no exact payment on the network {decoded.network!r}."
+            )
+        _check_binding(decoded.raw, decoded.payload, offer, payment)
+        claimed = await self.payments.transition(
+            payment.id,
+            ["pending", "underpaid"],
+            "processing",
+            now,
+            payment_digest=digest,
+            paid_rail=offer.scheme,
+            count_run=True,
+        )
+        if not claimed:
+            again = await self.payments.get(payment.id)
+            assert again is not None
+            if again.status in ("pending", "underpaid"):
+                raise PaymentAlreadyCompleted("This X-PAYMENT has already been used.")
+            _refuse(again, again.status)  # type: ignore[arg-type]
+        return await self._settle(payment, offer, requirements(quote, offer, now), decoded.raw)
+
+    async def _quoted(self, raw: Mapping[str, Any], this_hash: str) -> StoredPayment:
+        """The quote an X-PAYMENT pays: the one it names, or the newest for this request."""
+        payload = raw.get("payload")
+        named = raw.get("paymentId") or (
+            payload.get("paymentId") if isinstance(payload, Mapping) else None
+        )
+        if isinstance(named, str):
+            payment = await self.payments.get(named)
+            if payment is None:
+                raise PaymentNotFound()
+        else:
+            found = await self.payments.find_latest(this_hash)
+            if found is None:
+                raise PaymentInvalid(
+                    "No quote matches this request: replay it exactly as it was quoted, "
+                    "or send it without X-PAYMENT for a new quote."
+                )
+            payment = found
+        if payment.request_hash != this_hash:
+            raise PaymentInvalid("This payment was quoted for a different request.")
+        return payment
+
+    async def _replay(self, payment: StoredPayment, this_hash: str) -> PaidRun:
+        """An X-PAYMENT seen before: it may run its own request again only if the
+        last run failed (the payment is still ``paid``); otherwise it is reused."""
+        if payment.request_hash != this_hash:
+            raise PaymentAlreadyCompleted("This X-PAYMENT has already been used.")
+        if payment.status != "paid":
+            _refuse(payment, payment.status)  # type: ignore[arg-type]
+        return await self.claim_paid(payment)
+
+    async def _settle(
+        self,
+        payment: StoredPayment,
+        offer: Offer,
+        required: dict[str, Any],
+        raw: Mapping[str, Any],
+    ) -> PaidRun:
+        verifier = self.verifiers[offer.scheme]
+
+        async def back(reason: str) -> None:
+            await self.payments.transition(
+                payment.id,
+                ["processing"],
+                payment.status,
+                self.clock(),
+                payment_digest=None,
+                paid_rail=None,
+                runs=payment.runs,
+                last_error=reason,
+            )
+
+        try:
+            verdict = await verifier.verify(raw, required)
+        except RailError as exc:
+            await back(f"verify: {exc}")
+            raise ServiceUnavailable(
+                "The payment verifier cannot be reached; try again.", retry_after=5
+            ) from None
+        if not verdict.valid:
+            await back(f"verify: {verdict.reason}")
+            raise PaymentInvalid(f"The payment was refused: {verdict.reason or 'invalid'}.")
+        try:
+            settled = await verifier.settle(raw, required)
+        except RailError as exc:
+            await self.payments.transition(
+                payment.id,
+                ["processing"],
+                "failed",
+                self.clock(),
+                last_error=f"settlement outcome unknown: {exc}",
+            )
+            log.error("x402 payment %s: settlement outcome unknown (%s)", payment.id, exc)
+            raise ServiceUnavailable(
+                "The payment's settlement could not be confirmed; it is held for the "
+                f"operator (paymentId {payment.id})."
+            ) from None
+        if not settled.success:
+            await back(f"settle: {settled.reason}")
+            raise PaymentInvalid(
+                f"The payment could not be settled: {settled.reason or 'refused'}."
+            )
+        settlement = {
+            "success": True,
+            "transaction": settled.transaction,
+            "network": settled.network or offer.network,
+            "payer": settled.payer or verdict.payer,
+        }
+        await self.payments.transition(
+            payment.id, ["processing"], "processing", self.clock(), settlement=settlement
+        )
+        log.info("x402 payment %s settled on %s", payment.id, offer.scheme)
+        return PaidRun(payment.id, payment.amount_nusd, offer.scheme, settlement)
+
+    # Polling rails ---------------------------------------------------------------------
+
+    async def observe(self, payment: StoredPayment) -> StoredPayment:
+        """Ask each polling rail's watcher what ``payment`` received, record it, and
+        move the payment to the status that follows (paid, underpaid, expired)."""
+        now = self.clock()
+        if payment.status in ("pending", "underpaid"):
+            for offer in payment.offers:
+                watcher = self.watchers.get(offer.rail)
+                if watcher is None:
+                    continue
+                try:
+                    found = await watcher.receipts(offer.pay_to, payment.created_at)
+                except RailError as exc:
+                    raise ServiceUnavailable(
+                        f"The {offer.rail} rail cannot be checked right now; try again.",
+                        retry_after=5,
+                    ) from exc
+                pairs = [(r.receipt_id, r.amount) for r in found]
+                if pairs:
+                    await self.payments.add_receipts(payment.id, offer.rail, pairs, now)
+            fresh = await self.payments.get(payment.id)
+            assert fresh is not None
+            payment = fresh
+        status, rail = _observed(payment, now)
+        if status != payment.status:
+            extra: dict[str, Any] = {"paid_rail": rail} if status == "paid" else {}
+            await self.payments.transition(payment.id, [payment.status], status, now, **extra)
+            fresh = await self.payments.get(payment.id)
+            assert fresh is not None
+            payment = fresh
+        return payment
+
+    # Completion -------------------------------------------------------------------------
+
+    async def claim(self, payment_id: str) -> tuple[StoredPayment, PaidRun]:
+        """Take a paid payment to ``processing`` for one run of its request, or raise
+        why it cannot be completed (402, 404, 409, 410)."""
+        payment = await self.payments.get(payment_id)
+        if payment is None:
+            raise PaymentNotFound()
+        payment = await self.observe(payment)
+        if payment.status != "paid":
+            _refuse(payment, payment.status)  # type: ignore[arg-type]
+        return payment, await self.claim_paid(payment)
+
+    async def claim_paid(self, payment: StoredPayment) -> PaidRun:
+        claimed = await self.payments.transition(
+            payment.id, ["paid"], "processing", self.clock(), count_run=True
+        )
+        if not claimed:
+            again = await self.payments.get(payment.id)
+            assert again is not None
+            _refuse(again, again.status)  # type: ignore[arg-type]
+        return PaidRun(payment.id, payment.amount_nusd, payment.paid_rail, payment.settlement)
+
+    async def finish(self, run: PaidRun, *, ok: bool, request_id: str, note: str | None) -> None:
+        """End a run: the payment is completed, or paid again (to be completed once
+        more), or ``failed`` after ``max_runs`` runs. Runs to its end even if the
+        request is cancelled."""
+        if run.finished:
+            return
+        run.finished = True
+        await asyncio.shield(self._finish(run, ok, request_id, note))
+
+    async def _finish(self, run: PaidRun, ok: bool, request_id: str, note: str | None) -> None:
+        now = self.clock()
+        store = self.payments
+        if ok:
+            await store.transition(
+                run.payment_id, ["processing"], "completed", now, request_id=request_id
+            )
+            await store.release_lease(run.payment_id, now)
+            return
+        payment = await store.get(run.payment_id)
+        if payment is None or payment.status != "processing":
+            return
+        last = f"run {request_id}: {note or 'failed'}"
+        if payment.runs >= self.settings.max_runs:
+            await store.transition(run.payment_id, ["processing"], "failed", now, last_error=last)
+            await store.release_lease(run.payment_id, now)
+            log.error("x402 payment %s failed on every run; last: %s", run.payment_id, last)
+        else:
+            await store.transition(run.payment_id, ["processing"], "paid", now, last_error=last)
+
+    # Answers ----------------------------------------------------------------------------
+
+    def status_body(self, payment: StoredPayment, base: str) -> dict[str, Any]:
+        """``GET /api/x402/status/{id}``: where the payment stands, per rail."""
+        quote = self.quote_of(payment, base)
+        rails = []
+        for stored, offer in zip(payment.offers, quote.offers, strict=True):
+            received = stored.received
+            if not offer.polling and payment.paid_rail == offer.scheme and payment.settlement:
+                received = stored.amount
+            rails.append(
+                {
+                    "scheme": offer.scheme,
+                    "protocolScheme": offer.protocol_scheme,
+                    "network": offer.network,
+                    "payTo": offer.pay_to,
+                    "amount": str(offer.amount),
+                    "received": str(received),
+                }
+            )
+        body: dict[str, Any] = {
+            "paymentId": payment.id,
+            "status": payment.status,
+            "expiresAt": iso_millis(payment.expires_at),
+            "amountUsd": usd_text(quote.amount_usd),
+            "requestHash": payment.request_hash,
+            "statusUrl": quote.status_url,
+            "completeUrl": quote.complete_url,
+            "rails": rails,
+        }
+        if payment.paid_rail:
+            body["paidWith"] = payment.paid_rail
+        if payment.request_id:
+            body["requestId"] = payment.request_id
+        return body
+
+    def matrix(self) -> dict[str, Any]:
+        """``GET /api/v1/x402/endpoints``: what can be paid for, and how."""
+        rails = []
+        for name in self.settings.rails if self.settings.enabled else ():
+            rail = RAILS[name]
+            settings = self.settings.rail(name)
+            entry: dict[str, Any] = {
+                "scheme": name,
+                "protocolScheme": rail.protocol_scheme,
+                "network": settings.network or rail.network,
+                "asset": rail.asset.symbol,
+            }
+            address = settings.asset or rail.asset_address
+            if address:
+                entry["assetAddress"] = address
+            rails.append(entry)
+        return {
+            "x402Version": 1,
+            "enabled": self.settings.enabled,
+            "requiresOptIn": self.settings.require_opt_in,
+            "quoteTtlSeconds": self.settings.quote_ttl_s,
+            "rails": rails,
+            "endpoints": [
+                {
+                    "method": endpoint.split(" ", 1)[0],
+                    "path": endpoint.split(" ", 1)[1],
+                    "x402": endpoint in self._endpoints,
+                }
+                for endpoint in sorted(QUOTABLE_ENDPOINTS)
+            ],
+        }
+
+    @staticmethod
+    def retry_after(payment: StoredPayment) -> int | None:
+        return retry_after(payment.status)  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        closers = [w.close for w in self.watchers.values()]
+        closers += [v.close for v in self.verifiers.values()]
+        for close in closers:
+            try:
+                await close()
+            except Exception:
+                log.exception("could not close a payment rail's connection")
+
+
+def _fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The challenge body less its ``error`` object (the error renderer makes that)."""
+    return {k: v for k, v in body.items() if k != "error"}
+
+
+def _observed(payment: StoredPayment, now: datetime) -> tuple[Status, str | None]:
+    """The status ``payment``'s polling offers' receipts make, and the rail that paid."""
+    polling = [o for o in payment.offers if RAILS[o.rail].polling]
+    paid = next((o for o in polling if o.received >= o.amount), None)
+    partial = next((o for o in polling if o.received > 0), None)
+    if paid is not None:
+        received, amount = paid.amount, paid.amount
+    elif partial is not None:
+        received, amount = partial.received, partial.amount
+    else:
+        received, amount = 0, 1
+    stored: Status = payment.status  # type: ignore[assignment]
+    status = observed_status(stored, received, amount, now, payment.expires_at)
+    return status, paid.rail if paid is not None else None
+
+
+def _check_binding(
+    raw: Mapping[str, Any], payload: Mapping[str, Any], offer: Offer, payment: StoredPayment
+) -> None:
+    """What the gateway can check itself before asking the facilitator: the amount, the
+    address, and the request hash or payment id where the payload carries them."""
+    authorization = payload.get("authorization")
+    if isinstance(authorization, Mapping):
+        value = authorization.get("value")
+        if value is not None and str(value) != str(offer.amount):
+            raise PaymentInvalid(
+                f"X-PAYMENT pays {value} atomic units; this quote asks {offer.amount}."
+            )
+        to = authorization.get("to")
+        if isinstance(to, str) and to.lower() != offer.pay_to.lower():
+            raise PaymentInvalid("X-PAYMENT pays another address than the quote's payTo.")
+    bound = raw.get("requestHash") or payload.get("requestHash")
+    if bound is not None and bound != payment.request_hash:
+        raise PaymentInvalid("This payment was made for a different request.")

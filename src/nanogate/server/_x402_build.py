@@ -1,0 +1,31 @@
+"""Building the cashier: each configured rail's watcher or verifier."""
+
+from __future__ import annotations
+
+from nanogate.config import X402Settings
+from nanogate.rails import EvmNode, Facilitator, NanoNode
+from nanogate.server._state import Clock
+from nanogate.server._x402 import Cashier, Verifier, Watcher
+from nanogate.storage import PaymentStore
+from nanogate.x402 import RAILS
+
+
+def build_cashier(settings: X402Settings, payments: PaymentStore, clock: Clock) -> Cashier:
+    """A cashier for the rails ``settings`` enables (nothing connects until first use)."""
+    watchers: dict[str, Watcher] = {}
+    verifiers: dict[str, Verifier] = {}
+    for name in settings.rails:
+        rail = settings.rail(name)
+        if name == "nano":
+            watchers[name] = NanoNode(rail.node_url, timeout_s=rail.timeout_s)
+        elif name == "base-usdc":
+            watchers[name] = EvmNode(
+                rail.node_url,
+                rail.asset or RAILS[name].asset_address or "",
+                confirmations=rail.confirmations,
+                lookback_blocks=rail.lookback_blocks,
+                timeout_s=rail.timeout_s,
+            )
+        elif not RAILS[name].polling:
+            verifiers[name] = Facilitator(rail.facilitator_url, timeout_s=rail.timeout_s)
+    return Cashier(settings, payments, clock, watchers, verifiers)

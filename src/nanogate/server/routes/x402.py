@@ -1,0 +1,113 @@
+"""Accountless x402: the endpoint matrix, a payment's status, and completing it.
+
+``POST /api/x402/complete/{id}`` runs the payment's stored request in place of its
+own: the request's route, envelope and answer (JSON or a stream) are the stored
+request's, under the complete's request id.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nanogate.errors import PaymentNotFound
+from nanogate.server._context import RequestContext, surface_for
+from nanogate.server._responses import json_response
+from nanogate.server._x402 import RUN_KEY, Cashier, PaidRun
+from nanogate.storage import StoredPayment
+
+
+def _cashier(ctx: RequestContext) -> Cashier:
+    cashier = ctx.state.cashier
+    if cashier is None:
+        raise PaymentNotFound("No payment with this id: x402 is not enabled on this gateway.")
+    return cashier
+
+
+async def endpoints(ctx: RequestContext) -> ASGIApp:
+    """Which endpoints quote accountless requests, and on which rails."""
+    cashier = ctx.state.cashier
+    if cashier is None:
+        return json_response({"x402Version": 1, "enabled": False, "rails": [], "endpoints": []})
+    return json_response(cashier.matrix())
+
+
+async def payment_status(ctx: RequestContext) -> ASGIApp:
+    """Where a payment stands; ``Retry-After`` while it is still moving."""
+    cashier = _cashier(ctx)
+    payment = await cashier.payments.get(ctx.params["payment_id"])
+    if payment is None:
+        raise PaymentNotFound()
+    payment = await cashier.observe(payment)
+    wait = cashier.retry_after(payment)
+    headers = {"retry-after": str(wait)} if wait is not None else None
+    return json_response(cashier.status_body(payment, cashier.base_url(ctx.scope)), 200, headers)
+
+
+async def complete_payment(ctx: RequestContext) -> ASGIApp:
+    """Run a paid payment's stored request, once, and answer with its answer."""
+    cashier = _cashier(ctx)
+    payment, run = await cashier.claim(ctx.params["payment_id"])
+    router = ctx.state.router
+    assert router is not None, "the composition root sets the router"
+    _become(ctx, payment, run)
+    route, params = router.match(payment.method, payment.path)
+    ctx.route, ctx.params = route.path, params
+    try:
+        app = await route.endpoint(ctx)
+    except BaseException as exc:
+        await cashier.finish(run, ok=False, request_id=ctx.request_id, note=_note(exc))
+        raise
+    return _Finishing(app, cashier, run, ctx.request_id)
+
+
+def _note(exc: BaseException) -> str:
+    code = getattr(exc, "code", None)
+    return str(code) if code else type(exc).__name__
+
+
+def _become(ctx: RequestContext, payment: StoredPayment, run: PaidRun) -> None:
+    """Make ``ctx`` the stored request: its method, path, headers and body."""
+    headers = [(k.encode(), v.encode()) for k, v in payment.headers.items()]
+    headers.append((b"content-length", str(len(payment.body)).encode()))
+    scope: Scope = {
+        **ctx.scope,
+        "method": payment.method,
+        "path": payment.path,
+        "raw_path": payment.path.encode(),
+        "query_string": b"",
+        "headers": headers,
+        RUN_KEY: run,
+    }
+    outer = ctx.receive
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": payment.body, "more_body": False}
+        return await outer()  # the client's disconnect
+
+    ctx.scope, ctx.receive, ctx._headers = scope, receive, None
+    ctx.surface = surface_for(payment.path)
+    ctx.record.method, ctx.record.path, ctx.record.surface = (
+        payment.method,
+        payment.path,
+        ctx.surface,
+    )
+
+
+class _Finishing:
+    """Sends the stored request's answer; a run its charge did not finish (it failed
+    before it was admitted) is finished as failed."""
+
+    def __init__(self, app: ASGIApp, cashier: Cashier, run: PaidRun, request_id: str) -> None:
+        self.app, self.cashier, self.run, self.request_id = app, cashier, run, request_id
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            await self.cashier.finish(
+                self.run, ok=False, request_id=self.request_id, note="no answer"
+            )

@@ -1,0 +1,323 @@
+"""Stored x402 payments: quotes with their requests, offers, receipts and address leases.
+
+Every change of a payment's status is one conditional ``UPDATE`` (``WHERE status IN
+...``), so of two concurrent completes exactly one takes a payment from ``paid`` to
+``processing``; an ``X-PAYMENT`` is bound to one payment by a unique digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from nanogate.storage._tables import x402_leases, x402_offers, x402_payments, x402_receipts
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOffer:
+    """One rail a payment can be paid on, and what it has received there."""
+
+    rail: str
+    pay_to: str
+    amount: int
+    received: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPayment:
+    """A quote and the request it prices."""
+
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    request_hash: str
+    method: str
+    path: str
+    headers: dict[str, str] = field(repr=False)
+    body: bytes = field(repr=False)
+    amount_nusd: int
+    status: str
+    runs: int = 0
+    paid_rail: str | None = None
+    settlement: dict[str, Any] | None = None
+    request_id: str | None = None
+    last_error: str | None = None
+    offers: tuple[StoredOffer, ...] = ()
+
+    def offer(self, rail: str) -> StoredOffer | None:
+        return next((o for o in self.offers if o.rail == rail), None)
+
+
+@dataclass(frozen=True, slots=True)
+class NewPayment:
+    """What a quote stores: the request, its price, and each rail's amount (``pay_to``
+    of a polling rail is leased from ``pools`` when the payment is made)."""
+
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    request_hash: str
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+    amount_nusd: int
+    offers: Sequence[StoredOffer]
+
+
+class PaymentStore:
+    """x402 payments in the gateway's database."""
+
+    def __init__(self, reader: AsyncEngine, writer: AsyncEngine, dialect: str) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._dialect = dialect
+
+    async def create(
+        self,
+        payment: NewPayment,
+        pools: Mapping[str, Sequence[str]],
+        lease_until: datetime,
+    ) -> StoredPayment:
+        """Store ``payment``; each rail in ``pools`` gets an address of its pool that no
+        other payment holds, until ``lease_until``. A rail whose pool is exhausted is
+        left out of the stored offers."""
+        offers: list[StoredOffer] = []
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                insert(x402_payments).values(
+                    id=payment.id,
+                    created_at=payment.created_at,
+                    expires_at=payment.expires_at,
+                    request_hash=payment.request_hash,
+                    method=payment.method,
+                    path=payment.path,
+                    headers=orjson.dumps(dict(payment.headers)).decode(),
+                    body=payment.body,
+                    amount_nusd=payment.amount_nusd,
+                    status="pending",
+                    runs=0,
+                    updated_at=payment.created_at,
+                )
+            )
+            for offer in payment.offers:
+                pool = pools.get(offer.rail)
+                pay_to = offer.pay_to
+                if pool is not None:
+                    leased = await self._lease(
+                        conn, offer.rail, pool, payment.id, payment.created_at, lease_until
+                    )
+                    if leased is None:
+                        continue
+                    pay_to = leased
+                offers.append(StoredOffer(offer.rail, pay_to, offer.amount))
+                await conn.execute(
+                    insert(x402_offers).values(
+                        payment_id=payment.id,
+                        rail=offer.rail,
+                        pay_to=pay_to,
+                        amount=str(offer.amount),
+                    )
+                )
+        return StoredPayment(
+            payment.id,
+            payment.created_at,
+            payment.expires_at,
+            payment.request_hash,
+            payment.method,
+            payment.path,
+            dict(payment.headers),
+            payment.body,
+            payment.amount_nusd,
+            "pending",
+            offers=tuple(offers),
+        )
+
+    async def _lease(
+        self,
+        conn: AsyncConnection,
+        rail: str,
+        pool: Sequence[str],
+        payment_id: str,
+        now: datetime,
+        until: datetime,
+    ) -> str | None:
+        held = set(
+            (
+                await conn.execute(
+                    select(x402_leases.c.pay_to).where(
+                        x402_leases.c.rail == rail, x402_leases.c.until > now
+                    )
+                )
+            ).scalars()
+        )
+        make = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        for address in pool:
+            if address in held:
+                continue
+            upsert = make(x402_leases).values(
+                rail=rail, pay_to=address, payment_id=payment_id, until=until
+            )
+            statement = upsert.on_conflict_do_update(
+                index_elements=["rail", "pay_to"],
+                set_={"payment_id": payment_id, "until": until},
+                where=x402_leases.c.until <= now,
+            ).returning(x402_leases.c.pay_to)
+            if (await conn.execute(statement)).first() is not None:
+                return address
+        return None
+
+    async def get(self, payment_id: str) -> StoredPayment | None:
+        """The payment, with what each of its offers has received."""
+        async with self._reader.connect() as conn:
+            row = (
+                await conn.execute(select(x402_payments).where(x402_payments.c.id == payment_id))
+            ).first()
+            if row is None:
+                return None
+            offers = (
+                await conn.execute(
+                    select(x402_offers).where(x402_offers.c.payment_id == payment_id)
+                )
+            ).all()
+            receipts = (
+                await conn.execute(
+                    select(x402_receipts.c.rail, x402_receipts.c.amount).where(
+                        x402_receipts.c.payment_id == payment_id
+                    )
+                )
+            ).all()
+        received: dict[str, int] = {}
+        for rail, amount in receipts:
+            received[rail] = received.get(rail, 0) + int(amount)
+        return _payment(
+            row._mapping,
+            tuple(
+                StoredOffer(o.rail, o.pay_to, int(o.amount), received.get(o.rail, 0))
+                for o in offers
+            ),
+        )
+
+    async def find_latest(self, request_hash: str) -> StoredPayment | None:
+        """The newest payment quoted for ``request_hash``."""
+        async with self._reader.connect() as conn:
+            payment_id = (
+                await conn.execute(
+                    select(x402_payments.c.id)
+                    .where(x402_payments.c.request_hash == request_hash)
+                    .order_by(x402_payments.c.created_at.desc(), x402_payments.c.id.desc())
+                    .limit(1)
+                )
+            ).scalar()
+        return await self.get(payment_id) if payment_id else None
+
+    async def find_by_digest(self, digest: str) -> StoredPayment | None:
+        """The payment an ``X-PAYMENT`` with this digest was used for."""
+        async with self._reader.connect() as conn:
+            payment_id = (
+                await conn.execute(
+                    select(x402_payments.c.id).where(x402_payments.c.payment_digest == digest)
+                )
+            ).scalar()
+        return await self.get(payment_id) if payment_id else None
+
+    async def add_receipts(
+        self, payment_id: str, rail: str, receipts: Iterable[tuple[str, int]], now: datetime
+    ) -> int:
+        """Record funds received towards ``payment_id`` on ``rail`` (``(receipt id,
+        amount)`` pairs); a receipt already recorded, for any payment, is not counted
+        again. Returns how many were new."""
+        added = 0
+        make = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        async with self._writer.begin() as conn:
+            for receipt_id, amount in receipts:
+                statement = (
+                    make(x402_receipts)
+                    .values(
+                        rail=rail,
+                        receipt_id=receipt_id,
+                        payment_id=payment_id,
+                        amount=str(amount),
+                        observed_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["rail", "receipt_id"])
+                )
+                added += (await conn.execute(statement)).rowcount or 0
+        return added
+
+    async def transition(
+        self,
+        payment_id: str,
+        from_statuses: Iterable[str],
+        to_status: str,
+        now: datetime,
+        **values: Any,
+    ) -> bool:
+        """Move the payment to ``to_status`` if it is in one of ``from_statuses``, with
+        ``values`` (``runs``, ``settlement``...) set in the same statement. ``False``
+        when its status was another (someone else moved it first), or when
+        ``payment_digest`` is already bound to another payment."""
+        if "settlement" in values and values["settlement"] is not None:
+            values["settlement"] = orjson.dumps(values["settlement"]).decode()
+        if values.pop("count_run", False):
+            values["runs"] = x402_payments.c.runs + 1
+        statement = (
+            update(x402_payments)
+            .where(x402_payments.c.id == payment_id, x402_payments.c.status.in_(from_statuses))
+            .values(status=to_status, updated_at=now, **values)
+        )
+        try:
+            async with self._writer.begin() as conn:
+                return bool((await conn.execute(statement)).rowcount)
+        except IntegrityError:
+            return False
+
+    async def release_lease(self, payment_id: str, now: datetime) -> None:
+        """Free the addresses ``payment_id`` holds (it is finished)."""
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(x402_leases)
+                .where(x402_leases.c.payment_id == payment_id, x402_leases.c.until > now)
+                .values(until=now)
+            )
+
+    async def count(self) -> int:
+        async with self._reader.connect() as conn:
+            return int(
+                (await conn.execute(select(func.count()).select_from(x402_payments))).scalar_one()
+            )
+
+
+def _payment(row: Any, offers: tuple[StoredOffer, ...]) -> StoredPayment:
+    settlement = row["settlement"]
+    return StoredPayment(
+        id=row["id"],
+        created_at=_aware(row["created_at"]),
+        expires_at=_aware(row["expires_at"]),
+        request_hash=row["request_hash"],
+        method=row["method"],
+        path=row["path"],
+        headers=orjson.loads(row["headers"]),
+        body=bytes(row["body"]),
+        amount_nusd=row["amount_nusd"],
+        status=row["status"],
+        runs=row["runs"],
+        paid_rail=row["paid_rail"],
+        settlement=orjson.loads(settlement) if settlement else None,
+        request_id=row["request_id"],
+        last_error=row["last_error"],
+        offers=offers,
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands timestamps back naive; they were stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

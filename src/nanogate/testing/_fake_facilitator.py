@@ -1,0 +1,218 @@
+"""A fake x402 v1 facilitator that checks ``exact`` payments signed by test wallets.
+
+``POST /verify`` and ``POST /settle`` take ``{"x402Version": 1, "paymentPayload": ...,
+"paymentRequirements": ...}``. A payment is valid when, in this order: its ``x402Version``
+is 1, both sides' scheme is ``exact``, their networks agree (any network name will do),
+the payload is well formed, its signature is :meth:`FakeFacilitator.sign` of its
+authorization, it pays ``payTo`` (case-insensitively) exactly ``maxAmountRequired``,
+``validAfter <= now < validBefore``, and its payer has not settled its nonce before.
+Each failed check answers the reason x402 names it by (``invalid_scheme``,
+``invalid_exact_evm_payload_signature``...). A settle re-verifies, then spends the nonce
+and answers a fake transaction hash. :func:`exact_payment` makes the payload a wallet
+would send. Served with :class:`~nanogate.testing.ServedAioHTTP`; a test thread may call
+its methods while it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+PAYER = "0x" + "22" * 20
+"""The wallet that pays unless the test names another."""
+
+_DIGITS = re.compile(r"[0-9]{1,78}")
+_AUTHORIZATION_FIELDS = ("from", "to", "value", "validAfter", "validBefore", "nonce")
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """What verifying a payment found."""
+
+    reason: str | None
+    payer: str | None
+    network: str | None
+    nonce_key: tuple[str, str, str] | None = None
+
+
+def _answer(data: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps(data), content_type="application/json")
+
+
+class FakeFacilitator:
+    """An x402 facilitator for test wallets; ``verified`` and ``settled`` record requests."""
+
+    def __init__(self) -> None:
+        self.verified: list[dict[str, Any]] = []
+        """The body of each verify request, in order."""
+        self.settled: list[dict[str, Any]] = []
+        """The body of each settle request that succeeded, in order."""
+        self._lock = threading.Lock()
+        self._spent: set[tuple[str, str, str]] = set()
+        self._failures: deque[int] = deque()
+        self._refusals: deque[str] = deque()
+
+    @staticmethod
+    def sign(authorization: Mapping[str, Any]) -> str:
+        """A test wallet's signature of ``authorization``: deterministic, and valid for
+        this fake only."""
+        canonical = orjson.dumps(dict(authorization), option=orjson.OPT_SORT_KEYS)
+        return "0x" + hashlib.sha256(b"fake-facilitator:" + canonical).hexdigest()
+
+    # What a test does ------------------------------------------------------------------
+
+    def fail_next(self, count: int = 1, status: int = 500) -> None:
+        """Answer the next ``count`` requests with HTTP ``status`` and a body that is not
+        JSON (``status=200`` makes that a garbled success)."""
+        with self._lock:
+            self._failures.extend([status] * count)
+
+    def refuse_settle_next(self, reason: str = "unexpected_settle_error") -> None:
+        """The next settle fails with ``reason``, whatever its payment (its nonce is not
+        spent)."""
+        with self._lock:
+            self._refusals.append(reason)
+
+    # The API ---------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/verify", self._verify)
+        app.router.add_post("/settle", self._settle)
+        return app
+
+    async def _read(self, request: web.Request) -> dict[str, Any] | web.Response:
+        """The request's body, or the answer to give instead of reading it."""
+        raw = await request.read()
+        with self._lock:
+            if self._failures:
+                return web.Response(status=self._failures.popleft(), text="fake failure")
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return _answer({"error": "the body is not JSON"}, 400)
+        if not isinstance(body, dict) or not all(
+            isinstance(body.get(k), dict) for k in ("paymentPayload", "paymentRequirements")
+        ):
+            return _answer({"error": "paymentPayload and paymentRequirements are required"}, 400)
+        return body
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        body = await self._read(request)
+        if isinstance(body, web.Response):
+            return body
+        with self._lock:
+            self.verified.append(body)
+            check = self._check(body)
+        return _answer(
+            {"isValid": check.reason is None, "invalidReason": check.reason, "payer": check.payer}
+        )
+
+    async def _settle(self, request: web.Request) -> web.Response:
+        body = await self._read(request)
+        if isinstance(body, web.Response):
+            return body
+        with self._lock:
+            check = self._check(body)
+            reason = self._refusals.popleft() if self._refusals else check.reason
+            transaction = ""
+            if reason is None and check.nonce_key is not None:
+                self._spent.add(check.nonce_key)
+                self.settled.append(body)
+                transaction = "0x" + hashlib.sha256(repr(check.nonce_key).encode()).hexdigest()
+        return _answer(
+            {
+                "success": reason is None,
+                "errorReason": reason,
+                "transaction": transaction,
+                "network": check.network,
+                "payer": check.payer,
+            }
+        )
+
+    def _check(self, body: dict[str, Any]) -> _Check:
+        """Verify a request's payment against its requirements (under the lock)."""
+        payment, requirements = body["paymentPayload"], body["paymentRequirements"]
+        network = payment.get("network")
+        network = network if isinstance(network, str) else None
+        payload = payment.get("payload")
+        authorization = payload.get("authorization") if isinstance(payload, dict) else None
+        payer = authorization.get("from") if isinstance(authorization, dict) else None
+        payer = payer if isinstance(payer, str) else None
+
+        def refuse(reason: str) -> _Check:
+            return _Check(reason, payer, network)
+
+        if payment.get("x402Version") != 1:
+            return refuse("invalid_x402_version")
+        if payment.get("scheme") != "exact" or requirements.get("scheme") != "exact":
+            return refuse("invalid_scheme")
+        if network is None or network != requirements.get("network"):
+            return refuse("invalid_network")
+        if (
+            not isinstance(payload, dict)
+            or not isinstance(payload.get("signature"), str)
+            or not isinstance(authorization, dict)
+            or not all(isinstance(authorization.get(k), str) for k in _AUTHORIZATION_FIELDS)
+            or not all(
+                _DIGITS.fullmatch(authorization[k]) for k in ("value", "validAfter", "validBefore")
+            )
+        ):
+            return refuse("invalid_payload")
+        if not hmac.compare_digest(payload["signature"], self.sign(authorization)):
+            return refuse("invalid_exact_evm_payload_signature")
+        if authorization["to"].lower() != str(requirements.get("payTo", "")).lower():
+            return refuse("invalid_exact_evm_payload_recipient_mismatch")
+        if authorization["value"] != str(requirements.get("maxAmountRequired", "")):
+            return refuse("invalid_exact_evm_payload_authorization_value")
+        now = int(time.time())
+        if int(authorization["validBefore"]) <= now:
+            return refuse("invalid_exact_evm_payload_authorization_valid_before")
+        if int(authorization["validAfter"]) > now:
+            return refuse("invalid_exact_evm_payload_authorization_valid_after")
+        key = (network, authorization["from"].lower(), authorization["nonce"].lower())
+        if key in self._spent:
+            return refuse("invalid_exact_evm_payload_authorization_nonce_used")
+        return _Check(None, payer, network, key)
+
+
+def exact_payment(
+    requirements: Mapping[str, Any],
+    *,
+    payer: str = PAYER,
+    value: str | int | None = None,
+    valid_before: int | None = None,
+    nonce: str | None = None,
+    network: str | None = None,
+) -> dict[str, Any]:
+    """The x402 v1 ``exact`` payment payload a test wallet sends to meet ``requirements``
+    (x402 payment requirements), signed so that :class:`FakeFacilitator` accepts it;
+    each keyword changes one field (to make it invalid, say)."""
+    authorization = {
+        "from": payer,
+        "to": requirements["payTo"],
+        "value": str(requirements["maxAmountRequired"] if value is None else value),
+        "validAfter": "0",
+        "validBefore": str(int(time.time()) + 600 if valid_before is None else valid_before),
+        "nonce": nonce if nonce is not None else "0x" + secrets.token_hex(32),
+    }
+    return {
+        "x402Version": 1,
+        "scheme": "exact",
+        "network": requirements["network"] if network is None else network,
+        "payload": {
+            "signature": FakeFacilitator.sign(authorization),
+            "authorization": authorization,
+        },
+    }

@@ -1,0 +1,156 @@
+"""Stored x402 payments, on SQLite and PostgreSQL alike: quotes, address leases,
+receipts, and status changes that exactly one of many concurrent callers wins."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from nanogate.core import new_id
+from nanogate.storage import NewPayment, SQLStore, StoredOffer
+
+NOW = datetime(2026, 6, 9, 12, 0, tzinfo=UTC)
+POOL = ("nano_shared_1", "nano_shared_2", "nano_shared_3")
+"""PostgreSQL keeps one database for the whole run: tests that count leases use their
+own pool (:func:`_pool`)."""
+RAW = 10**35 + 7
+"""More raw than 64 bits hold, as real Nano amounts are."""
+
+
+def _new(request_hash: str = "sha256:abc", created: datetime = NOW) -> NewPayment:
+    return NewPayment(
+        id=new_id("pay"),
+        created_at=created,
+        expires_at=created + timedelta(minutes=15),
+        request_hash=request_hash,
+        method="POST",
+        path="/api/v1/chat/completions",
+        headers={"content-type": "application/json"},
+        body=b'{"model":"m"}',
+        amount_nusd=71_400_000,
+        offers=[StoredOffer("nano", POOL[0], RAW), StoredOffer("x402-exact", "0xT", 1500)],
+    )
+
+
+async def _create(
+    store: SQLStore,
+    created: datetime = NOW,
+    hash_: str = "sha256:abc",
+    pool: tuple[str, ...] = POOL,
+) -> str:
+    payment = await store.payments.create(
+        _new(hash_, created), {"nano": pool}, created + timedelta(hours=1)
+    )
+    return payment.id
+
+
+def _pool() -> tuple[str, ...]:
+    """Three addresses no other test uses."""
+    run = new_id("pool")
+    return tuple(f"nano_{run}_{n}" for n in range(3))
+
+
+async def test_a_quote_is_stored_with_its_request_and_exact_amounts(store: SQLStore) -> None:
+    """A stored quote comes back with its request, its price and each rail's amount,
+    integers beyond 64 bits exact."""
+    payment_id = await _create(store, pool=_pool())
+    payment = await store.payments.get(payment_id)
+    assert payment is not None
+    assert (payment.status, payment.method, payment.body) == ("pending", "POST", b'{"model":"m"}')
+    assert payment.headers == {"content-type": "application/json"}
+    assert payment.created_at == NOW and payment.amount_nusd == 71_400_000
+    nano = payment.offer("nano")
+    assert nano is not None and nano.amount == RAW and nano.received == 0
+    assert payment.offer("x402-exact") == StoredOffer("x402-exact", "0xT", 1500)
+    assert await store.payments.get("pay_missing") is None
+
+
+async def test_each_open_payment_leases_its_own_address(store: SQLStore) -> None:
+    """Concurrent quotes on a polling rail get distinct addresses from its pool; once the
+    pool is exhausted the rail is left out of the next quotes (the others stay)."""
+    pool = _pool()
+    ids = await asyncio.gather(*(_create(store, pool=pool) for _ in range(5)))
+    addresses = []
+    for payment_id in ids:
+        payment = await store.payments.get(payment_id)
+        assert payment is not None
+        nano = payment.offer("nano")
+        if nano is not None:
+            addresses.append(nano.pay_to)
+        assert payment.offer("x402-exact") is not None
+    assert sorted(addresses) == sorted(pool)
+
+
+async def test_an_address_returns_to_the_pool_after_its_lease(store: SQLStore) -> None:
+    """An address is leased again only after its lease ends; releasing a finished
+    payment's lease frees it at once."""
+    pool = _pool()
+    first = await _create(store, pool=pool)
+    await _create(store, pool=pool)
+    await _create(store, pool=pool)
+    blocked = await store.payments.get(await _create(store, pool=pool))
+    assert blocked is not None and blocked.offer("nano") is None
+    await store.payments.release_lease(first, NOW)
+    again = await store.payments.get(await _create(store, pool=pool))
+    assert again is not None and again.offer("nano") is not None
+    later = NOW + timedelta(hours=2)
+    fresh = await store.payments.get(await _create(store, created=later, pool=pool))
+    assert fresh is not None and fresh.offer("nano") is not None
+
+
+async def test_receipts_count_once_whoever_reports_them(store: SQLStore) -> None:
+    """A receipt recorded twice, or for two payments, counts once, for the first."""
+    first, second = await _create(store, pool=_pool()), await _create(store, pool=_pool())
+    h1, h2 = new_id("block"), new_id("block")
+    assert await store.payments.add_receipts(first, "nano", [(h1, 5), (h2, RAW)], NOW) == 2
+    assert await store.payments.add_receipts(first, "nano", [(h1, 5)], NOW) == 0
+    assert await store.payments.add_receipts(second, "nano", [(h2, RAW)], NOW) == 0
+    payment = await store.payments.get(first)
+    assert payment is not None
+    nano = payment.offer("nano")
+    assert nano is not None and nano.received == RAW + 5
+
+
+async def test_of_concurrent_status_changes_exactly_one_wins(store: SQLStore) -> None:
+    """Twenty concurrent claims of a paid payment: exactly one takes it to processing,
+    and its run is counted once."""
+    payment_id = await _create(store)
+    assert await store.payments.transition(payment_id, ["pending"], "paid", NOW)
+    results = await asyncio.gather(
+        *(
+            store.payments.transition(payment_id, ["paid"], "processing", NOW, count_run=True)
+            for _ in range(20)
+        )
+    )
+    assert results.count(True) == 1
+    payment = await store.payments.get(payment_id)
+    assert payment is not None and payment.status == "processing" and payment.runs == 1
+
+
+async def test_a_payment_digest_binds_one_payment(store: SQLStore) -> None:
+    """An X-PAYMENT digest bound to one payment cannot be bound to another; the payment
+    it paid is found by it, with its settlement."""
+    first, second = await _create(store), await _create(store)
+    digest = new_id("sha256")
+    settlement = {"success": True, "transaction": "0xabc", "network": "base", "payer": "0x1"}
+    assert await store.payments.transition(
+        first, ["pending"], "processing", NOW, payment_digest=digest, settlement=settlement
+    )
+    assert not await store.payments.transition(
+        second, ["pending"], "processing", NOW, payment_digest=digest
+    )
+    found = await store.payments.find_by_digest(digest)
+    assert found is not None and found.id == first and found.settlement == settlement
+    other = await store.payments.get(second)
+    assert other is not None and other.status == "pending"
+
+
+async def test_the_newest_quote_of_a_request_is_found_by_its_hash(store: SQLStore) -> None:
+    """``find_latest`` returns the newest payment quoted for a request hash, or None."""
+    same, other = new_id("sha256"), new_id("sha256")
+    await _create(store, NOW, same)
+    newest = await _create(store, NOW + timedelta(seconds=5), same)
+    await _create(store, NOW + timedelta(seconds=9), other)
+    found = await store.payments.find_latest(same)
+    assert found is not None and found.id == newest
+    assert await store.payments.find_latest("sha256:none") is None

@@ -192,7 +192,10 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
         "`POST completeUrl` before the payment has received its amount in full (status "
         "`pending` or `underpaid`).",
         "Poll `statusUrl` (it sends `Retry-After`) until `paid`, then complete.",
-        {"message": "This payment has received 1000 of 1500 atomic units on base-usdc."},
+        {
+            "message": "This payment has not been received in full yet (1000 of 1500 "
+            "atomic units on base-usdc); poll its statusUrl."
+        },
     ),
     "model_not_allowed": (
         "The key's model allowlist excludes this model.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, assert_type
 
@@ -12,14 +13,20 @@ from nanogate.client import (
     APIStatusError,
     AsyncClient,
     AsyncStream,
+    AsyncWallet,
     Client,
     DailyLimitError,
+    PaidResponse,
+    PaymentOffer,
+    PaymentQuote,
+    PaymentStatus,
     RateLimitError,
     Response,
     RetryPolicy,
     ServiceUnavailableError,
     Stream,
     StreamError,
+    Wallet,
     classify_sdk_error,
     parse_error,
 )
@@ -88,3 +95,43 @@ def construction() -> None:
         default_headers={"x": "y"},
     )
     AsyncClient(timeout=10.0, http_client=httpx.AsyncClient())
+
+
+class _Wallet:
+    def supports(self, offer: PaymentOffer) -> bool:
+        return offer.exact
+
+    def pay(
+        self, quote: PaymentQuote, offer: PaymentOffer, requirements: Mapping[str, Any] | None
+    ) -> str | None:
+        return "x-payment"
+
+
+class _AsyncWallet:
+    def supports(self, offer: PaymentOffer) -> bool:
+        return offer.exact
+
+    async def pay(
+        self, quote: PaymentQuote, offer: PaymentOffer, requirements: Mapping[str, Any] | None
+    ) -> str | None:
+        return None
+
+
+def x402(client: Client) -> None:
+    quote = client.x402.quote("/chat/completions", {"model": "m", "messages": MESSAGES})
+    assert_type(quote, PaymentQuote)
+    assert_type(quote.amount_usd, Decimal)
+    assert_type(quote.offers[0].amount, int)
+    assert_type(client.x402.status(quote), PaymentStatus)
+    assert_type(client.x402.complete(quote.payment_id), Response)
+    wallet: Wallet = _Wallet()
+    paid = client.x402.pay("/chat/completions", {"model": "m"}, wallet, rails=["x402-exact"])
+    assert_type(paid, PaidResponse)
+    assert_type(paid.payment_response, dict[str, Any] | None)
+
+
+async def async_x402(client: AsyncClient) -> None:
+    wallet: AsyncWallet = _AsyncWallet()
+    paid = await client.x402.pay("/chat/completions", {"model": "m"}, wallet)
+    assert_type(paid.body, Response)
+    assert_type(await client.x402.status("pay_1"), PaymentStatus)

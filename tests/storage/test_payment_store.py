@@ -4,6 +4,7 @@ receipts, and status changes that exactly one of many concurrent callers wins.""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from nanogate.core import new_id
@@ -41,6 +42,7 @@ async def _create(
     payment = await store.payments.create(
         _new(hash_, created), {"nano": pool}, created + timedelta(hours=1)
     )
+    assert payment is not None
     return payment.id
 
 
@@ -154,3 +156,21 @@ async def test_the_newest_quote_of_a_request_is_found_by_its_hash(store: SQLStor
     found = await store.payments.find_latest(same)
     assert found is not None and found.id == newest
     assert await store.payments.find_latest("sha256:none") is None
+
+
+async def test_a_quote_no_rail_can_take_is_not_stored(store: SQLStore) -> None:
+    """When every offered rail's pool is exhausted, nothing is stored and ``create``
+    returns None."""
+    pool = (f"nano_{new_id('only')}",)
+    await _create(store, pool=pool)
+    lonely = replace(_new(), offers=[StoredOffer("nano", pool[0], 5)])
+    assert await store.payments.create(lonely, {"nano": pool}, NOW + timedelta(hours=1)) is None
+    assert await store.payments.get(lonely.id) is None
+
+
+async def test_receipts_list_what_a_refund_needs(store: SQLStore) -> None:
+    """A payment's receipts come back with their rail, id and exact amount."""
+    payment_id = await _create(store, pool=_pool())
+    block = new_id("block")
+    await store.payments.add_receipts(payment_id, "nano", [(block, RAW)], NOW)
+    assert await store.payments.receipts(payment_id) == [("nano", block, RAW, NOW)]

@@ -18,6 +18,7 @@ from nanogate.cli._common import (
     out,
     parse_usd,
     print_json,
+    show,
     with_store,
 )
 from nanogate.core import format_usd, nano_to_usd
@@ -83,18 +84,6 @@ def request_view(record: RequestRecord) -> dict[str, Any]:
     }
 
 
-def _show(data: dict[str, Any], as_json: bool, title: str) -> None:
-    if as_json:
-        print_json(data)
-        return
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    for field, value in data.items():
-        table.add_row(field, "" if value is None else str(value))
-    out.print(table)
-
-
 @accounts.command("create")
 def accounts_create(
     balance: Annotated[str, typer.Option("--balance", help="Starting balance in USD.")] = "0",
@@ -105,7 +94,7 @@ def accounts_create(
     """Create an account with a starting balance."""
     amount = parse_usd(balance, "--balance")
     account = with_store(config, lambda store: store.create_account(amount, name))
-    _show(account_view(account), as_json, "account created")
+    show(account_view(account), as_json, "account created")
 
 
 @accounts.command("topup")
@@ -120,11 +109,11 @@ def accounts_topup(
     account = with_store(config, lambda store: store.topup(account_id, amount))
     if account is None:
         fail(f"no account {account_id!r}")
-    _show(account_view(account), as_json, "account topped up")
+    show(account_view(account), as_json, "account topped up")
 
 
 @accounts.command("show")
-def accounts_show(
+def accountsshow(
     account_id: Annotated[str, typer.Argument(help="The account to show.")],
     config: ConfigOption = None,
     as_json: JsonOption = False,
@@ -133,7 +122,7 @@ def accounts_show(
     account = with_store(config, lambda store: store.get_account(account_id))
     if account is None:
         fail(f"no account {account_id!r}")
-    _show(account_view(account), as_json, "account")
+    show(account_view(account), as_json, "account")
 
 
 @accounts.command("audit")
@@ -149,7 +138,7 @@ def accounts_audit(
     audit = with_store(config, lambda store: store.audit(account_id))
     if audit is None:
         fail(f"no account {account_id!r}")
-    _show(
+    show(
         {
             "id": account_id,
             "balance_usd": format_usd(audit.balance_nusd),
@@ -258,7 +247,7 @@ def keys_create(
     if new is None:
         fail(f"no account {account!r}")
     data = {"id": new.record.id, "key": new.key, **key_view(new.record)}
-    _show(data, as_json, "API key created (the key is shown only now)")
+    show(data, as_json, "API key created (the key is shown only now)")
 
 
 @keys.command("revoke")
@@ -270,11 +259,11 @@ def keys_revoke(
     """Revoke an API key; running gateways refuse it within a second."""
     if not with_store(config, lambda store: store.revoke_key(key_id)):
         fail(f"no key {key_id!r}")
-    _show({"id": key_id, "revoked": True}, as_json, "API key revoked")
+    show({"id": key_id, "revoked": True}, as_json, "API key revoked")
 
 
 @requests.command("show")
-def requests_show(
+def requestsshow(
     request_id: Annotated[str, typer.Argument(help="The X-Request-ID of the request.")],
     config: ConfigOption = None,
     as_json: JsonOption = False,
@@ -283,7 +272,7 @@ def requests_show(
     record = with_store(config, lambda store: store.get_request(request_id))
     if record is None:
         fail(f"no request {request_id!r} in the request log")
-    _show(request_view(record), as_json, "request")
+    show(request_view(record), as_json, "request")
 
 
 __all__ = ["accounts", "keys", "requests"]

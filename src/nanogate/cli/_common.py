@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import orjson
 import typer
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from nanogate.config import ConfigError, Settings, load_settings
@@ -94,3 +95,16 @@ def parse_usd(value: str, what: str) -> int:
         return usd_to_nano(amount)
     except ValueError:
         fail(f"{what} has more than nine decimals")
+
+
+def show(data: dict[str, Any], as_json: bool, title: str) -> None:
+    """Print ``data``: one JSON object with ``--json``, else a two-column table."""
+    if as_json:
+        print_json(data)
+        return
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for field, value in data.items():
+        table.add_row(field, "" if value is None else str(value))
+    out.print(table)

@@ -10,20 +10,18 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from nanogate.cli._common import (
     ConfigOption,
     JsonOption,
     fail,
-    out,
-    print_json,
     run_with_store,
     settings_from,
+    show,
 )
 from nanogate.core import nano_to_usd, new_id
 from nanogate.storage import SQLStore, StoredPayment
-from nanogate.x402 import observed_status
+from nanogate.x402 import observed_status, usd_text
 
 payments = typer.Typer(help="Accountless x402 payments.", no_args_is_help=True)
 
@@ -32,11 +30,14 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def payment_view(payment: StoredPayment) -> dict[str, Any]:
+Receipts = list[tuple[str, str, int, datetime]]
+
+
+def payment_view(payment: StoredPayment, receipts: Receipts) -> dict[str, Any]:
     return {
         "paymentId": payment.id,
         "status": payment.status,
-        "amountUsd": format(nano_to_usd(payment.amount_nusd), "f"),
+        "amountUsd": usd_text(nano_to_usd(payment.amount_nusd)),
         "createdAt": _iso(payment.created_at),
         "expiresAt": _iso(payment.expires_at),
         "request": f"{payment.method} {payment.path}",
@@ -55,36 +56,31 @@ def payment_view(payment: StoredPayment) -> dict[str, Any]:
             }
             for o in payment.offers
         ],
+        "receipts": [
+            {"scheme": rail, "id": receipt, "amount": str(amount), "observedAt": _iso(when)}
+            for rail, receipt, amount, when in receipts
+        ],
     }
 
 
-def _show(data: dict[str, Any], as_json: bool, title: str) -> None:
-    if as_json:
-        print_json(data)
-        return
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    for field, value in data.items():
-        table.add_row(field, "" if value is None else str(value))
-    out.print(table)
-
-
 @payments.command("show")
-def payments_show(
+def paymentsshow(
     payment_id: Annotated[str, typer.Argument(help="The paymentId of the quote.")],
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show a payment: its status, what each rail received, its runs and settlement."""
 
-    async def get(store: SQLStore) -> StoredPayment | None:
-        return await store.payments.get(payment_id)
+    async def get(store: SQLStore) -> tuple[StoredPayment, Receipts] | None:
+        payment = await store.payments.get(payment_id)
+        if payment is None:
+            return None
+        return payment, await store.payments.receipts(payment_id)
 
-    payment = run_with_store(settings_from(config), get)
-    if payment is None:
+    found = run_with_store(settings_from(config), get)
+    if found is None:
         fail(f"no payment {payment_id!r}")
-    _show(payment_view(payment), as_json, "payment")
+    show(payment_view(*found), as_json, "payment")
 
 
 @payments.command("simulate")
@@ -106,7 +102,7 @@ def payments_simulate(
     if amount is not None and not amount.isdigit():
         fail(f"--amount must be a whole number of atomic units (got {amount!r})")
 
-    async def simulate(store: SQLStore) -> StoredPayment | str:
+    async def simulate(store: SQLStore) -> tuple[StoredPayment, Receipts] | str:
         payment = await store.payments.get(payment_id)
         if payment is None:
             return f"no payment {payment_id!r}"
@@ -130,12 +126,12 @@ def payments_simulate(
         await store.payments.transition(payment_id, [payment.status], status, now, **extra)
         updated = await store.payments.get(payment_id)
         assert updated is not None
-        return updated
+        return updated, await store.payments.receipts(payment_id)
 
     result = run_with_store(settings, simulate)
     if isinstance(result, str):
         fail(result)
-    _show(payment_view(result), as_json, "payment credited (dev rail)")
+    show(payment_view(*result), as_json, "payment credited (dev rail)")
 
 
 __all__ = ["payments"]

@@ -9,6 +9,7 @@ node for funds sent to a pool of addresses, one address per open payment; exact 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 POLLING_RAILS = ("nano", "base-usdc", "dev")
 EXACT_RAILS = ("nano-exact", "x402-exact", "x402-solana-usdc")
 X402_RAILS = frozenset(POLLING_RAILS + EXACT_RAILS)
+
+_EVM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 DEFAULT_ENDPOINTS = (
     "POST /api/v1/chat/completions",
@@ -91,6 +94,9 @@ class X402Settings(_Section):
     max_runs: int = Field(3, ge=1)
     """A paid request whose run fails may be completed again, up to this many runs in
     all; then the payment is ``failed`` (the operator refunds by hand)."""
+    abandoned_run_s: int = Field(3600, ge=60)
+    """A run still ``processing`` after this long was abandoned (its gateway stopped):
+    the payment is ``paid`` again, or ``failed`` if its settlement never completed."""
     nano: RailSettings = RailSettings()
     nano_exact: RailSettings = Field(RailSettings(), alias="nano-exact")
     base_usdc: RailSettings = Field(RailSettings(), alias="base-usdc")
@@ -136,6 +142,14 @@ class X402Settings(_Section):
                 raise ValueError(f"{where} needs usd_per_unit (dollars per XNO)")
             if name in ("nano", "base-usdc") and not rail.node_url:
                 raise ValueError(f"{where} needs node_url")
+            if len(set(rail.pay_to)) != len(rail.pay_to):
+                raise ValueError(f"{where}: pay_to lists an address twice")
+            if name == "base-usdc":
+                for address in (*rail.pay_to, *([rail.asset] if rail.asset else [])):
+                    if not _EVM_ADDRESS.fullmatch(address):
+                        raise ValueError(
+                            f"{where}: {address!r} is not an EVM address (0x + 40 hex)"
+                        )
             if name in EXACT_RAILS:
                 if not rail.facilitator_url:
                     raise ValueError(f"{where} needs facilitator_url")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from nanogate.byok import SealError
-from nanogate.errors import InvalidParameterValue
+from nanogate.errors import InvalidParameterValue, MissingAPIKey
 from nanogate.routing import Deployment
 from nanogate.server._context import RequestContext
 
@@ -43,7 +43,8 @@ def byok_route(ctx: RequestContext, deployments: Sequence[Deployment]) -> ByokRo
         return None
     state = ctx.state
     key = ctx.key
-    assert key is not None, "BYOK follows authentication"
+    if key is None:  # an accountless (x402) request: there are no stored credentials
+        raise MissingAPIKey("BYOK uses the provider keys stored for an API key; send your API key.")
     if state.sealer is None:
         raise InvalidParameterValue(
             "BYOK is not enabled on this gateway (it has no [byok] secret).", param="byok"

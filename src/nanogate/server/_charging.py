@@ -23,6 +23,7 @@ from nanogate.core import count_tokens, format_usd, usd_to_nano
 from nanogate.routing import Model
 from nanogate.server._context import RequestContext
 from nanogate.server._x402 import PaidRun
+from nanogate.server._x402_exact import redeem
 from nanogate.storage import APIKey
 
 
@@ -178,7 +179,7 @@ async def _admit_paid(
         header = ctx.headers.get("x-payment")
         if not header:
             await cashier.challenge(ctx.scope, ctx.body, reserve)
-        run = await cashier.redeem(ctx.scope, ctx.body, header)
+        run = await redeem(cashier, ctx.scope, ctx.body, header)
         ctx.paid = run
     response = run.response_header()
     if response is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from nanogate.config import X402Settings
-from nanogate.config._x402 import QUOTABLE_ENDPOINTS
 from nanogate.core import nano_to_usd, new_id, usd_to_nano
 from nanogate.errors import (
     GatewayError,
@@ -34,7 +32,6 @@ from nanogate.errors import (
     PaymentChallenge,
     PaymentExpired,
     PaymentFailed,
-    PaymentInvalid,
     PaymentNotFound,
     PaymentPending,
     ServiceUnavailable,
@@ -45,19 +42,14 @@ from nanogate.x402 import (
     DEV_PAY_TO,
     RAILS,
     Offer,
-    PaymentRefused,
     Quote,
     Status,
     canonical_body,
     challenge_body,
     completion_refusal,
-    decode_payment,
-    iso_millis,
     observed_status,
     request_hash,
-    requirements,
     retry_after,
-    usd_text,
 )
 
 log = logging.getLogger("nanogate.x402")
@@ -122,7 +114,7 @@ _REFUSALS: dict[str, type[GatewayError]] = {
 }
 
 
-def _refuse(payment: StoredPayment, status: Status) -> NoReturn:
+def refuse(payment: StoredPayment, status: Status) -> NoReturn:
     refusal = completion_refusal(status)
     if refusal == "in_progress":
         raise PaymentAlreadyCompleted("This payment is being completed by another request.")
@@ -130,6 +122,11 @@ def _refuse(payment: StoredPayment, status: Status) -> NoReturn:
         raise PaymentPending(_shortfall(payment))
     if refusal is None:  # paid: another payment already paid it
         raise PaymentAlreadyCompleted("This quote is already paid; POST its completeUrl.")
+    if refusal == "failed" and (payment.last_error or "").startswith("settlement outcome"):
+        raise PaymentFailed(
+            "The payment's settlement could not be confirmed, so the request did not run; "
+            "the payment is held for the operator."
+        )
     raise _REFUSALS[refusal]()
 
 
@@ -138,10 +135,6 @@ def _shortfall(payment: StoredPayment) -> str:
     parts = [f"{o.received} of {o.amount} atomic units on {o.rail}" for o in polling]
     received = "; ".join(parts) if parts else "nothing"
     return f"This payment has not been received in full yet ({received}); poll its statusUrl."
-
-
-def _digest(raw: Mapping[str, Any]) -> str:
-    return "sha256:" + hashlib.sha256(canonical_body(raw)).hexdigest()
 
 
 class Cashier:
@@ -160,13 +153,13 @@ class Cashier:
         self.clock = clock
         self.watchers = dict(watchers)
         self.verifiers = dict(verifiers)
-        self._endpoints = frozenset(settings.endpoints) if settings.enabled else frozenset()
+        self.endpoints = frozenset(settings.endpoints) if settings.enabled else frozenset()
 
     # Who is asked to pay ---------------------------------------------------------------
 
     def quotes(self, method: str, path: str) -> bool:
         """Whether a request without credentials to ``method path`` is quoted."""
-        return f"{method} {path}" in self._endpoints
+        return f"{method} {path}" in self.endpoints
 
     def opted_in(self, headers: Headers) -> bool:
         """Whether an accountless request may be quoted: always, unless the opt-in
@@ -215,8 +208,13 @@ class Cashier:
             complete_url=f"{base}/api/x402/complete/{payment.id}",
             resource=f"{base}{payment.path}",
             description=f"One request to {payment.path}",
-            offers=tuple(self._offer(o) for o in payment.offers),
+            offers=tuple(self._offer(o) for o in self.ordered(payment)),
         )
+
+    def ordered(self, payment: StoredPayment) -> tuple[StoredOffer, ...]:
+        """The payment's offers in the order the rails are configured."""
+        rank = {name: n for n, name in enumerate(self.settings.rails)}
+        return tuple(sorted(payment.offers, key=lambda o: rank.get(o.rail, len(rank))))
 
     def _amount(self, name: str, usd: Decimal) -> int:
         rail = RAILS[name]
@@ -257,155 +255,12 @@ class Cashier:
             pools,
             expires + timedelta(seconds=self.settings.address_quarantine_s),
         )
-        if not payment.offers:
+        if payment is None:
             raise ServiceUnavailable(
                 "Every payment address is in use; try again shortly.", retry_after=30
             )
         quote = self.quote_of(payment, self.base_url(scope))
         raise PaymentChallenge(fields=_fields(challenge_body(quote, now)))
-
-    # Exact rails ------------------------------------------------------------------------
-
-    async def redeem(self, scope: Scope, body: Mapping[str, Any], header: str) -> PaidRun:
-        """Verify and settle an ``X-PAYMENT`` replay of a quoted request; the run it
-        returns may execute the request. Every refusal runs and settles nothing."""
-        try:
-            decoded = decode_payment(header)
-        except PaymentRefused as exc:
-            raise PaymentInvalid(str(exc)) from None
-        digest = _digest(decoded.raw)
-        this_hash = request_hash(scope["method"], scope["path"], body)
-        used = await self.payments.find_by_digest(digest)
-        if used is not None:
-            return await self._replay(used, this_hash)
-        payment = await self._quoted(decoded.raw, this_hash)
-        now = self.clock()
-        if payment.status not in ("pending", "underpaid"):
-            _refuse(payment, payment.status)  # type: ignore[arg-type]
-        if now >= payment.expires_at:
-            await self.payments.transition(payment.id, [payment.status], "expired", now)
-            raise PaymentExpired()
-        if decoded.scheme != "exact":
-            raise PaymentInvalid(f"X-PAYMENT must use the exact scheme, not {decoded.scheme!r}.")
-        quote = self.quote_of(payment, self.base_url(scope))
-        offer = next(
-            (o for o in quote.offers if not o.polling and o.network == decoded.network), None
-        )
-        if offer is None:
-            raise PaymentInvalid(
-                f"This quote takes no exact payment on the network {decoded.network!r}."
-            )
-        _check_binding(decoded.raw, decoded.payload, offer, payment)
-        claimed = await self.payments.transition(
-            payment.id,
-            ["pending", "underpaid"],
-            "processing",
-            now,
-            payment_digest=digest,
-            paid_rail=offer.scheme,
-            count_run=True,
-        )
-        if not claimed:
-            again = await self.payments.get(payment.id)
-            assert again is not None
-            if again.status in ("pending", "underpaid"):
-                raise PaymentAlreadyCompleted("This X-PAYMENT has already been used.")
-            _refuse(again, again.status)  # type: ignore[arg-type]
-        return await self._settle(payment, offer, requirements(quote, offer, now), decoded.raw)
-
-    async def _quoted(self, raw: Mapping[str, Any], this_hash: str) -> StoredPayment:
-        """The quote an X-PAYMENT pays: the one it names, or the newest for this request."""
-        payload = raw.get("payload")
-        named = raw.get("paymentId") or (
-            payload.get("paymentId") if isinstance(payload, Mapping) else None
-        )
-        if isinstance(named, str):
-            payment = await self.payments.get(named)
-            if payment is None:
-                raise PaymentNotFound()
-        else:
-            found = await self.payments.find_latest(this_hash)
-            if found is None:
-                raise PaymentInvalid(
-                    "No quote matches this request: replay it exactly as it was quoted, "
-                    "or send it without X-PAYMENT for a new quote."
-                )
-            payment = found
-        if payment.request_hash != this_hash:
-            raise PaymentInvalid("This payment was quoted for a different request.")
-        return payment
-
-    async def _replay(self, payment: StoredPayment, this_hash: str) -> PaidRun:
-        """An X-PAYMENT seen before: it may run its own request again only if the
-        last run failed (the payment is still ``paid``); otherwise it is reused."""
-        if payment.request_hash != this_hash:
-            raise PaymentAlreadyCompleted("This X-PAYMENT has already been used.")
-        if payment.status != "paid":
-            _refuse(payment, payment.status)  # type: ignore[arg-type]
-        return await self.claim_paid(payment)
-
-    async def _settle(
-        self,
-        payment: StoredPayment,
-        offer: Offer,
-        required: dict[str, Any],
-        raw: Mapping[str, Any],
-    ) -> PaidRun:
-        verifier = self.verifiers[offer.scheme]
-
-        async def back(reason: str) -> None:
-            await self.payments.transition(
-                payment.id,
-                ["processing"],
-                payment.status,
-                self.clock(),
-                payment_digest=None,
-                paid_rail=None,
-                runs=payment.runs,
-                last_error=reason,
-            )
-
-        try:
-            verdict = await verifier.verify(raw, required)
-        except RailError as exc:
-            await back(f"verify: {exc}")
-            raise ServiceUnavailable(
-                "The payment verifier cannot be reached; try again.", retry_after=5
-            ) from None
-        if not verdict.valid:
-            await back(f"verify: {verdict.reason}")
-            raise PaymentInvalid(f"The payment was refused: {verdict.reason or 'invalid'}.")
-        try:
-            settled = await verifier.settle(raw, required)
-        except RailError as exc:
-            await self.payments.transition(
-                payment.id,
-                ["processing"],
-                "failed",
-                self.clock(),
-                last_error=f"settlement outcome unknown: {exc}",
-            )
-            log.error("x402 payment %s: settlement outcome unknown (%s)", payment.id, exc)
-            raise ServiceUnavailable(
-                "The payment's settlement could not be confirmed; it is held for the "
-                f"operator (paymentId {payment.id})."
-            ) from None
-        if not settled.success:
-            await back(f"settle: {settled.reason}")
-            raise PaymentInvalid(
-                f"The payment could not be settled: {settled.reason or 'refused'}."
-            )
-        settlement = {
-            "success": True,
-            "transaction": settled.transaction,
-            "network": settled.network or offer.network,
-            "payer": settled.payer or verdict.payer,
-        }
-        await self.payments.transition(
-            payment.id, ["processing"], "processing", self.clock(), settlement=settlement
-        )
-        log.info("x402 payment %s settled on %s", payment.id, offer.scheme)
-        return PaidRun(payment.id, payment.amount_nusd, offer.scheme, settlement)
 
     # Polling rails ---------------------------------------------------------------------
 
@@ -413,7 +268,15 @@ class Cashier:
         """Ask each polling rail's watcher what ``payment`` received, record it, and
         move the payment to the status that follows (paid, underpaid, expired)."""
         now = self.clock()
-        if payment.status in ("pending", "underpaid"):
+        if payment.status == "processing":
+            return await self._abandoned(payment, now)
+        # the address is this payment's until its lease ends: funds seen by then count,
+        # even after expiresAt (a payer who paid in full is never robbed)
+        leased_until = payment.expires_at + timedelta(seconds=self.settings.address_quarantine_s)
+        watched = payment.status in ("pending", "underpaid") or (
+            payment.status == "expired" and now < leased_until
+        )
+        if watched:
             for offer in payment.offers:
                 watcher = self.watchers.get(offer.rail)
                 if watcher is None:
@@ -425,7 +288,11 @@ class Cashier:
                         f"The {offer.rail} rail cannot be checked right now; try again.",
                         retry_after=5,
                     ) from exc
-                pairs = [(r.receipt_id, r.amount) for r in found]
+                pairs = [
+                    (r.receipt_id, r.amount)
+                    for r in found
+                    if r.confirmed_at is None or r.confirmed_at <= leased_until
+                ]
                 if pairs:
                     await self.payments.add_receipts(payment.id, offer.rail, pairs, now)
             fresh = await self.payments.get(payment.id)
@@ -440,6 +307,23 @@ class Cashier:
             payment = fresh
         return payment
 
+    async def _abandoned(self, payment: StoredPayment, now: datetime) -> StoredPayment:
+        """A run ``processing`` for longer than ``abandoned_run_s`` was cut short by a
+        gateway that stopped: its payment is paid again, or failed when the payment's
+        settlement is not known to have completed (it is never run unpaid)."""
+        since = payment.updated_at or payment.created_at
+        if now - since < timedelta(seconds=self.settings.abandoned_run_s):
+            return payment
+        exact = payment.paid_rail is not None and not RAILS[payment.paid_rail].polling
+        if exact and payment.settlement is None:
+            status, note = "failed", "settlement outcome unknown: the gateway stopped"
+        else:
+            status, note = "paid", "run abandoned: the gateway stopped while running it"
+        await self.payments.transition(payment.id, ["processing"], status, now, last_error=note)
+        fresh = await self.payments.get(payment.id)
+        assert fresh is not None
+        return fresh
+
     # Completion -------------------------------------------------------------------------
 
     async def claim(self, payment_id: str) -> tuple[StoredPayment, PaidRun]:
@@ -450,7 +334,7 @@ class Cashier:
             raise PaymentNotFound()
         payment = await self.observe(payment)
         if payment.status != "paid":
-            _refuse(payment, payment.status)  # type: ignore[arg-type]
+            refuse(payment, payment.status)  # type: ignore[arg-type]
         return payment, await self.claim_paid(payment)
 
     async def claim_paid(self, payment: StoredPayment) -> PaidRun:
@@ -460,7 +344,7 @@ class Cashier:
         if not claimed:
             again = await self.payments.get(payment.id)
             assert again is not None
-            _refuse(again, again.status)  # type: ignore[arg-type]
+            refuse(again, again.status)  # type: ignore[arg-type]
         return PaidRun(payment.id, payment.amount_nusd, payment.paid_rail, payment.settlement)
 
     async def finish(self, run: PaidRun, *, ok: bool, request_id: str, note: str | None) -> None:
@@ -491,74 +375,6 @@ class Cashier:
             log.error("x402 payment %s failed on every run; last: %s", run.payment_id, last)
         else:
             await store.transition(run.payment_id, ["processing"], "paid", now, last_error=last)
-
-    # Answers ----------------------------------------------------------------------------
-
-    def status_body(self, payment: StoredPayment, base: str) -> dict[str, Any]:
-        """``GET /api/x402/status/{id}``: where the payment stands, per rail."""
-        quote = self.quote_of(payment, base)
-        rails = []
-        for stored, offer in zip(payment.offers, quote.offers, strict=True):
-            received = stored.received
-            if not offer.polling and payment.paid_rail == offer.scheme and payment.settlement:
-                received = stored.amount
-            rails.append(
-                {
-                    "scheme": offer.scheme,
-                    "protocolScheme": offer.protocol_scheme,
-                    "network": offer.network,
-                    "payTo": offer.pay_to,
-                    "amount": str(offer.amount),
-                    "received": str(received),
-                }
-            )
-        body: dict[str, Any] = {
-            "paymentId": payment.id,
-            "status": payment.status,
-            "expiresAt": iso_millis(payment.expires_at),
-            "amountUsd": usd_text(quote.amount_usd),
-            "requestHash": payment.request_hash,
-            "statusUrl": quote.status_url,
-            "completeUrl": quote.complete_url,
-            "rails": rails,
-        }
-        if payment.paid_rail:
-            body["paidWith"] = payment.paid_rail
-        if payment.request_id:
-            body["requestId"] = payment.request_id
-        return body
-
-    def matrix(self) -> dict[str, Any]:
-        """``GET /api/v1/x402/endpoints``: what can be paid for, and how."""
-        rails = []
-        for name in self.settings.rails if self.settings.enabled else ():
-            rail = RAILS[name]
-            settings = self.settings.rail(name)
-            entry: dict[str, Any] = {
-                "scheme": name,
-                "protocolScheme": rail.protocol_scheme,
-                "network": settings.network or rail.network,
-                "asset": rail.asset.symbol,
-            }
-            address = settings.asset or rail.asset_address
-            if address:
-                entry["assetAddress"] = address
-            rails.append(entry)
-        return {
-            "x402Version": 1,
-            "enabled": self.settings.enabled,
-            "requiresOptIn": self.settings.require_opt_in,
-            "quoteTtlSeconds": self.settings.quote_ttl_s,
-            "rails": rails,
-            "endpoints": [
-                {
-                    "method": endpoint.split(" ", 1)[0],
-                    "path": endpoint.split(" ", 1)[1],
-                    "x402": endpoint in self._endpoints,
-                }
-                for endpoint in sorted(QUOTABLE_ENDPOINTS)
-            ],
-        }
 
     @staticmethod
     def retry_after(payment: StoredPayment) -> int | None:
@@ -593,23 +409,3 @@ def _observed(payment: StoredPayment, now: datetime) -> tuple[Status, str | None
     stored: Status = payment.status  # type: ignore[assignment]
     status = observed_status(stored, received, amount, now, payment.expires_at)
     return status, paid.rail if paid is not None else None
-
-
-def _check_binding(
-    raw: Mapping[str, Any], payload: Mapping[str, Any], offer: Offer, payment: StoredPayment
-) -> None:
-    """What the gateway can check itself before asking the facilitator: the amount, the
-    address, and the request hash or payment id where the payload carries them."""
-    authorization = payload.get("authorization")
-    if isinstance(authorization, Mapping):
-        value = authorization.get("value")
-        if value is not None and str(value) != str(offer.amount):
-            raise PaymentInvalid(
-                f"X-PAYMENT pays {value} atomic units; this quote asks {offer.amount}."
-            )
-        to = authorization.get("to")
-        if isinstance(to, str) and to.lower() != offer.pay_to.lower():
-            raise PaymentInvalid("X-PAYMENT pays another address than the quote's payTo.")
-    bound = raw.get("requestHash") or payload.get("requestHash")
-    if bound is not None and bound != payment.request_hash:
-        raise PaymentInvalid("This payment was made for a different request.")

@@ -51,6 +51,8 @@ class StoredPayment:
     request_id: str | None = None
     last_error: str | None = None
     offers: tuple[StoredOffer, ...] = ()
+    updated_at: datetime | None = None
+    """When the status last changed."""
 
     def offer(self, rail: str) -> StoredOffer | None:
         return next((o for o in self.offers if o.rail == rail), None)
@@ -86,12 +88,12 @@ class PaymentStore:
         payment: NewPayment,
         pools: Mapping[str, Sequence[str]],
         lease_until: datetime,
-    ) -> StoredPayment:
+    ) -> StoredPayment | None:
         """Store ``payment``; each rail in ``pools`` gets an address of its pool that no
         other payment holds, until ``lease_until``. A rail whose pool is exhausted is
-        left out of the stored offers."""
+        left out of the stored offers; with no offer left, nothing is stored (``None``)."""
         offers: list[StoredOffer] = []
-        async with self._writer.begin() as conn:
+        async with self._writer.connect() as conn, conn.begin() as transaction:
             await conn.execute(
                 insert(x402_payments).values(
                     id=payment.id,
@@ -127,6 +129,9 @@ class PaymentStore:
                         amount=str(offer.amount),
                     )
                 )
+            if not offers:
+                await transaction.rollback()
+                return None
         return StoredPayment(
             payment.id,
             payment.created_at,
@@ -139,6 +144,7 @@ class PaymentStore:
             payment.amount_nusd,
             "pending",
             offers=tuple(offers),
+            updated_at=payment.created_at,
         )
 
     async def _lease(
@@ -205,6 +211,19 @@ class PaymentStore:
                 for o in offers
             ),
         )
+
+    async def receipts(self, payment_id: str) -> list[tuple[str, str, int, datetime]]:
+        """What was received towards the payment: ``(rail, receipt id, amount, when
+        observed)``, oldest first (the block hashes and transactions a refund needs)."""
+        async with self._reader.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(x402_receipts)
+                    .where(x402_receipts.c.payment_id == payment_id)
+                    .order_by(x402_receipts.c.observed_at, x402_receipts.c.receipt_id)
+                )
+            ).all()
+        return [(r.rail, r.receipt_id, int(r.amount), _aware(r.observed_at)) for r in rows]
 
     async def find_latest(self, request_hash: str) -> StoredPayment | None:
         """The newest payment quoted for ``request_hash``."""
@@ -315,6 +334,7 @@ def _payment(row: Any, offers: tuple[StoredOffer, ...]) -> StoredPayment:
         request_id=row["request_id"],
         last_error=row["last_error"],
         offers=offers,
+        updated_at=_aware(row["updated_at"]),
     )
 
 

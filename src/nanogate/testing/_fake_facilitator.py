@@ -62,6 +62,7 @@ class FakeFacilitator:
         self._spent: set[tuple[str, str, str]] = set()
         self._failures: deque[int] = deque()
         self._refusals: deque[str] = deque()
+        self._settle_failures: deque[int] = deque()
 
     @staticmethod
     def sign(authorization: Mapping[str, Any]) -> str:
@@ -83,6 +84,12 @@ class FakeFacilitator:
         spent)."""
         with self._lock:
             self._refusals.append(reason)
+
+    def fail_settle_next(self, status: int = 502) -> None:
+        """The next settle answers HTTP ``status`` after settling (the payment is spent,
+        but the caller cannot know it): a settlement whose outcome is unknown."""
+        with self._lock:
+            self._settle_failures.append(status)
 
     # The API ---------------------------------------------------------------------------
 
@@ -131,6 +138,9 @@ class FakeFacilitator:
                 self._spent.add(check.nonce_key)
                 self.settled.append(body)
                 transaction = "0x" + hashlib.sha256(repr(check.nonce_key).encode()).hexdigest()
+            lost = self._settle_failures.popleft() if self._settle_failures else None
+        if lost is not None:
+            return web.Response(status=lost, text="fake failure after settling")
         return _answer(
             {
                 "success": reason is None,

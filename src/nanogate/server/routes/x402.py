@@ -7,13 +7,17 @@ request's, under the complete's request id.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nanogate.config._x402 import QUOTABLE_ENDPOINTS
 from nanogate.errors import PaymentNotFound
 from nanogate.server._context import RequestContext, surface_for
 from nanogate.server._responses import json_response
 from nanogate.server._x402 import RUN_KEY, Cashier, PaidRun
 from nanogate.storage import StoredPayment
+from nanogate.x402 import RAILS, iso_millis, usd_text
 
 
 def _cashier(ctx: RequestContext) -> Cashier:
@@ -28,7 +32,7 @@ async def endpoints(ctx: RequestContext) -> ASGIApp:
     cashier = ctx.state.cashier
     if cashier is None:
         return json_response({"x402Version": 1, "enabled": False, "rails": [], "endpoints": []})
-    return json_response(cashier.matrix())
+    return json_response(matrix(cashier))
 
 
 async def payment_status(ctx: RequestContext) -> ASGIApp:
@@ -40,7 +44,7 @@ async def payment_status(ctx: RequestContext) -> ASGIApp:
     payment = await cashier.observe(payment)
     wait = cashier.retry_after(payment)
     headers = {"retry-after": str(wait)} if wait is not None else None
-    return json_response(cashier.status_body(payment, cashier.base_url(ctx.scope)), 200, headers)
+    return json_response(status_body(cashier, payment, cashier.base_url(ctx.scope)), 200, headers)
 
 
 async def complete_payment(ctx: RequestContext) -> ASGIApp:
@@ -58,6 +62,74 @@ async def complete_payment(ctx: RequestContext) -> ASGIApp:
         await cashier.finish(run, ok=False, request_id=ctx.request_id, note=_note(exc))
         raise
     return _Finishing(app, cashier, run, ctx.request_id)
+
+
+def status_body(cashier: Cashier, payment: StoredPayment, base: str) -> dict[str, Any]:
+    """``GET /api/x402/status/{id}``: where the payment stands, per rail."""
+    quote = cashier.quote_of(payment, base)
+    rails = []
+    for stored, offer in zip(cashier.ordered(payment), quote.offers, strict=True):
+        received = stored.received
+        if not offer.polling and payment.paid_rail == offer.scheme and payment.settlement:
+            received = stored.amount
+        rails.append(
+            {
+                "scheme": offer.scheme,
+                "protocolScheme": offer.protocol_scheme,
+                "network": offer.network,
+                "payTo": offer.pay_to,
+                "amount": str(offer.amount),
+                "received": str(received),
+            }
+        )
+    body: dict[str, Any] = {
+        "paymentId": payment.id,
+        "status": payment.status,
+        "expiresAt": iso_millis(payment.expires_at),
+        "amountUsd": usd_text(quote.amount_usd),
+        "requestHash": payment.request_hash,
+        "statusUrl": quote.status_url,
+        "completeUrl": quote.complete_url,
+        "rails": rails,
+    }
+    if payment.paid_rail:
+        body["paidWith"] = payment.paid_rail
+    if payment.request_id:
+        body["requestId"] = payment.request_id
+    return body
+
+
+def matrix(cashier: Cashier) -> dict[str, Any]:
+    """``GET /api/v1/x402/endpoints``: what can be paid for, and how."""
+    rails = []
+    for name in cashier.settings.rails if cashier.settings.enabled else ():
+        rail = RAILS[name]
+        settings = cashier.settings.rail(name)
+        entry: dict[str, Any] = {
+            "scheme": name,
+            "protocolScheme": rail.protocol_scheme,
+            "network": settings.network or rail.network,
+            "asset": rail.asset.symbol,
+        }
+        address = settings.asset or rail.asset_address
+        if address:
+            entry["assetAddress"] = address
+        rails.append(entry)
+    return {
+        "x402Version": 1,
+        "enabled": cashier.settings.enabled,
+        "requiresOptIn": cashier.settings.require_opt_in,
+        "quoteTtlSeconds": cashier.settings.quote_ttl_s,
+        "rails": rails,
+        "endpoints": [
+            {
+                "method": endpoint.split(" ", 1)[0],
+                "path": endpoint.split(" ", 1)[1],
+                "x402": endpoint in cashier.endpoints,
+            }
+            for endpoint in sorted(QUOTABLE_ENDPOINTS)
+        ],
+    }
 
 
 def _note(exc: BaseException) -> str:

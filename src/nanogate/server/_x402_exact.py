@@ -1,0 +1,208 @@
+"""Exact rails: an ``X-PAYMENT`` replay of a quoted request, verified and settled
+through the rail's x402 facilitator before the request runs.
+
+The payment must be the x402 v1 ``exact`` scheme on a network the quote offers, for
+the quoted request (same request hash), the quoted amount and the quoted address;
+the gateway checks what it can itself before asking the facilitator. Each
+``X-PAYMENT`` binds one payment (by the digest of its decoded payload), so a reused
+one is refused; one whose run failed may run its own request again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.types import Scope
+
+from nanogate.errors import (
+    PaymentAlreadyCompleted,
+    PaymentExpired,
+    PaymentFailed,
+    PaymentInvalid,
+    PaymentNotFound,
+    ServiceUnavailable,
+)
+from nanogate.rails import RailError
+from nanogate.server._x402 import Cashier, PaidRun, refuse
+from nanogate.storage import StoredPayment
+from nanogate.x402 import (
+    Offer,
+    PaymentRefused,
+    canonical_body,
+    decode_payment,
+    request_hash,
+    requirements,
+)
+
+log = logging.getLogger("nanogate.x402")
+
+
+def _digest(raw: Mapping[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(canonical_body(raw)).hexdigest()
+
+
+async def redeem(cashier: Cashier, scope: Scope, body: Mapping[str, Any], header: str) -> PaidRun:
+    """Verify and settle an ``X-PAYMENT`` replay of a quoted request; the run it
+    returns may execute the request. Every refusal runs and settles nothing."""
+    try:
+        decoded = decode_payment(header)
+    except PaymentRefused as exc:
+        raise PaymentInvalid(str(exc)) from None
+    digest = _digest(decoded.raw)
+    this_hash = request_hash(scope["method"], scope["path"], body)
+    used = await cashier.payments.find_by_digest(digest)
+    if used is not None:
+        return await _replay(cashier, used, this_hash)
+    payment = await _quoted(cashier, decoded.raw, this_hash)
+    now = cashier.clock()
+    if payment.status not in ("pending", "underpaid"):
+        refuse(payment, payment.status)  # type: ignore[arg-type]
+    if now >= payment.expires_at:
+        await cashier.payments.transition(payment.id, [payment.status], "expired", now)
+        raise PaymentExpired()
+    if decoded.scheme != "exact":
+        raise PaymentInvalid(f"X-PAYMENT must use the exact scheme, not {decoded.scheme!r}.")
+    quote = cashier.quote_of(payment, cashier.base_url(scope))
+    offer = next((o for o in quote.offers if not o.polling and o.network == decoded.network), None)
+    if offer is None:
+        raise PaymentInvalid(
+            f"This quote takes no exact payment on the network {decoded.network!r}."
+        )
+    _check_binding(decoded.raw, decoded.payload, offer, payment)
+    claimed = await cashier.payments.transition(
+        payment.id,
+        ["pending", "underpaid"],
+        "processing",
+        now,
+        payment_digest=digest,
+        paid_rail=offer.scheme,
+        count_run=True,
+    )
+    if not claimed:
+        again = await cashier.payments.get(payment.id)
+        assert again is not None
+        if again.status in ("pending", "underpaid"):
+            raise PaymentAlreadyCompleted("This X-PAYMENT has already been used.")
+        refuse(again, again.status)  # type: ignore[arg-type]
+    return await _settle(cashier, payment, offer, requirements(quote, offer, now), decoded.raw)
+
+
+async def _quoted(cashier: Cashier, raw: Mapping[str, Any], this_hash: str) -> StoredPayment:
+    """The quote an X-PAYMENT pays: the one it names, or the newest for this request."""
+    payload = raw.get("payload")
+    named = raw.get("paymentId") or (
+        payload.get("paymentId") if isinstance(payload, Mapping) else None
+    )
+    if isinstance(named, str):
+        payment = await cashier.payments.get(named)
+        if payment is None:
+            raise PaymentNotFound()
+    else:
+        found = await cashier.payments.find_latest(this_hash)
+        if found is None:
+            raise PaymentInvalid(
+                "No quote matches this request: replay it exactly as it was quoted, "
+                "or send it without X-PAYMENT for a new quote."
+            )
+        payment = found
+    if payment.request_hash != this_hash:
+        raise PaymentInvalid("This payment was quoted for a different request.")
+    return payment
+
+
+async def _replay(cashier: Cashier, payment: StoredPayment, this_hash: str) -> PaidRun:
+    """An X-PAYMENT seen before: it may run its own request again only if the
+    last run failed (the payment is still ``paid``); otherwise it is reused."""
+    if payment.request_hash != this_hash:
+        raise PaymentAlreadyCompleted("This X-PAYMENT has already been used.")
+    if payment.status != "paid":
+        refuse(payment, payment.status)  # type: ignore[arg-type]
+    return await cashier.claim_paid(payment)
+
+
+async def _settle(
+    cashier: Cashier,
+    payment: StoredPayment,
+    offer: Offer,
+    required: dict[str, Any],
+    raw: Mapping[str, Any],
+) -> PaidRun:
+    verifier = cashier.verifiers[offer.scheme]
+
+    async def back(reason: str) -> None:
+        await cashier.payments.transition(
+            payment.id,
+            ["processing"],
+            payment.status,
+            cashier.clock(),
+            payment_digest=None,
+            paid_rail=None,
+            runs=payment.runs,
+            last_error=reason,
+        )
+
+    try:
+        verdict = await verifier.verify(raw, required)
+    except RailError as exc:
+        await back(f"verify: {exc}")
+        raise ServiceUnavailable(
+            "The payment verifier cannot be reached; try again.", retry_after=5
+        ) from None
+    if not verdict.valid:
+        await back(f"verify: {verdict.reason}")
+        raise PaymentInvalid(f"The payment was refused: {verdict.reason or 'invalid'}.")
+    try:
+        settled = await verifier.settle(raw, required)
+    except RailError as exc:
+        note = f"settlement outcome unknown (payer {verdict.payer or 'unknown'}): {exc}"
+        await cashier.payments.transition(
+            payment.id,
+            ["processing"],
+            "failed",
+            cashier.clock(),
+            runs=payment.runs,
+            last_error=note,
+        )
+        await cashier.payments.release_lease(payment.id, cashier.clock())
+        log.error("x402 payment %s: %s", payment.id, note)
+        raise PaymentFailed(
+            "The payment's settlement could not be confirmed, so the request did not run; "
+            f"the payment is held for the operator (paymentId {payment.id})."
+        ) from None
+    if not settled.success:
+        await back(f"settle: {settled.reason}")
+        raise PaymentInvalid(f"The payment could not be settled: {settled.reason or 'refused'}.")
+    settlement = {
+        "success": True,
+        "transaction": settled.transaction,
+        "network": settled.network or offer.network,
+        "payer": settled.payer or verdict.payer,
+    }
+    await cashier.payments.transition(
+        payment.id, ["processing"], "processing", cashier.clock(), settlement=settlement
+    )
+    log.info("x402 payment %s settled on %s", payment.id, offer.scheme)
+    return PaidRun(payment.id, payment.amount_nusd, offer.scheme, settlement)
+
+
+def _check_binding(
+    raw: Mapping[str, Any], payload: Mapping[str, Any], offer: Offer, payment: StoredPayment
+) -> None:
+    """What the gateway can check itself before asking the facilitator: the amount, the
+    address, and the request hash or payment id where the payload carries them."""
+    authorization = payload.get("authorization")
+    if isinstance(authorization, Mapping):
+        value = authorization.get("value")
+        if value is not None and str(value) != str(offer.amount):
+            raise PaymentInvalid(
+                f"X-PAYMENT pays {value} atomic units; this quote asks {offer.amount}."
+            )
+        to = authorization.get("to")
+        if isinstance(to, str) and to.lower() != offer.pay_to.lower():
+            raise PaymentInvalid("X-PAYMENT pays another address than the quote's payTo.")
+    bound = raw.get("requestHash") or payload.get("requestHash")
+    if bound is not None and bound != payment.request_hash:
+        raise PaymentInvalid("This payment was made for a different request.")

@@ -1,0 +1,96 @@
+"""The dev rail: try the whole accountless flow locally, with no money. A request
+without a key is quoted; ``nanogate payments simulate`` credits the quote; its
+completeUrl answers. The rail is off unless configured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from tests.conftest import Live, LiveFactory
+from tests.helpers import make_settings
+from typer.testing import CliRunner
+
+from nanogate.cli._app import app
+from nanogate.config import X402Settings
+
+runner = CliRunner()
+BODY = {"model": "local/chat", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 20}
+
+
+def cli(config: Path, *args: str) -> Any:
+    result = runner.invoke(app, [*args, "--config", str(config)])
+    if "--json" in args and result.exit_code == 0:
+        return orjson.loads(result.stdout)
+    return result
+
+
+@pytest.fixture
+def gateway(serve_gateway: LiveFactory, tmp_path: Path) -> tuple[Live, Path]:
+    """A gateway with the dev rail on, and an operator's config file for its database."""
+    settings = make_settings(tmp_path)
+    settings = settings.model_copy(update={"x402": X402Settings(enabled=True, rails=("dev",))})
+    config = tmp_path / "operator.toml"
+    config.write_text(
+        f'[database]\nurl = "{settings.database.url}"\n\n[x402]\nenabled = true\nrails = ["dev"]\n'
+    )
+    return serve_gateway(settings), config
+
+
+def test_simulate_then_complete_answers_the_quoted_request(gateway: tuple[Live, Path]) -> None:
+    """Quote → ``payments simulate`` → status paid → complete answers → show says
+    completed with the run's request id."""
+    live, config = gateway
+    payment = httpx.post(live.url + "/api/v1/chat/completions", json=BODY, timeout=10).json()[
+        "payment"
+    ]
+    (dev,) = payment["accepted"]
+    assert (dev["scheme"], dev["network"], dev["amountFormatted"]) == ("dev", "dev", "0.0001 USD")
+    credited = cli(config, "payments", "simulate", payment["paymentId"], "--json")
+    assert credited["status"] == "paid" and credited["rails"][0]["received"] == dev["amount"]
+    assert httpx.get(payment["statusUrl"], timeout=10).json()["status"] == "paid"
+    answer = httpx.post(payment["completeUrl"], timeout=10)
+    assert answer.status_code == 200
+    assert answer.json()["choices"][0]["message"]["content"] == "You said: hi"
+    shown = cli(config, "payments", "show", payment["paymentId"], "--json")
+    assert shown["status"] == "completed" and shown["requestId"] == answer.headers["x-request-id"]
+    assert shown["runs"] == 1 and shown["paidWith"] == "dev" and shown["amountUsd"] == "0.0001"
+    (receipt,) = shown["receipts"]
+    assert receipt["scheme"] == "dev" and receipt["amount"] == dev["amount"]
+
+
+def test_a_partial_simulation_leaves_the_payment_underpaid(gateway: tuple[Live, Path]) -> None:
+    """``--amount`` credits part of the quote: underpaid, and complete is refused 402."""
+    live, config = gateway
+    payment = httpx.post(live.url + "/api/v1/chat/completions", json=BODY, timeout=10).json()[
+        "payment"
+    ]
+    credited = cli(config, "payments", "simulate", payment["paymentId"], "--amount", "40", "--json")
+    assert credited["status"] == "underpaid"
+    refused = httpx.post(payment["completeUrl"], timeout=10)
+    assert refused.status_code == 402 and refused.json()["error"]["code"] == "payment_pending"
+    assert cli(config, "payments", "simulate", payment["paymentId"], "--json")["status"] == "paid"
+    assert httpx.post(payment["completeUrl"], timeout=10).status_code == 200
+
+
+def test_simulate_refuses_what_it_cannot_credit(gateway: tuple[Live, Path], tmp_path: Path) -> None:
+    """Unknown payments, bad amounts, completed payments and a configuration without the
+    dev rail are refused with a message and exit code 1."""
+    live, config = gateway
+    assert "no payment" in cli(config, "payments", "simulate", "pay_nope").output
+    payment = httpx.post(live.url + "/api/v1/chat/completions", json=BODY, timeout=10).json()[
+        "payment"
+    ]
+    bad = cli(config, "payments", "simulate", payment["paymentId"], "--amount", "1.5")
+    assert bad.exit_code == 1 and "whole number" in bad.output
+    cli(config, "payments", "simulate", payment["paymentId"])
+    httpx.post(payment["completeUrl"], timeout=10)
+    done = cli(config, "payments", "simulate", payment["paymentId"])
+    assert done.exit_code == 1 and "completed" in done.output
+    off = tmp_path / "off.toml"
+    off.write_text(config.read_text().replace("enabled = true", "enabled = false"))
+    refused = cli(off, "payments", "simulate", payment["paymentId"])
+    assert refused.exit_code == 1 and "dev rail is off" in refused.output

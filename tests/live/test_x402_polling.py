@@ -1,0 +1,378 @@
+"""Polling rails over real sockets: pay the quote's ``payTo`` on a (fake) Nano node or
+EVM chain, poll ``statusUrl``, then ``POST completeUrl`` to run the stored request once.
+
+Every refusal is checked to run nothing: the fake upstream counts the requests it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.conftest import LiveFactory
+from tests.helpers import assert_envelope, run_sync
+from tests.x402_helpers import (
+    BODY,
+    EVM_POOL,
+    NANO_POOL,
+    Clock,
+    Peers,
+    offer,
+    quote,
+    serve_peers,
+    stored,
+    x402_settings,
+)
+
+from nanogate.core import SSEDecoder
+from nanogate.storage import SQLStore
+from nanogate.testing import Fault
+
+
+@pytest.fixture
+def peers() -> Iterator[Peers]:
+    yield from serve_peers()
+
+
+def _status(url: str) -> httpx.Response:
+    return httpx.get(url, timeout=10)
+
+
+def _complete(url: str) -> httpx.Response:
+    return httpx.post(url, timeout=10)
+
+
+def test_a_nano_payment_confirmed_on_the_node_completes_the_request_once(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """Quote → a confirmed Nano send of the amount to payTo → status paid → complete
+    answers the stored request (paid by x402) → status completed, with its request id."""
+    live = serve_gateway(x402_settings(tmp_path, peers))
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    assert nano["payTo"] in NANO_POOL and int(nano["amount"]) > 0
+    pending = _status(payment["statusUrl"])
+    assert pending.json()["status"] == "pending" and pending.headers["retry-after"] == "2"
+
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    paid = _status(payment["statusUrl"])
+    assert paid.status_code == 200 and paid.json()["status"] == "paid"
+    assert "retry-after" not in paid.headers and paid.json()["paidWith"] == "nano"
+    actions = {call["action"] for call in peers.nano.calls}
+    assert actions == {"receivable", "block_info"}
+
+    answer = _complete(payment["completeUrl"])
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["choices"][0]["message"]["content"] == "Paid answer."
+    assert body["x_nanogpt_pricing"]["paymentSource"] == "x402"
+    assert len(peers.upstream.requests) == 1
+    done = _status(payment["statusUrl"]).json()
+    assert done["status"] == "completed" and done["requestId"] == answer.headers["x-request-id"]
+
+
+def test_a_usdc_transfer_on_base_counts_once_it_has_its_confirmations(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """A USDC ``Transfer`` to payTo leaves the payment pending until the chain has the
+    configured confirmations; then it is paid and completes."""
+    live = serve_gateway(x402_settings(tmp_path, peers))
+    payment = quote(live.url)
+    usdc = offer(payment, "base-usdc")
+    assert usdc["payTo"] in EVM_POOL and usdc["asset"].lower() == peers.evm.token
+    peers.evm.transfer(usdc["payTo"], int(usdc["amount"]))
+    assert _status(payment["statusUrl"]).json()["status"] == "pending"
+    peers.evm.mine()
+    assert _status(payment["statusUrl"]).json()["status"] == "paid"
+    answer = _complete(payment["completeUrl"])
+    assert answer.status_code == 200 and len(peers.upstream.requests) == 1
+
+
+def test_an_underpaid_payment_is_refused_until_the_rest_arrives(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """Half the amount: status underpaid (Retry-After), complete → 402 payment_pending
+    and nothing runs; the other half: paid, and complete answers."""
+    live = serve_gateway(x402_settings(tmp_path, peers))
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    amount = int(nano["amount"])
+    peers.nano.send(nano["payTo"], amount // 2)
+    status = _status(payment["statusUrl"])
+    assert status.json()["status"] == "underpaid" and status.headers["retry-after"] == "2"
+    rails = {r["scheme"]: r for r in status.json()["rails"]}
+    assert rails["nano"]["received"] == str(amount // 2)
+    refused = _complete(payment["completeUrl"])
+    body = assert_envelope(refused, "openai", "payment_pending")
+    assert refused.status_code == 402 and "of " + str(amount) in body["error"]["message"]
+    assert peers.upstream.requests == []
+    peers.nano.send(nano["payTo"], amount - amount // 2)
+    assert _complete(payment["completeUrl"]).status_code == 200
+
+
+def test_unconfirmed_and_earlier_blocks_are_not_counted(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """A send the network has not confirmed, or one that arrived before the quote (a
+    previous payer's), does not pay the quote."""
+    live = serve_gateway(x402_settings(tmp_path, peers))
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    amount = int(nano["amount"])
+    unconfirmed = peers.nano.send(nano["payTo"], amount, confirmed=False)
+    created = stored(live.settings, payment["paymentId"]).created_at
+    peers.nano.send(nano["payTo"], amount, at=created - timedelta(seconds=5))
+    assert _status(payment["statusUrl"]).json()["status"] == "pending"
+    peers.nano.confirm(unconfirmed)
+    assert _status(payment["statusUrl"]).json()["status"] == "paid"
+
+
+def test_completing_twice_is_refused_and_runs_nothing(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """A second complete → 409 payment_already_completed; the upstream ran once."""
+    live = serve_gateway(x402_settings(tmp_path, peers))
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    assert _complete(payment["completeUrl"]).status_code == 200
+    again = _complete(payment["completeUrl"])
+    assert_envelope(again, "openai", "payment_already_completed")
+    assert again.status_code == 409 and again.headers["x-should-retry"] == "false"
+    assert len(peers.upstream.requests) == 1
+
+
+def test_concurrent_completes_run_the_request_exactly_once(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """Twelve concurrent completes of one paid payment: one 200, eleven 409, and the
+    upstream got exactly one request."""
+    live = serve_gateway(x402_settings(tmp_path, peers))
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    assert _status(payment["statusUrl"]).json()["status"] == "paid"
+
+    async def race() -> list[int]:
+        async with httpx.AsyncClient(timeout=20) as client:
+            answers = await asyncio.gather(
+                *(client.post(payment["completeUrl"]) for _ in range(12))
+            )
+        return sorted(a.status_code for a in answers)
+
+    assert asyncio.run(race()) == [200] + [409] * 11
+    assert len(peers.upstream.requests) == 1
+
+
+def test_an_unpaid_quote_expires_and_cannot_be_completed(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """Past expiresAt with nothing received: status expired (no Retry-After), complete →
+    410 payment_expired, nothing runs."""
+    clock = Clock()
+    live = serve_gateway(x402_settings(tmp_path, peers, quote_ttl_s=60), clock=clock)
+    payment = quote(live.url)
+    clock.offset = timedelta(seconds=61)
+    status = _status(payment["statusUrl"])
+    assert status.json()["status"] == "expired" and "retry-after" not in status.headers
+    refused = _complete(payment["completeUrl"])
+    assert refused.status_code == 410
+    assert_envelope(refused, "openai", "payment_expired")
+    assert peers.upstream.requests == []
+
+
+def test_funds_that_reach_the_quote_after_expiry_still_complete_it(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """A payment short at expiresAt is expired; the payer is never robbed: funds that
+    reach the quote while the address is still the payment's make it paid, and it
+    completes."""
+    clock = Clock()
+    live = serve_gateway(x402_settings(tmp_path, peers, quote_ttl_s=60), clock=clock)
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    clock.offset = timedelta(seconds=61)
+    assert _status(payment["statusUrl"]).json()["status"] == "expired"
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    assert _status(payment["statusUrl"]).json()["status"] == "paid"
+    assert _complete(payment["completeUrl"]).status_code == 200
+
+
+def test_an_expired_payment_is_no_longer_watched_once_its_address_moved_on(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """After expiry plus the address quarantine, funds sent to the old address are not
+    credited to the expired payment (they may be the next payer's)."""
+    clock = Clock()
+    settings = x402_settings(tmp_path, peers, quote_ttl_s=60, address_quarantine_s=60)
+    live = serve_gateway(settings, clock=clock)
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    clock.offset = timedelta(seconds=200)
+    peers.nano.send(nano["payTo"], int(nano["amount"]), at=clock())
+    assert _status(payment["statusUrl"]).json()["status"] == "expired"
+    assert _complete(payment["completeUrl"]).status_code == 410
+
+
+def test_unknown_payments_are_404_on_status_and_complete(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """An unknown payment id → 404 payment_not_found on both endpoints."""
+    live = serve_gateway(x402_settings(tmp_path, peers))
+    for response in (
+        _status(live.url + "/api/x402/status/pay_unknown"),
+        _complete(live.url + "/api/x402/complete/pay_unknown"),
+    ):
+        assert response.status_code == 404
+        assert_envelope(response, "openai", "payment_not_found")
+
+
+def test_a_node_that_cannot_be_reached_is_a_503_and_changes_nothing(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """While the Nano node fails, status and complete answer 503 with Retry-After and the
+    payment stays pending; when it is back, the payment is seen."""
+    live = serve_gateway(x402_settings(tmp_path, peers, rails=("nano",)))
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    peers.nano.fail_next(2, status=500)
+    for response in (_status(payment["statusUrl"]), _complete(payment["completeUrl"])):
+        assert response.status_code == 503 and response.headers["retry-after"] == "5"
+        assert_envelope(response, "openai", "service_unavailable")
+    assert stored(live.settings, payment["paymentId"]).status == "pending"
+    assert _complete(payment["completeUrl"]).status_code == 200
+
+
+def test_a_failed_run_leaves_the_payment_paid_to_complete_again(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """The upstream fails the paid request: the complete answers the error, the payment
+    is paid again (money not lost), and the next complete answers."""
+    live = serve_gateway(x402_settings(tmp_path, peers))
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    peers.upstream.inject(Fault.status_error(500))
+    failed = _complete(payment["completeUrl"])
+    assert failed.status_code >= 400
+    record = stored(live.settings, payment["paymentId"])
+    assert record.status == "paid" and record.runs == 1 and record.last_error
+    assert _complete(payment["completeUrl"]).status_code == 200
+    assert stored(live.settings, payment["paymentId"]).status == "completed"
+
+
+def test_a_request_that_fails_every_allowed_run_is_held_as_failed(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """After ``max_runs`` failed runs the payment is failed: complete → 409
+    payment_failed, and nothing more runs."""
+    live = serve_gateway(x402_settings(tmp_path, peers, max_runs=2))
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    peers.upstream.inject(Fault.status_error(500), Fault.status_error(500))
+    assert _complete(payment["completeUrl"]).status_code >= 400
+    assert _complete(payment["completeUrl"]).status_code >= 400
+    assert stored(live.settings, payment["paymentId"]).status == "failed"
+    refused = _complete(payment["completeUrl"])
+    assert refused.status_code == 409
+    assert_envelope(refused, "openai", "payment_failed")
+    assert len(peers.upstream.requests) == 2
+
+
+def test_a_streaming_request_completes_as_a_stream(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """A quoted streaming request, once paid, completes as its SSE stream, ending with
+    [DONE]; the payment is then completed."""
+    live = serve_gateway(x402_settings(tmp_path, peers))
+    payment = quote(live.url, {**BODY, "stream": True})
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    with httpx.stream("POST", payment["completeUrl"], timeout=10) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        raw = b"".join(response.iter_raw())
+    events = list(SSEDecoder().feed(raw))
+    assert events[-1].data == "[DONE]" and len(events) > 2
+    assert stored(live.settings, payment["paymentId"]).status == "completed"
+
+
+def test_a_messages_request_completes_in_the_anthropic_dialect(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """A quoted Messages request completes as an Anthropic message; its errors would be
+    in the Anthropic envelope."""
+    live = serve_gateway(x402_settings(tmp_path, peers))
+    body = {"model": "acme/chat", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
+    payment = quote(live.url, body, "/api/v1/messages")
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    answer = _complete(payment["completeUrl"])
+    assert answer.status_code == 200
+    assert answer.json()["type"] == "message"
+    assert answer.json()["content"][0]["text"] == "Paid answer."
+
+
+def test_an_address_is_not_offered_twice_while_leased(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """Two open quotes get each pool's two addresses; a third is offered only the rail
+    that needs no address (dev); once one completes, its address is free again."""
+    live = serve_gateway(x402_settings(tmp_path, peers))
+    first, second = quote(live.url), quote(live.url)
+    assert {offer(first, "nano")["payTo"], offer(second, "nano")["payTo"]} == set(NANO_POOL)
+    third = quote(live.url)
+    assert {o["scheme"] for o in third["accepted"]} == {"dev"}
+    peers.nano.send(offer(first, "nano")["payTo"], int(offer(first, "nano")["amount"]))
+    assert _complete(first["completeUrl"]).status_code == 200
+    fourth = quote(live.url)
+    assert offer(fourth, "nano")["payTo"] == offer(first, "nano")["payTo"]
+
+
+def test_a_quote_with_no_free_address_on_any_rail_is_a_503(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """With only the nano rail and its pool in use, a new quote is 503 with Retry-After
+    (nothing to pay with), not a 402 without offers."""
+    live = serve_gateway(x402_settings(tmp_path, peers, rails=("nano",)))
+    quote(live.url)
+    quote(live.url)
+    response = httpx.post(live.url + "/api/v1/chat/completions", json=BODY, timeout=10)
+    assert response.status_code == 503 and response.headers["retry-after"] == "30"
+    assert_envelope(response, "openai", "service_unavailable")
+
+
+def test_a_run_abandoned_by_a_stopped_gateway_can_be_completed_later(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """A payment left ``processing`` (its gateway stopped mid-run) is paid again once
+    ``abandoned_run_s`` has passed, and completes; before that it is refused 409."""
+    clock = Clock()
+    live = serve_gateway(x402_settings(tmp_path, peers), clock=clock)
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    assert _status(payment["statusUrl"]).json()["status"] == "paid"
+
+    async def strand() -> bool:
+        store = SQLStore(live.settings.database.url)
+        try:
+            return await store.payments.transition(
+                payment["paymentId"], ["paid"], "processing", clock()
+            )
+        finally:
+            await store.close()
+
+    assert run_sync(strand())
+    assert _complete(payment["completeUrl"]).status_code == 409
+    clock.offset = timedelta(seconds=3601)
+    status = _status(payment["statusUrl"]).json()
+    assert status["status"] == "paid"
+    assert _complete(payment["completeUrl"]).status_code == 200
+    assert "abandoned" in (stored(live.settings, payment["paymentId"]).last_error or "")

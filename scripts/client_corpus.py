@@ -147,9 +147,10 @@ def _response_case(err: errors.GatewayError, surface: Surface) -> dict[str, Any]
     request_id = f"req_corpus_{surface}_{err.code}"
     headers = _headers(err, surface, request_id)
     body = render_error(err, surface)
-    legacy = surface == "legacy"
+    envelope = "openai" if err.one_envelope else surface
+    legacy = envelope == "legacy"
     code = err.code if not legacy or err.legacy_code else None
-    error_type = {"openai": err.openai_type, "anthropic": err.anthropic_type}.get(surface)
+    error_type = {"openai": err.openai_type, "anthropic": err.anthropic_type}.get(envelope)
     retry_after = headers.get("retry-after")
     return {
         "status": err.status,

@@ -173,6 +173,9 @@ class GatewayError(Exception):
     """Whether the OpenAI ``error`` object carries a ``param`` key (``null`` when unset)."""
     legacy_code: ClassVar[bool] = True
     """Whether the legacy envelope carries the ``code`` convenience field."""
+    one_envelope: ClassVar[bool] = False
+    """Whether the error answers in the OpenAI envelope on every surface (the x402
+    challenge, whose body NanoGPT documents once for all)."""
 
     message: str
     param: str | None
@@ -376,6 +379,7 @@ class PaymentChallenge(PaymentRequired):
     default_message = "Payment required to complete this request."
     body_status: ClassVar[BodyStatus] = "none"
     openai_param_key = False
+    one_envelope = True
 
 
 class PaymentInvalid(PaymentRequired):

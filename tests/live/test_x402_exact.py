@@ -165,7 +165,8 @@ def exact_settings(
             usd_per_unit=Decimal("0.5"),
         ),
     }
-    section = X402Settings(enabled=True, rails=EXACT_RAILS, **{**rails, **x402})
+    options: dict[str, Any] = {"enabled": True, "rails": EXACT_RAILS, **rails, **x402}
+    section = X402Settings(**options)
     return settings.model_copy(update={"x402": section})
 
 
@@ -645,3 +646,15 @@ def test_a_settlement_whose_outcome_is_unknown_is_held_and_runs_nothing(gate: Ex
     again = gate.http.post(quoted["payment"]["completeUrl"])
     assert_envelope(again, "openai", "payment_failed")
     assert "could not be confirmed" in again.json()["error"]["message"] and gate.runs == 0
+
+
+def test_a_quote_whose_rail_was_withdrawn_is_refused_cleanly(serve_exact: ExactFactory) -> None:
+    """A quote made while x402-exact was offered, replayed on a gateway (same database)
+    that no longer offers it: 402 payment_invalid, nothing settled, the quote untouched."""
+    before = serve_exact()
+    quoted = before.quote()
+    after = serve_exact(rails=("nano-exact",))
+    refused = after.post(CHAT, BODY, pay(quoted, "x402-exact"))
+    body = assert_envelope(refused, "openai", "payment_invalid")
+    assert "no longer accepted" in body["error"]["message"]
+    assert after.facilitator.verified == [] and after.status(quoted)["status"] == "pending"

@@ -17,6 +17,7 @@ from tests.conftest import LiveFactory
 from tests.helpers import assert_envelope, run_sync
 from tests.x402_helpers import (
     BODY,
+    CHAT,
     EVM_POOL,
     NANO_POOL,
     Clock,
@@ -28,9 +29,12 @@ from tests.x402_helpers import (
     x402_settings,
 )
 
+from nanogate.config import RailSettings
 from nanogate.core import SSEDecoder
+from nanogate.server._state import utc_now
 from nanogate.storage import SQLStore
-from nanogate.testing import Fault
+from nanogate.testing import FakeFacilitator, Fault, ServedAioHTTP, exact_payment
+from nanogate.x402 import encode_payment
 
 
 @pytest.fixture
@@ -317,22 +321,34 @@ def test_a_messages_request_completes_in_the_anthropic_dialect(
     assert answer.status_code == 200
     assert answer.json()["type"] == "message"
     assert answer.json()["content"][0]["text"] == "Paid answer."
+    assert answer.headers["request-id"] == answer.headers["x-request-id"]
 
 
 def test_an_address_is_not_offered_twice_while_leased(
     serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
 ) -> None:
     """Two open quotes get each pool's two addresses; a third is offered only the rail
-    that needs no address (dev); once one completes, its address is free again."""
-    live = serve_gateway(x402_settings(tmp_path, peers))
+    that needs no address (dev). An address stays its quote's until expiresAt plus the
+    quarantine, even once completed: a second transfer to it is recorded on that quote
+    (for a refund) and never pays the next one."""
+    clock = Clock()
+    settings = x402_settings(tmp_path, peers, quote_ttl_s=60, address_quarantine_s=60)
+    live = serve_gateway(settings, clock=clock)
     first, second = quote(live.url), quote(live.url)
     assert {offer(first, "nano")["payTo"], offer(second, "nano")["payTo"]} == set(NANO_POOL)
     third = quote(live.url)
     assert {o["scheme"] for o in third["accepted"]} == {"dev"}
-    peers.nano.send(offer(first, "nano")["payTo"], int(offer(first, "nano")["amount"]))
+    address, amount = offer(first, "nano")["payTo"], int(offer(first, "nano")["amount"])
+    peers.nano.send(address, amount)
     assert _complete(first["completeUrl"]).status_code == 200
-    fourth = quote(live.url)
-    assert offer(fourth, "nano")["payTo"] == offer(first, "nano")["payTo"]
+    assert {o["scheme"] for o in quote(live.url)["accepted"]} == {"dev"}
+    peers.nano.send(address, amount)  # the payer's wallet sent it twice
+    rails = {r["scheme"]: r for r in _status(first["statusUrl"]).json()["rails"]}
+    assert rails["nano"]["received"] == str(2 * amount)
+    clock.offset = timedelta(seconds=121)
+    later = quote(live.url)
+    assert offer(later, "nano")["payTo"] in NANO_POOL
+    assert _status(later["statusUrl"]).json()["status"] == "pending"
 
 
 def test_a_quote_with_no_free_address_on_any_rail_is_a_503(
@@ -351,28 +367,51 @@ def test_a_quote_with_no_free_address_on_any_rail_is_a_503(
 def test_a_run_abandoned_by_a_stopped_gateway_can_be_completed_later(
     serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
 ) -> None:
-    """A payment left ``processing`` (its gateway stopped mid-run) is paid again once
-    ``abandoned_run_s`` has passed, and completes; before that it is refused 409."""
-    clock = Clock()
-    live = serve_gateway(x402_settings(tmp_path, peers), clock=clock)
+    """A payment left ``processing`` by a gateway process that is still running is
+    refused 409; one left by a process that stopped is paid again and completes."""
+    live = serve_gateway(x402_settings(tmp_path, peers))
     payment = quote(live.url)
     nano = offer(payment, "nano")
     peers.nano.send(nano["payTo"], int(nano["amount"]))
     assert _status(payment["statusUrl"]).json()["status"] == "paid"
 
-    async def strand() -> bool:
+    async def strand(owner: str, status: str) -> bool:
         store = SQLStore(live.settings.database.url)
         try:
             return await store.payments.transition(
-                payment["paymentId"], ["paid"], "processing", clock()
+                payment["paymentId"], [status], "processing", utc_now(), owner=owner
             )
         finally:
             await store.close()
 
-    assert run_sync(strand())
+    assert run_sync(strand(live.app.state.ledger.instance, "paid"))
     assert _complete(payment["completeUrl"]).status_code == 409
-    clock.offset = timedelta(seconds=3601)
-    status = _status(payment["statusUrl"]).json()
-    assert status["status"] == "paid"
+    assert _status(payment["statusUrl"]).json()["status"] == "processing"
+    assert run_sync(strand("gw_stopped", "processing"))
+    assert _status(payment["statusUrl"]).json()["status"] == "paid"
     assert _complete(payment["completeUrl"]).status_code == 200
     assert "abandoned" in (stored(live.settings, payment["paymentId"]).last_error or "")
+
+
+def test_an_x_payment_never_pays_a_quote_its_polling_rail_already_paid(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """Two clients quote the same request; B pays its quote on Nano; A replays with an
+    X-PAYMENT naming no quote: A's payment pays A's open quote, and B's Nano payment
+    still completes B's."""
+    facilitator = FakeFacilitator()
+    with ServedAioHTTP(facilitator.app()) as served:
+        exact = RailSettings(facilitator_url=served.url, pay_to=("0x" + "cd" * 20,))
+        settings = x402_settings(tmp_path, peers, rails=("nano", "x402-exact"), x402_exact=exact)
+        live = serve_gateway(settings)
+        first = httpx.post(live.url + CHAT, json=BODY, timeout=10).json()
+        second = httpx.post(live.url + CHAT, json=BODY, timeout=10).json()
+        nano = offer(second["payment"], "nano")
+        peers.nano.send(nano["payTo"], int(nano["amount"]))
+        (requirement,) = first["accepts"]
+        header = encode_payment(exact_payment(requirement))
+        paid = httpx.post(live.url + CHAT, json=BODY, headers={"x-payment": header}, timeout=10)
+        assert paid.status_code == 200, paid.text
+        assert _status(first["payment"]["statusUrl"]).json()["status"] == "completed"
+        assert _complete(second["payment"]["completeUrl"]).status_code == 200
+        assert len(peers.upstream.requests) == 2

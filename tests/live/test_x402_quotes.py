@@ -141,21 +141,18 @@ def test_the_quote_stores_the_request_under_its_documented_hash(
         ("/api/v1/embeddings", {"model": "local/embed", "input": "hi"}),
     ],
 )
-def test_every_endpoint_of_the_matrix_quotes_in_its_own_envelope(
+def test_every_endpoint_of_the_matrix_quotes_with_the_same_body(
     serve_gateway: LiveFactory, tmp_path: Path, peers: Peers, path: str, body: dict[str, object]
 ) -> None:
-    """Messages, talk-to-gpt and embeddings quote too: the same ``payment``,
-    ``x402Version`` and ``accepts``, beside the surface's own error envelope."""
+    """Messages, talk-to-gpt and embeddings quote too, with the seed's body exactly as on
+    chat completions (the challenge has one envelope on every surface)."""
     live = serve_gateway(x402_settings(tmp_path, peers))
     response = httpx.post(live.url + path, json=body, timeout=10)
     assert response.status_code == 402, response.text
     answer = response.json()
+    assert set(answer) == {"error", "payment", "x402Version", "accepts"}
+    assert answer["error"]["type"] == answer["error"]["code"] == "insufficient_quota"
     assert answer["payment"]["version"] == 1 and answer["x402Version"] == 1
-    assert "accepts" in answer
-    if path == "/api/v1/messages":
-        assert answer["type"] == "error" and answer["error"]["code"] == "insufficient_quota"
-    elif path == "/api/talk-to-gpt":
-        assert answer["status"] == 402 and answer["code"] == "insufficient_quota"
 
 
 def test_endpoints_outside_the_matrix_still_need_a_key(

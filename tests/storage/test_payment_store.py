@@ -84,17 +84,12 @@ async def test_each_open_payment_leases_its_own_address(store: SQLStore) -> None
 
 
 async def test_an_address_returns_to_the_pool_after_its_lease(store: SQLStore) -> None:
-    """An address is leased again only after its lease ends; releasing a finished
-    payment's lease frees it at once."""
+    """An address is leased again only once its lease has ended."""
     pool = _pool()
-    first = await _create(store, pool=pool)
-    await _create(store, pool=pool)
-    await _create(store, pool=pool)
+    for _ in pool:
+        await _create(store, pool=pool)
     blocked = await store.payments.get(await _create(store, pool=pool))
     assert blocked is not None and blocked.offer("nano") is None
-    await store.payments.release_lease(first, NOW)
-    again = await store.payments.get(await _create(store, pool=pool))
-    assert again is not None and again.offer("nano") is not None
     later = NOW + timedelta(hours=2)
     fresh = await store.payments.get(await _create(store, created=later, pool=pool))
     assert fresh is not None and fresh.offer("nano") is not None
@@ -147,15 +142,28 @@ async def test_a_payment_digest_binds_one_payment(store: SQLStore) -> None:
     assert other is not None and other.status == "pending"
 
 
-async def test_the_newest_quote_of_a_request_is_found_by_its_hash(store: SQLStore) -> None:
-    """``find_latest`` returns the newest payment quoted for a request hash, or None."""
+async def test_the_quotes_of_a_request_are_found_newest_first(store: SQLStore) -> None:
+    """``quoted_for`` returns the payments quoted for a request hash, newest first."""
     same, other = new_id("sha256"), new_id("sha256")
-    await _create(store, NOW, same)
+    oldest = await _create(store, NOW, same)
     newest = await _create(store, NOW + timedelta(seconds=5), same)
     await _create(store, NOW + timedelta(seconds=9), other)
-    found = await store.payments.find_latest(same)
-    assert found is not None and found.id == newest
-    assert await store.payments.find_latest("sha256:none") is None
+    assert [p.id for p in await store.payments.quoted_for(same)] == [newest, oldest]
+    assert await store.payments.quoted_for(new_id("sha256")) == []
+
+
+async def test_unpaid_quotes_are_pruned_and_paid_ones_kept(store: SQLStore) -> None:
+    """``prune`` deletes payments that expired before the cut having received nothing,
+    and keeps those that received funds or are still open."""
+    unpaid = await _create(store, NOW, pool=_pool())
+    funded = await _create(store, NOW, pool=_pool())
+    await store.payments.add_receipts(funded, "nano", [(new_id("block"), 1)], NOW)
+    open_one = await _create(store, NOW + timedelta(hours=5), pool=_pool())
+    cut = NOW + timedelta(hours=1)
+    assert await store.payments.prune(cut) >= 1
+    assert await store.payments.get(unpaid) is None
+    assert await store.payments.get(funded) is not None
+    assert await store.payments.get(open_one) is not None
 
 
 async def test_a_quote_no_rail_can_take_is_not_stored(store: SQLStore) -> None:

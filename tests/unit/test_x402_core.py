@@ -253,6 +253,11 @@ def test_an_x_payment_header_decodes_to_its_payload(header: str) -> None:
         (encode_payment({k: v for k, v in PAYMENT.items() if k != "scheme"}), "no scheme"),
         (encode_payment({**PAYMENT, "network": ""}), "no network"),
         (encode_payment({**PAYMENT, "payload": {}}), "no payload"),
+        (encode_payment({**PAYMENT, "x402Version": True}), "version 1"),
+        (encode_payment({**PAYMENT, "x402Version": 1.0}), "version 1"),
+        (base64.b64encode(b"[" * 11_000).decode(), "not base64"),
+        (base64.b64encode(b'{"x402Version": NaN}').decode(), "not base64"),
+        (base64.b64encode(b'{"x402Version": 1, "s": "\\ud800"}').decode(), "not base64"),
     ],
 )
 def test_a_malformed_x_payment_is_refused_with_its_reason(header: str, reason: str) -> None:

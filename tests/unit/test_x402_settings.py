@@ -96,3 +96,9 @@ def test_the_dev_rail_alone_needs_no_peer(tmp_path: Path) -> None:
     path.write_text('[x402]\nenabled = true\nrails = ["nano"]\n')
     with pytest.raises(ConfigError, match='x402."nano"'):
         load_settings(path)
+
+
+def test_min_usd_is_whole_nano_dollars() -> None:
+    """A minimum finer than a nano-dollar (the money unit) is refused at load."""
+    with pytest.raises(ValidationError, match="nine decimals"):
+        X402Settings(min_usd=Decimal("0.0000000005"))

@@ -135,11 +135,8 @@ class Ledger:
         """Announce this process, so others do not take its holds for orphans."""
         await self.driver.run(heartbeat(self.instance, self.hostname, self.pid, self.clock()))
 
-    async def recover(self) -> int:
-        """Release the holds of gateway processes that are gone; returns how many."""
-        now = self.clock()
-        listed, owners = await self.driver.run(instances(now - STALE_AFTER))
-        alive = {
+    def _alive(self, listed: list[tuple[str, str, int, bool]]) -> set[str]:
+        return {
             instance
             for instance, hostname, pid, stale in listed
             if instance == self.instance
@@ -148,6 +145,19 @@ class Ledger:
             # PID can come back as ours after a restart)
             or (not stale and pid != self.pid and _pid_alive(pid))
         }
+
+    async def alive(self, instance: str) -> bool:
+        """Whether the gateway process ``instance`` is still running."""
+        if instance == self.instance:
+            return True
+        listed, _ = await self.driver.run(instances(self.clock() - STALE_AFTER))
+        return instance in self._alive(listed)
+
+    async def recover(self) -> int:
+        """Release the holds of gateway processes that are gone; returns how many."""
+        now = self.clock()
+        listed, owners = await self.driver.run(instances(now - STALE_AFTER))
+        alive = self._alive(listed)
         dead = (owners | {instance for instance, *_ in listed}) - alive
         released = 0
         for owner in sorted(dead):

@@ -57,7 +57,7 @@ class RailSettings(_Section):
     """The token contract (EVM) or mint (Solana); each token rail has a default."""
     confirmations: int = Field(2, ge=1)
     """EVM: blocks (counting the one holding the transfer) before a transfer counts."""
-    lookback_blocks: int = Field(1800, ge=1)
+    lookback_blocks: int = Field(3600, ge=1)
     """EVM: how far back from the chain's head transfers are looked for."""
     fee_payer: str = ""
     """``x402-solana-usdc``: the facilitator's fee payer, shown as ``feePayer``."""
@@ -94,9 +94,6 @@ class X402Settings(_Section):
     max_runs: int = Field(3, ge=1)
     """A paid request whose run fails may be completed again, up to this many runs in
     all; then the payment is ``failed`` (the operator refunds by hand)."""
-    abandoned_run_s: int = Field(3600, ge=60)
-    """A run still ``processing`` after this long was abandoned (its gateway stopped):
-    the payment is ``paid`` again, or ``failed`` if its settlement never completed."""
     nano: RailSettings = RailSettings()
     nano_exact: RailSettings = Field(RailSettings(), alias="nano-exact")
     base_usdc: RailSettings = Field(RailSettings(), alias="base-usdc")
@@ -112,6 +109,13 @@ class X402Settings(_Section):
             raise ValueError(f"unknown x402 rails {unknown}; known: {sorted(X402_RAILS)}")
         if len(set(value)) != len(value):
             raise ValueError("x402 rails must not repeat")
+        return value
+
+    @field_validator("min_usd")
+    @classmethod
+    def _whole_nano_dollars(cls, value: Decimal) -> Decimal:
+        if value != value.quantize(Decimal("0.000000001")):
+            raise ValueError("min_usd has more than nine decimals (nano-dollars)")
         return value
 
     @field_validator("endpoints")

@@ -50,8 +50,9 @@ _RENDERERS = {"openai": openai_body, "anthropic": anthropic_body, "legacy": lega
 
 
 def render_error(err: GatewayError, surface: Surface) -> dict[str, Any]:
-    """The body of ``err`` in ``surface``'s envelope."""
-    return _RENDERERS[surface](err)
+    """The body of ``err`` in ``surface``'s envelope (the OpenAI one for an error that
+    has one envelope everywhere)."""
+    return openai_body(err) if err.one_envelope else _RENDERERS[surface](err)
 
 
 def error_headers(err: GatewayError) -> list[tuple[str, str]]:

@@ -49,7 +49,7 @@ class EvmNode:
         token: str,
         *,
         confirmations: int = 2,
-        lookback_blocks: int = 1800,
+        lookback_blocks: int = 3600,
         timeout_s: float = 10.0,
         session_factory: SessionFactory | None = None,
     ) -> None:

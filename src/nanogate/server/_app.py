@@ -105,7 +105,7 @@ def create_app(
         breakers=Breakers(settings.routing.breaker_failures, settings.routing.breaker_cooldown_s),
         sticky=StickyRoutes(settings.routing.sticky_ttl_s),
         sealer=sealer_for(settings.byok, os.environ if env is None else env),
-        cashier=build_cashier(settings.x402, store.payments, clock)
+        cashier=build_cashier(settings.x402, store.payments, clock, ledger)
         if settings.x402.enabled
         else None,
         routes=router.routes,

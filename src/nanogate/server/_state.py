@@ -75,6 +75,8 @@ class GatewayState:
             asyncio.create_task(self.ledger.run(), name="nanogate-ledger"),
             asyncio.create_task(self.request_log.run(), name="nanogate-request-log"),
         ]
+        if self.cashier is not None:
+            self._tasks.append(asyncio.create_task(self.cashier.run(), name="nanogate-x402"))
 
     async def stop(self) -> None:
         """Stop background work, write the rest of the request log, close connections."""

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -53,6 +54,11 @@ from nanogate.x402 import (
 )
 
 log = logging.getLogger("nanogate.x402")
+
+PRUNE_EVERY_S = 60.0
+
+PAYMENT_ID = re.compile(r"pay_[0-9a-f]{24}")
+"""What a payment id looks like; any other is unknown without asking the database."""
 
 RUN_KEY = "nanogate.x402"
 """The scope key under which a completed payment's stored request carries its run."""
@@ -147,7 +153,15 @@ class Cashier:
         clock: Any,
         watchers: Mapping[str, Watcher],
         verifiers: Mapping[str, Verifier],
+        *,
+        owner: str = "",
+        alive: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
+        self.owner = owner
+        """This gateway process, recorded on the payments it runs."""
+        self.alive = alive
+        """Whether a gateway process still runs (a payment it left ``processing`` is
+        recovered once it does not)."""
         self.settings = settings
         self.payments = payments
         self.clock = clock
@@ -266,17 +280,17 @@ class Cashier:
 
     async def observe(self, payment: StoredPayment) -> StoredPayment:
         """Ask each polling rail's watcher what ``payment`` received, record it, and
-        move the payment to the status that follows (paid, underpaid, expired)."""
+        move the payment to the status that follows (paid, underpaid, expired).
+
+        The payment's addresses are its own until ``expiresAt`` plus the quarantine:
+        funds seen by then count, even after expiry (a payer who paid in full is never
+        robbed), and funds reaching a finished payment's address are still recorded
+        for the operator; later funds may be the next payer's and are not looked at."""
         now = self.clock()
         if payment.status == "processing":
-            return await self._abandoned(payment, now)
-        # the address is this payment's until its lease ends: funds seen by then count,
-        # even after expiresAt (a payer who paid in full is never robbed)
+            payment = await self._abandoned(payment, now)
         leased_until = payment.expires_at + timedelta(seconds=self.settings.address_quarantine_s)
-        watched = payment.status in ("pending", "underpaid") or (
-            payment.status == "expired" and now < leased_until
-        )
-        if watched:
+        if now < leased_until and any(o.rail in self.watchers for o in payment.offers):
             for offer in payment.offers:
                 watcher = self.watchers.get(offer.rail)
                 if watcher is None:
@@ -298,6 +312,8 @@ class Cashier:
             fresh = await self.payments.get(payment.id)
             assert fresh is not None
             payment = fresh
+        if payment.status not in ("pending", "underpaid", "expired"):
+            return payment
         status, rail = _observed(payment, now)
         if status != payment.status:
             extra: dict[str, Any] = {"paid_rail": rail} if status == "paid" else {}
@@ -308,11 +324,10 @@ class Cashier:
         return payment
 
     async def _abandoned(self, payment: StoredPayment, now: datetime) -> StoredPayment:
-        """A run ``processing`` for longer than ``abandoned_run_s`` was cut short by a
-        gateway that stopped: its payment is paid again, or failed when the payment's
-        settlement is not known to have completed (it is never run unpaid)."""
-        since = payment.updated_at or payment.created_at
-        if now - since < timedelta(seconds=self.settings.abandoned_run_s):
+        """A run ``processing`` whose gateway process stopped was cut short: its payment
+        is paid again, or failed when its settlement is not known to have completed (it
+        never runs unpaid)."""
+        if self.alive is None or payment.owner is None or await self.alive(payment.owner):
             return payment
         exact = payment.paid_rail is not None and not RAILS[payment.paid_rail].polling
         if exact and payment.settlement is None:
@@ -326,12 +341,17 @@ class Cashier:
 
     # Completion -------------------------------------------------------------------------
 
+    async def lookup(self, payment_id: str) -> StoredPayment:
+        """The payment, or 404 ``payment_not_found``."""
+        payment = await self.payments.get(payment_id) if PAYMENT_ID.fullmatch(payment_id) else None
+        if payment is None:
+            raise PaymentNotFound()
+        return payment
+
     async def claim(self, payment_id: str) -> tuple[StoredPayment, PaidRun]:
         """Take a paid payment to ``processing`` for one run of its request, or raise
         why it cannot be completed (402, 404, 409, 410)."""
-        payment = await self.payments.get(payment_id)
-        if payment is None:
-            raise PaymentNotFound()
+        payment = await self.lookup(payment_id)
         payment = await self.observe(payment)
         if payment.status != "paid":
             refuse(payment, payment.status)  # type: ignore[arg-type]
@@ -339,7 +359,7 @@ class Cashier:
 
     async def claim_paid(self, payment: StoredPayment) -> PaidRun:
         claimed = await self.payments.transition(
-            payment.id, ["paid"], "processing", self.clock(), count_run=True
+            payment.id, ["paid"], "processing", self.clock(), count_run=True, owner=self.owner
         )
         if not claimed:
             again = await self.payments.get(payment.id)
@@ -363,7 +383,6 @@ class Cashier:
             await store.transition(
                 run.payment_id, ["processing"], "completed", now, request_id=request_id
             )
-            await store.release_lease(run.payment_id, now)
             return
         payment = await store.get(run.payment_id)
         if payment is None or payment.status != "processing":
@@ -371,7 +390,6 @@ class Cashier:
         last = f"run {request_id}: {note or 'failed'}"
         if payment.runs >= self.settings.max_runs:
             await store.transition(run.payment_id, ["processing"], "failed", now, last_error=last)
-            await store.release_lease(run.payment_id, now)
             log.error("x402 payment %s failed on every run; last: %s", run.payment_id, last)
         else:
             await store.transition(run.payment_id, ["processing"], "paid", now, last_error=last)
@@ -379,6 +397,21 @@ class Cashier:
     @staticmethod
     def retry_after(payment: StoredPayment) -> int | None:
         return retry_after(payment.status)  # type: ignore[arg-type]
+
+    async def run(self) -> None:
+        """Housekeeping: every minute, delete the quotes nobody paid whose addresses
+        are free again."""
+        while True:
+            await asyncio.sleep(PRUNE_EVERY_S)
+            try:
+                quarantine = timedelta(seconds=self.settings.address_quarantine_s)
+                pruned = await self.payments.prune(self.clock() - quarantine)
+                if pruned:
+                    log.debug("pruned %d unpaid x402 quotes", pruned)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("pruning unpaid x402 quotes failed; will retry")
 
     async def close(self) -> None:
         closers = [w.close for w in self.watchers.values()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nanogate.billing import Ledger
 from nanogate.config import X402Settings
 from nanogate.rails import EvmNode, Facilitator, NanoNode
 from nanogate.server._state import Clock
@@ -10,8 +11,11 @@ from nanogate.storage import PaymentStore
 from nanogate.x402 import RAILS
 
 
-def build_cashier(settings: X402Settings, payments: PaymentStore, clock: Clock) -> Cashier:
-    """A cashier for the rails ``settings`` enables (nothing connects until first use)."""
+def build_cashier(
+    settings: X402Settings, payments: PaymentStore, clock: Clock, ledger: Ledger
+) -> Cashier:
+    """A cashier for the rails ``settings`` enables (nothing connects until first use);
+    the ledger knows which gateway processes are alive."""
     watchers: dict[str, Watcher] = {}
     verifiers: dict[str, Verifier] = {}
     for name in settings.rails:
@@ -28,4 +32,12 @@ def build_cashier(settings: X402Settings, payments: PaymentStore, clock: Clock) 
             )
         elif not RAILS[name].polling:
             verifiers[name] = Facilitator(rail.facilitator_url, timeout_s=rail.timeout_s)
-    return Cashier(settings, payments, clock, watchers, verifiers)
+    return Cashier(
+        settings,
+        payments,
+        clock,
+        watchers,
+        verifiers,
+        owner=ledger.instance,
+        alive=ledger.alive,
+    )

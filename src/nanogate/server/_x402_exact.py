@@ -10,6 +10,7 @@ one is refused; one whose run failed may run its own request again.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -22,7 +23,6 @@ from nanogate.errors import (
     PaymentExpired,
     PaymentFailed,
     PaymentInvalid,
-    PaymentNotFound,
     ServiceUnavailable,
 )
 from nanogate.rails import RailError
@@ -56,20 +56,19 @@ async def redeem(cashier: Cashier, scope: Scope, body: Mapping[str, Any], header
     used = await cashier.payments.find_by_digest(digest)
     if used is not None:
         return await _replay(cashier, used, this_hash)
-    payment = await _quoted(cashier, decoded.raw, this_hash)
-    now = cashier.clock()
-    if payment.status not in ("pending", "underpaid"):
-        refuse(payment, payment.status)  # type: ignore[arg-type]
-    if now >= payment.expires_at:
-        await cashier.payments.transition(payment.id, [payment.status], "expired", now)
-        raise PaymentExpired()
     if decoded.scheme != "exact":
         raise PaymentInvalid(f"X-PAYMENT must use the exact scheme, not {decoded.scheme!r}.")
+    payment = await _quoted(cashier, decoded.raw, this_hash)
+    now = cashier.clock()
     quote = cashier.quote_of(payment, cashier.base_url(scope))
     offer = next((o for o in quote.offers if not o.polling and o.network == decoded.network), None)
     if offer is None:
         raise PaymentInvalid(
             f"This quote takes no exact payment on the network {decoded.network!r}."
+        )
+    if offer.scheme not in cashier.verifiers:
+        raise PaymentInvalid(
+            f"The {offer.scheme} rail is no longer accepted here; request a new quote."
         )
     _check_binding(decoded.raw, decoded.payload, offer, payment)
     claimed = await cashier.payments.transition(
@@ -80,6 +79,7 @@ async def redeem(cashier: Cashier, scope: Scope, body: Mapping[str, Any], header
         payment_digest=digest,
         paid_rail=offer.scheme,
         count_run=True,
+        owner=cashier.owner,
     )
     if not claimed:
         again = await cashier.payments.get(payment.id)
@@ -87,30 +87,43 @@ async def redeem(cashier: Cashier, scope: Scope, body: Mapping[str, Any], header
         if again.status in ("pending", "underpaid"):
             raise PaymentAlreadyCompleted("This X-PAYMENT has already been used.")
         refuse(again, again.status)  # type: ignore[arg-type]
-    return await _settle(cashier, payment, offer, requirements(quote, offer, now), decoded.raw)
+    # verify and settle run to their end even if the request is cancelled meanwhile:
+    # a payment is never left half-settled by a client going away
+    settling = _settle(cashier, payment, offer, requirements(quote, offer, now), decoded.raw)
+    return await asyncio.shield(settling)
 
 
 async def _quoted(cashier: Cashier, raw: Mapping[str, Any], this_hash: str) -> StoredPayment:
-    """The quote an X-PAYMENT pays: the one it names, or the newest for this request."""
+    """The open quote an X-PAYMENT pays: the one it names, or else the newest quote of
+    this very request that is still unpaid (observed first, so a quote its polling
+    rail already paid is never paid twice). Refuses when there is none."""
     payload = raw.get("payload")
     named = raw.get("paymentId") or (
         payload.get("paymentId") if isinstance(payload, Mapping) else None
     )
     if isinstance(named, str):
-        payment = await cashier.payments.get(named)
-        if payment is None:
-            raise PaymentNotFound()
+        candidates = [await cashier.lookup(named)]
+        if candidates[0].request_hash != this_hash:
+            raise PaymentInvalid("This payment was quoted for a different request.")
     else:
-        found = await cashier.payments.find_latest(this_hash)
-        if found is None:
+        candidates = await cashier.payments.quoted_for(this_hash)
+        if not candidates:
             raise PaymentInvalid(
                 "No quote matches this request: replay it exactly as it was quoted, "
                 "or send it without X-PAYMENT for a new quote."
             )
-        payment = found
-    if payment.request_hash != this_hash:
-        raise PaymentInvalid("This payment was quoted for a different request.")
-    return payment
+    now = cashier.clock()
+    for candidate in candidates:
+        if candidate.status in ("pending", "underpaid") and now < candidate.expires_at:
+            observed = await cashier.observe(candidate)
+            if observed.status in ("pending", "underpaid"):
+                return observed
+    newest = await cashier.payments.get(candidates[0].id)
+    assert newest is not None
+    if newest.status in ("pending", "underpaid"):
+        await cashier.payments.transition(newest.id, [newest.status], "expired", now)
+        raise PaymentExpired()
+    refuse(newest, newest.status)  # type: ignore[arg-type]
 
 
 async def _replay(cashier: Cashier, payment: StoredPayment, this_hash: str) -> PaidRun:
@@ -166,7 +179,6 @@ async def _settle(
             runs=payment.runs,
             last_error=note,
         )
-        await cashier.payments.release_lease(payment.id, cashier.clock())
         log.error("x402 payment %s: %s", payment.id, note)
         raise PaymentFailed(
             "The payment's settlement could not be confirmed, so the request did not run; "

@@ -53,6 +53,8 @@ class StoredPayment:
     offers: tuple[StoredOffer, ...] = ()
     updated_at: datetime | None = None
     """When the status last changed."""
+    owner: str | None = None
+    """The gateway process that took it to ``processing``."""
 
     def offer(self, rail: str) -> StoredOffer | None:
         return next((o for o in self.offers if o.rail == rail), None)
@@ -225,18 +227,20 @@ class PaymentStore:
             ).all()
         return [(r.rail, r.receipt_id, int(r.amount), _aware(r.observed_at)) for r in rows]
 
-    async def find_latest(self, request_hash: str) -> StoredPayment | None:
-        """The newest payment quoted for ``request_hash``."""
+    async def quoted_for(self, request_hash: str, limit: int = 10) -> list[StoredPayment]:
+        """The payments quoted for ``request_hash``, newest first."""
         async with self._reader.connect() as conn:
-            payment_id = (
+            ids = (
                 await conn.execute(
                     select(x402_payments.c.id)
                     .where(x402_payments.c.request_hash == request_hash)
                     .order_by(x402_payments.c.created_at.desc(), x402_payments.c.id.desc())
-                    .limit(1)
+                    .limit(limit)
                 )
-            ).scalar()
-        return await self.get(payment_id) if payment_id else None
+            ).scalars()
+            found = list(ids)
+        payments = [await self.get(payment_id) for payment_id in found]
+        return [p for p in payments if p is not None]
 
     async def find_by_digest(self, digest: str) -> StoredPayment | None:
         """The payment an ``X-PAYMENT`` with this digest was used for."""
@@ -299,14 +303,27 @@ class PaymentStore:
         except IntegrityError:
             return False
 
-    async def release_lease(self, payment_id: str, now: datetime) -> None:
-        """Free the addresses ``payment_id`` holds (it is finished)."""
-        async with self._writer.begin() as conn:
-            await conn.execute(
-                update(x402_leases)
-                .where(x402_leases.c.payment_id == payment_id, x402_leases.c.until > now)
-                .values(until=now)
+    async def prune(self, before: datetime) -> int:
+        """Delete the payments that expired before ``before`` having received nothing
+        (quotes nobody paid), with their offers; returns how many."""
+        unpaid = (
+            select(x402_payments.c.id)
+            .where(
+                x402_payments.c.status.in_(("pending", "expired")),
+                x402_payments.c.expires_at < before,
+                ~select(x402_receipts.c.payment_id)
+                .where(x402_receipts.c.payment_id == x402_payments.c.id)
+                .exists(),
             )
+            .limit(1000)
+        )
+        async with self._writer.begin() as conn:
+            ids = list((await conn.execute(unpaid)).scalars())
+            if not ids:
+                return 0
+            await conn.execute(x402_offers.delete().where(x402_offers.c.payment_id.in_(ids)))
+            await conn.execute(x402_payments.delete().where(x402_payments.c.id.in_(ids)))
+        return len(ids)
 
     async def count(self) -> int:
         async with self._reader.connect() as conn:
@@ -335,6 +352,7 @@ def _payment(row: Any, offers: tuple[StoredOffer, ...]) -> StoredPayment:
         last_error=row["last_error"],
         offers=offers,
         updated_at=_aware(row["updated_at"]),
+        owner=row["owner"],
     )
 
 

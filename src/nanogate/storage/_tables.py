@@ -200,10 +200,12 @@ x402_payments = Table(
     Column("request_id", String(40), nullable=True),
     Column("last_error", Text, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("owner", String(40), nullable=True),
 )
 """Accountless x402 payments: each quote with the request it prices. ``payment_digest``
-is the SHA-256 of the ``X-PAYMENT`` that settled it (each is used once); asset amounts
-are decimal strings of atomic units (Nano's exceed 64 bits)."""
+is the SHA-256 of the ``X-PAYMENT`` that settled it (each is used once); ``owner`` the
+gateway process running it while ``processing``; asset amounts are decimal strings of
+atomic units (Nano's exceed 64 bits)."""
 
 x402_offers = Table(
     "x402_offers",

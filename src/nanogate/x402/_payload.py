@@ -48,12 +48,15 @@ def decode_payment(header: str) -> PaymentPayload:
     padded = text + "=" * (-len(text) % 4)
     try:
         decoded = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
-        data = json.loads(decoded)
-    except (binascii.Error, ValueError):
+        data = json.loads(decoded, parse_constant=_no_constant)
+        # what cannot be written back as UTF-8 JSON (a lone surrogate) cannot be verified
+        json.dumps(data, ensure_ascii=False).encode()
+    except (binascii.Error, ValueError, RecursionError):
         raise PaymentRefused("X-PAYMENT is not base64-encoded JSON.") from None
     if not isinstance(data, dict):
         raise PaymentRefused("X-PAYMENT must encode a JSON object.")
-    if data.get("x402Version") != 1:
+    version = data.get("x402Version")
+    if type(version) is not int or version != 1:
         raise PaymentRefused("X-PAYMENT must be an x402 version 1 payment payload.")
     scheme, network, payload = data.get("scheme"), data.get("network"), data.get("payload")
     if not isinstance(scheme, str) or not scheme:
@@ -63,6 +66,10 @@ def decode_payment(header: str) -> PaymentPayload:
     if not isinstance(payload, dict) or not payload:
         raise PaymentRefused("X-PAYMENT has no payload.")
     return PaymentPayload(scheme, network, payload, data)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def encode_payment(data: Mapping[str, Any]) -> str:

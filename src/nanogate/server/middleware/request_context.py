@@ -27,7 +27,6 @@ class RequestContextMiddleware:
         ctx = RequestContext.start(self.state, scope, receive, request_id)
         ctx.logged = scope["path"].startswith("/api/")
         scope[SCOPE_KEY] = ctx
-        anthropic = ctx.surface == "anthropic"
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -37,7 +36,7 @@ class RequestContextMiddleware:
                 id_header = ctx.request_id.encode()
                 stamp = [(b"x-request-id", id_header)]
                 stamp.extend(ctx.response_headers)
-                if anthropic:
+                if ctx.surface == "anthropic":  # read at send time: a complete may change it
                     stamp.append((b"request-id", id_header))
                 message["headers"] = [*message.get("headers", ()), *stamp]
             await send(message)

@@ -38,10 +38,7 @@ async def endpoints(ctx: RequestContext) -> ASGIApp:
 async def payment_status(ctx: RequestContext) -> ASGIApp:
     """Where a payment stands; ``Retry-After`` while it is still moving."""
     cashier = _cashier(ctx)
-    payment = await cashier.payments.get(ctx.params["payment_id"])
-    if payment is None:
-        raise PaymentNotFound()
-    payment = await cashier.observe(payment)
+    payment = await cashier.observe(await cashier.lookup(ctx.params["payment_id"]))
     wait = cashier.retry_after(payment)
     headers = {"retry-after": str(wait)} if wait is not None else None
     return json_response(status_body(cashier, payment, cashier.base_url(ctx.scope)), 200, headers)
@@ -139,7 +136,7 @@ def _note(exc: BaseException) -> str:
 
 def _become(ctx: RequestContext, payment: StoredPayment, run: PaidRun) -> None:
     """Make ``ctx`` the stored request: its method, path, headers and body."""
-    headers = [(k.encode(), v.encode()) for k, v in payment.headers.items()]
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in payment.headers.items()]
     headers.append((b"content-length", str(len(payment.body)).encode()))
     scope: Scope = {
         **ctx.scope,

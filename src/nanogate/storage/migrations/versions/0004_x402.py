@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("request_id", sa.String(40), nullable=True),
         sa.Column("last_error", sa.Text, nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("owner", sa.String(40), nullable=True),
     )
     op.create_index("ix_x402_payments_request_hash", "x402_payments", ["request_hash"])
     op.create_table(

@@ -68,6 +68,9 @@ def test_a_nano_payment_confirmed_on_the_node_completes_the_request_once(
     assert "retry-after" not in paid.headers and paid.json()["paidWith"] == "nano"
     actions = {call["action"] for call in peers.nano.calls}
     assert actions == {"receivable", "block_info"}
+    asked = sum(call["action"] == "block_info" for call in peers.nano.calls)
+    assert _status(payment["statusUrl"]).json()["status"] == "paid"
+    assert sum(call["action"] == "block_info" for call in peers.nano.calls) == asked
 
     answer = _complete(payment["completeUrl"])
     assert answer.status_code == 200, answer.text

@@ -106,6 +106,21 @@ async def nano_node(nano: tuple[FakeNanoNode, str]) -> AsyncIterator[NanoNode]:
     await node.close()
 
 
+async def test_known_blocks_are_not_asked_about_again(
+    nano: tuple[FakeNanoNode, str], nano_node: NanoNode
+) -> None:
+    """Blocks already recorded (``known``) are skipped: no ``block_info`` for them, so
+    polling an address costs one call per new block, not per block."""
+    fake, _ = nano
+    first = fake.send(SHOP, 5)
+    second = fake.send(SHOP, 7)
+    fake.calls.clear()
+    found = await nano_node.receipts(SHOP, ago(minutes=1), known={first.lower()})
+    assert [r.receipt_id for r in found] == [second]
+    asked = [c.get("hash") for c in fake.calls if c["action"] == "block_info"]
+    assert asked == [second]
+
+
 async def test_a_confirmed_send_is_a_receipt(
     nano: tuple[FakeNanoNode, str], nano_node: NanoNode
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,9 +66,12 @@ class EvmNode:
         self._peer = JsonPeer("EVM node", url, timeout_s=timeout_s, session_factory=session_factory)
         self._ids = itertools.count(1)
 
-    async def receipts(self, pay_to: str, since: datetime) -> list[Receipt]:
+    async def receipts(
+        self, pay_to: str, since: datetime, known: Collection[str] = ()
+    ) -> list[Receipt]:
         """ERC-20 `Transfer` logs of `token` to `pay_to` in blocks with at least
-        `confirmations` confirmations, mined at or after `since`."""
+        `confirmations` confirmations, mined at or after `since`. (`known` is accepted
+        for the watcher protocol: the logs come in one call either way.)"""
         recipient = address_topic(pay_to)
         floor = whole_seconds(since)
         head = _quantity(await self._call("eth_blockNumber", []))

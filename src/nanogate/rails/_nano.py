@@ -10,6 +10,7 @@ strings on the wire, ints here.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,12 +45,17 @@ class NanoNode:
             "Nano node", url, timeout_s=timeout_s, session_factory=session_factory
         )
 
-    async def receipts(self, account: str, since: datetime) -> list[Receipt]:
+    async def receipts(
+        self, account: str, since: datetime, known: Collection[str] = ()
+    ) -> list[Receipt]:
         """Confirmed send blocks receivable by `account` whose node-local timestamp is at or
-        after `since`."""
+        after `since`; blocks in `known` (already recorded) are not asked about again."""
         floor = whole_seconds(since)
+        skip = {h.upper() for h in known}
         found: list[Receipt] = []
         for block_hash in await self._receivable(account):
+            if block_hash in skip:
+                continue
             receipt = await self._receipt(block_hash, account, floor)
             if receipt is not None:
                 found.append(receipt)

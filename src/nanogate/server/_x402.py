@@ -15,7 +15,7 @@ import asyncio
 import base64
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -76,7 +76,9 @@ STORED_HEADERS = (
 class Watcher(Protocol):
     """A polling rail's view of a chain: funds confirmed towards an address."""
 
-    async def receipts(self, pay_to: str, since: datetime) -> list[Receipt]: ...
+    async def receipts(
+        self, pay_to: str, since: datetime, known: Collection[str] = ()
+    ) -> list[Receipt]: ...
 
     async def close(self) -> None: ...
 
@@ -291,12 +293,14 @@ class Cashier:
             payment = await self._abandoned(payment, now)
         leased_until = payment.expires_at + timedelta(seconds=self.settings.address_quarantine_s)
         if now < leased_until and any(o.rail in self.watchers for o in payment.offers):
+            recorded = await self.payments.receipts(payment.id)
             for offer in payment.offers:
                 watcher = self.watchers.get(offer.rail)
                 if watcher is None:
                     continue
+                known = {receipt for rail, receipt, _, _ in recorded if rail == offer.rail}
                 try:
-                    found = await watcher.receipts(offer.pay_to, payment.created_at)
+                    found = await watcher.receipts(offer.pay_to, payment.created_at, known)
                 except RailError as exc:
                     raise ServiceUnavailable(
                         f"The {offer.rail} rail cannot be checked right now; try again.",

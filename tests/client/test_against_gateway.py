@@ -257,6 +257,93 @@ async def test_async_client_reads_the_same_errors(contract_live: Live) -> None:
     assert missing.value.type == "not_found_error"
 
 
+# Stored responses and token counts -------------------------------------------------------
+
+TOOL = {
+    "name": "lookup",
+    "description": "Look a word up.",
+    "input_schema": {"type": "object", "properties": {"word": {"type": "string"}}},
+}
+
+
+def test_a_stored_response_is_retrieved_then_deleted(contract_live: Live) -> None:
+    """A response created with ``store: true`` is retrieved as created (less the pricing),
+    deleted, and then both retrieve and delete raise NotFoundError response_not_found."""
+    with client_for(contract_live) as client:
+        created = client.responses.create(model="local/chat", input="hi", store=True)
+        retrieved = client.responses.retrieve(created["id"])
+        deleted = client.responses.delete(created["id"])
+        gone = raised(lambda: client.responses.retrieve(created["id"]))
+        gone_again = raised(lambda: client.responses.delete(created["id"]))
+    assert created["id"].startswith("resp_")
+    assert retrieved == {k: v for k, v in created.items() if k != "x_nanogpt_pricing"}
+    assert retrieved.request_id is not None and retrieved.request_id != created.request_id
+    assert deleted == {"id": created["id"], "object": "response", "deleted": True}
+    for error in (gone, gone_again):
+        assert_answer_fields(error, NotFoundError, 404, "response_not_found")
+        assert (error.type, error.retryable) == ("not_found_error", False)
+        assert created["id"] in error.message
+
+
+def test_a_response_id_with_reserved_characters_stays_one_path_segment(
+    contract_live: Live,
+) -> None:
+    """An id holding ``?``, ``#``, ``&``, a space and ``..`` reaches the gateway as that
+    one id (NotFoundError response_not_found quoting it); one holding ``/`` is a 404 too,
+    never the answer of the route its dot segments would normalise to."""
+    odd = "resp_x ..?detailed=true&y=1#z"
+    with client_for(contract_live) as client:
+        error = raised(lambda: client.responses.retrieve(odd))
+        slashed = raised(lambda: client.responses.retrieve("../../models"))
+    assert_answer_fields(error, NotFoundError, 404, "response_not_found")
+    assert f"'{odd}'" in error.message
+    assert (type(slashed), slashed.status) == (NotFoundError, 404)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"system": "Be brief."}, {"system": "Be brief.", "tools": [TOOL]}],
+    ids=["messages", "system", "system-tools"],
+)
+def test_count_tokens_equals_the_messages_input_tokens(
+    contract_live: Live, extra: dict[str, Any]
+) -> None:
+    """messages.count_tokens answers a positive int ``input_tokens`` equal to what the
+    Messages endpoint reports as input tokens for the same prompt."""
+    with client_for(contract_live) as client:
+        counted = client.messages.count_tokens(model="local/chat", messages=HI, **extra)
+        message = client.messages.create(model="local/chat", max_tokens=16, messages=HI, **extra)
+    assert list(counted) == ["input_tokens"]
+    assert type(counted["input_tokens"]) is int and counted["input_tokens"] > 0
+    assert counted["input_tokens"] == message["usage"]["input_tokens"]
+    assert counted.request_id is not None and counted.request_id.startswith("req_")
+
+
+def test_count_tokens_for_an_unknown_model_is_model_not_found(contract_live: Live) -> None:
+    """count_tokens resolves the model like create: an unknown one is NotFoundError
+    model_not_found from the Anthropic envelope."""
+    with client_for(contract_live) as client:
+        error = raised(lambda: client.messages.count_tokens(model="acme/nope", messages=HI))
+    assert_answer_fields(error, NotFoundError, 404, "model_not_found")
+    assert error.param == "model"
+
+
+async def test_async_stored_responses_and_count_tokens(contract_live: Live) -> None:
+    """The async client retrieves, deletes and counts against the gateway as the sync
+    one does, and a deleted response is NotFoundError response_not_found."""
+    async with async_client_for(contract_live) as client:
+        created = await client.responses.create(model="local/chat", input="hi", store=True)
+        retrieved = await client.responses.retrieve(created["id"])
+        deleted = await client.responses.delete(created["id"])
+        with pytest.raises(NotFoundError) as caught:
+            await client.responses.retrieve(created["id"])
+        counted = await client.messages.count_tokens(model="local/chat", messages=HI)
+        message = await client.messages.create(model="local/chat", max_tokens=16, messages=HI)
+    assert retrieved["id"] == created["id"] and deleted["deleted"] is True
+    assert_answer_fields(caught.value, NotFoundError, 404, "response_not_found")
+    assert counted["input_tokens"] == message["usage"]["input_tokens"] > 0
+
+
 # Money and limits ------------------------------------------------------------------------
 
 

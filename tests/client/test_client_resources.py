@@ -12,6 +12,7 @@ from nanogate.client import (
     APIResponseValidationError,
     AsyncClient,
     Client,
+    NotFoundError,
     PaymentRequiredError,
     Response,
     RetryPolicy,
@@ -48,6 +49,21 @@ def test_chat_completion_request_and_answer() -> None:
             "POST",
             f"{BASE_URL}/messages",
         ),
+        (
+            lambda c: c.responses.retrieve("resp_1/x"),
+            "GET",
+            f"{BASE_URL}/responses/resp_1%2Fx",
+        ),
+        (
+            lambda c: c.responses.delete("resp_1?x#y"),
+            "DELETE",
+            f"{BASE_URL}/responses/resp_1%3Fx%23y",
+        ),
+        (
+            lambda c: c.messages.count_tokens(model="m", messages=HI),
+            "POST",
+            f"{BASE_URL}/messages/count_tokens",
+        ),
         (lambda c: c.balance(), "POST", "http://api.test/api/check-balance"),
         (
             lambda c: c.request_billing("req_1/x"),
@@ -62,6 +78,9 @@ def test_chat_completion_request_and_answer() -> None:
         "models-detailed",
         "responses",
         "messages",
+        "responses-retrieve",
+        "responses-delete",
+        "messages-count-tokens",
         "balance",
         "request-billing",
     ],
@@ -90,6 +109,96 @@ def test_messages_anthropic_version_can_be_overridden() -> None:
             model="m", max_tokens=5, messages=HI, headers={"Anthropic-Version": "2099-01-01"}
         )
     assert api.requests[0].headers["anthropic-version"] == "2099-01-01"
+
+
+def test_count_tokens_sends_anthropic_body_and_version() -> None:
+    """messages.count_tokens POSTs model, messages, system and tools (plus free-form
+    params) with the default anthropic-version, and returns ``{"input_tokens": N}``."""
+    tools = [{"name": "t", "input_schema": {"type": "object"}}]
+    api = FakeAPI(ok({"input_tokens": 12}))
+    with api.client() as client:
+        answer = client.messages.count_tokens(
+            model="m", messages=HI, system="Be brief.", tools=tools, tool_choice={"type": "auto"}
+        )
+    assert answer == {"input_tokens": 12} and answer.request_id == "req_ok"
+    assert api.json() == {
+        "model": "m",
+        "messages": HI,
+        "system": "Be brief.",
+        "tools": tools,
+        "tool_choice": {"type": "auto"},
+    }
+    assert api.requests[0].headers["anthropic-version"] == "2023-06-01"
+
+
+def test_count_tokens_leaves_out_what_was_not_given() -> None:
+    """Without system or tools, count_tokens sends only model and messages, and a
+    caller's anthropic-version replaces the default."""
+    api = FakeAPI(ok({"input_tokens": 3}))
+    with api.client() as client:
+        client.messages.count_tokens(
+            model="m", messages=HI, headers={"Anthropic-Version": "2099-01-01"}
+        )
+    assert api.json() == {"model": "m", "messages": HI}
+    assert api.requests[0].headers["anthropic-version"] == "2099-01-01"
+
+
+def test_stored_response_methods_send_no_body() -> None:
+    """responses.retrieve and responses.delete send no body and return the answer."""
+    deleted = {"id": "resp_1", "object": "response", "deleted": True}
+    api = FakeAPI(ok({"id": "resp_1", "object": "response"}), ok(deleted))
+    with api.client() as client:
+        assert client.responses.retrieve("resp_1")["id"] == "resp_1"
+        assert client.responses.delete("resp_1") == deleted
+    assert [(r.method, r.content) for r in api.requests] == [("GET", b""), ("DELETE", b"")]
+
+
+@pytest.mark.parametrize("response_id", ["", ".", ".."])
+@pytest.mark.parametrize("method", ["retrieve", "delete"])
+def test_an_id_that_is_no_path_segment_is_refused_before_sending(
+    method: str, response_id: str
+) -> None:
+    """An empty, ``.`` or ``..`` response id raises ValueError and sends nothing (the URL
+    would otherwise be normalised into another route, such as ``/api/v1``)."""
+    api = FakeAPI()
+    with api.client() as client, pytest.raises(ValueError, match="response_id"):
+        getattr(client.responses, method)(response_id)
+    assert api.requests == []
+
+
+@pytest.mark.parametrize("request_id", ["", ".", ".."])
+def test_a_request_id_that_is_no_path_segment_is_refused_before_sending(request_id: str) -> None:
+    """Request Billing refuses an empty, ``.`` or ``..`` request id the same way."""
+    api = FakeAPI()
+    with api.client() as client, pytest.raises(ValueError, match="request_id"):
+        client.request_billing(request_id)
+    assert api.requests == []
+
+
+def test_stored_response_methods_follow_the_retry_policy() -> None:
+    """A 503 on retrieve is retried after its Retry-After; a 404 response_not_found on
+    delete is raised at once as NotFoundError with its code."""
+    missing = {
+        "error": {
+            "message": "Response with id 'resp_1' not found.",
+            "type": "not_found_error",
+            "code": "response_not_found",
+            "param": None,
+        }
+    }
+    api = FakeAPI(
+        error(503, {"error": {"message": "busy"}}, retry_after="2"),
+        ok({"id": "resp_1"}),
+        error(404, missing, x_request_id="req_gone"),
+    )
+    policy = RetryPolicy.for_tests(3)
+    with api.client(retry=policy) as client:
+        assert client.responses.retrieve("resp_1")["id"] == "resp_1"
+        with pytest.raises(NotFoundError) as caught:
+            client.responses.delete("resp_1")
+    assert policy.delays == [2.0]
+    assert [r.method for r in api.requests] == ["GET", "GET", "DELETE"]
+    assert (caught.value.code, caught.value.request_id) == ("response_not_found", "req_gone")
 
 
 def test_default_and_per_call_headers_and_timeout() -> None:
@@ -165,6 +274,26 @@ async def test_async_methods_mirror_the_sync_ones() -> None:
         "http://api.test/api/check-balance",
         f"{BASE_URL}/usage/requests/req_9",
     ]
+
+
+async def test_async_stored_responses_and_count_tokens_mirror_the_sync_ones() -> None:
+    """The async retrieve, delete and count_tokens send the sync methods' requests, with
+    the id escaped, anthropic-version on count_tokens, and the same id checks."""
+    api = FakeAPI(ok({"id": "r"}), ok({"deleted": True}), ok({"input_tokens": 7}))
+    async with api.async_client() as client:
+        assert (await client.responses.retrieve("r/1"))["id"] == "r"
+        assert (await client.responses.delete("r/1"))["deleted"] is True
+        counted = await client.messages.count_tokens(model="m", messages=HI, system="s")
+        with pytest.raises(ValueError):
+            await client.responses.retrieve("..")
+    assert counted == {"input_tokens": 7}
+    assert [(r.method, str(r.url)) for r in api.requests] == [
+        ("GET", f"{BASE_URL}/responses/r%2F1"),
+        ("DELETE", f"{BASE_URL}/responses/r%2F1"),
+        ("POST", f"{BASE_URL}/messages/count_tokens"),
+    ]
+    assert api.json() == {"model": "m", "messages": HI, "system": "s"}
+    assert api.requests[-1].headers["anthropic-version"] == "2023-06-01"
 
 
 async def test_async_client_closes_its_own_pool() -> None:

@@ -47,6 +47,13 @@ def sync_api(client: Client) -> None:
             assert_type(chunk, dict[str, Any])
     assert_type(client.messages.create(model="m", max_tokens=1, messages=MESSAGES), Response)
     assert_type(client.responses.create(model="m", input="x", stream=True), Stream)
+    assert_type(client.responses.retrieve("resp_1"), Response)
+    assert_type(client.responses.delete("resp_1", timeout=5.0), Response)
+    counted = client.messages.count_tokens(
+        model="m", messages=MESSAGES, system="s", tools=[{"name": "t", "input_schema": {}}]
+    )
+    assert_type(counted, Response)
+    assert_type(counted["input_tokens"], Any)
     assert_type(client.embeddings.create(model="e", input="x"), Response)
     assert_type(client.moderations.create(input="x"), Response)
     assert_type(client.models.list(), Response)
@@ -63,6 +70,9 @@ async def async_api(client: AsyncClient) -> None:
         async for event in stream:
             assert_type(event, dict[str, Any])
     assert_type(await client.models.list(), Response)
+    assert_type(await client.responses.retrieve("resp_1"), Response)
+    assert_type(await client.responses.delete("resp_1", headers={"x": "y"}), Response)
+    assert_type(await client.messages.count_tokens(model="m", messages=MESSAGES), Response)
     await client.close()
 
 

@@ -148,12 +148,50 @@ class Responses(_EventStreams):
     def __init__(self, client: AsyncClient) -> None:
         super().__init__(client, endpoints.responses)
 
+    async def retrieve(
+        self, response_id: str, *, headers: Headers = None, timeout: Timeout | None = None
+    ) -> Response:
+        """The stored response ``response_id`` (404 ``response_not_found`` if it is not
+        stored, or belongs to another key)."""
+        call = endpoints.retrieve_response(self._client._config, response_id, headers, timeout)
+        return await self._client._request(call)
+
+    async def delete(
+        self, response_id: str, *, headers: Headers = None, timeout: Timeout | None = None
+    ) -> Response:
+        """Delete the stored response ``response_id``: ``{"id", "object", "deleted": true}``."""
+        call = endpoints.delete_response(self._client._config, response_id, headers, timeout)
+        return await self._client._request(call)
+
 
 class Messages(_EventStreams):
     """``client.messages``: the Anthropic Messages API."""
 
     def __init__(self, client: AsyncClient) -> None:
         super().__init__(client, endpoints.messages)
+
+    async def count_tokens(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        system: str | Sequence[Mapping[str, Any]] | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        headers: Headers = None,
+        timeout: Timeout | None = None,
+        **params: Any,
+    ) -> Response:
+        """The prompt's ``{"input_tokens": N}``, without running the model; ``system``
+        and ``tools`` are sent only when given."""
+        body: dict[str, Any] = {"model": model, "messages": messages}
+        if system is not None:
+            body["system"] = system
+        if tools is not None:
+            body["tools"] = tools
+        call = endpoints.count_message_tokens(
+            self._client._config, {**body, **params}, headers, timeout
+        )
+        return await self._client._request(call)
 
 
 class Embeddings(_Resource):

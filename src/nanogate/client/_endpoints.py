@@ -39,6 +39,22 @@ def responses(
     )
 
 
+def retrieve_response(
+    config: Config, response_id: str, headers: Headers, timeout: Timeout | None
+) -> Call:
+    """``GET /responses/{response_id}``: a stored response."""
+    path = f"/responses/{_id_segment(response_id, 'response_id')}"
+    return config.call("GET", path, headers=headers, timeout=timeout)
+
+
+def delete_response(
+    config: Config, response_id: str, headers: Headers, timeout: Timeout | None
+) -> Call:
+    """``DELETE /responses/{response_id}``: forget a stored response."""
+    path = f"/responses/{_id_segment(response_id, 'response_id')}"
+    return config.call("DELETE", path, headers=headers, timeout=timeout)
+
+
 def messages(
     config: Config, params: dict[str, Any], stream: bool, headers: Headers, timeout: Timeout | None
 ) -> Call:
@@ -47,9 +63,18 @@ def messages(
         "POST",
         "/messages",
         json={**params, "stream": True} if stream else params,
-        headers={"anthropic-version": ANTHROPIC_VERSION, **(headers or {})},
+        headers=_anthropic(headers),
         timeout=timeout,
         dialect=MessagesDialect if stream else None,
+    )
+
+
+def count_message_tokens(
+    config: Config, params: dict[str, Any], headers: Headers, timeout: Timeout | None
+) -> Call:
+    """``POST /messages/count_tokens``, with ``anthropic-version`` like ``/messages``."""
+    return config.call(
+        "POST", "/messages/count_tokens", json=params, headers=_anthropic(headers), timeout=timeout
     )
 
 
@@ -82,5 +107,18 @@ def request_billing(
     config: Config, request_id: str, headers: Headers, timeout: Timeout | None
 ) -> Call:
     """``GET /usage/requests/{request_id}``: what one request cost."""
-    path = f"/usage/requests/{path_segment(request_id)}"
+    path = f"/usage/requests/{_id_segment(request_id, 'request_id')}"
     return config.call("GET", path, headers=headers, timeout=timeout)
+
+
+def _anthropic(headers: Headers) -> dict[str, str]:
+    """``headers`` with ``anthropic-version`` unless the caller set one (any case)."""
+    return {"anthropic-version": ANTHROPIC_VERSION, **(headers or {})}
+
+
+def _id_segment(value: str, name: str) -> str:
+    """``value`` as one path segment; raises ``ValueError`` for an id that cannot be one
+    (empty, ``.`` or ``..``, which URL normalisation would turn into another path)."""
+    if value in ("", ".", ".."):
+        raise ValueError(f"{name} {value!r} cannot be one URL path segment")
+    return path_segment(value)

@@ -27,6 +27,7 @@ import httpx
 import pytest
 from tests.conftest import Live, LiveFactory
 from tests.helpers import assert_envelope, make_settings
+from tests.x402_helpers import Clock
 
 from nanogate.config import RailSettings, Settings, X402Settings
 from nanogate.core import SSEDecoder
@@ -52,16 +53,6 @@ TREASURY = {
     "nano-exact": "nano_" + "3treasury".ljust(60, "1"),
 }
 """Where each rail's payments go (one treasury address per exact rail)."""
-
-
-@dataclass
-class Clock:
-    """The gateway's clock: real time, moved forward by ``offset``."""
-
-    offset: timedelta = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
 
 
 @dataclass

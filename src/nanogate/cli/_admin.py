@@ -15,6 +15,7 @@ from nanogate.cli._common import (
     ConfigOption,
     JsonOption,
     fail,
+    iso,
     out,
     parse_usd,
     print_json,
@@ -29,17 +30,13 @@ keys = typer.Typer(help="API keys.", no_args_is_help=True)
 requests = typer.Typer(help="The request log.", no_args_is_help=True)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
 def account_view(account: Account) -> dict[str, Any]:
     return {
         "id": account.id,
         "name": account.name,
         "balance_usd": format_usd(account.balance_nusd),
         "reserved_usd": format_usd(account.reserved_nusd),
-        "created_at": _iso(account.created_at),
+        "created_at": iso(account.created_at),
     }
 
 
@@ -53,16 +50,16 @@ def key_view(key: APIKey) -> dict[str, Any]:
         "daily_requests": key.daily_requests,
         "daily_usd": format_usd(key.daily_usd_nusd) if key.daily_usd_nusd is not None else None,
         "rps": key.rps,
-        "expires_at": _iso(key.expires_at),
-        "revoked_at": _iso(key.revoked_at),
-        "created_at": _iso(key.created_at),
+        "expires_at": iso(key.expires_at),
+        "revoked_at": iso(key.revoked_at),
+        "created_at": iso(key.created_at),
     }
 
 
 def request_view(record: RequestRecord) -> dict[str, Any]:
     return {
         "request_id": record.request_id,
-        "created_at": _iso(record.created_at),
+        "created_at": iso(record.created_at),
         "key_id": record.key_id,
         "account_id": record.account_id,
         "surface": record.surface,
@@ -167,7 +164,7 @@ def accounts_ledger(
     rows = [
         {
             "id": e.id,
-            "at": _iso(e.created_at),
+            "at": iso(e.created_at),
             "kind": e.kind,
             "amount_usd": format(nano_to_usd(e.amount_nusd), "f"),
             "hold_usd": format(nano_to_usd(e.hold_nusd), "f"),

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -108,3 +109,8 @@ def show(data: dict[str, Any], as_json: bool, title: str) -> None:
     for field, value in data.items():
         table.add_row(field, "" if value is None else str(value))
     out.print(table)
+
+
+def iso(value: datetime | None) -> str | None:
+    """A UTC time as ``2026-06-09T12:00:00Z`` (``None`` stays ``None``)."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None

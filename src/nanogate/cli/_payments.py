@@ -15,6 +15,7 @@ from nanogate.cli._common import (
     ConfigOption,
     JsonOption,
     fail,
+    iso,
     run_with_store,
     settings_from,
     show,
@@ -26,10 +27,6 @@ from nanogate.x402 import observed_status, usd_text
 payments = typer.Typer(help="Accountless x402 payments.", no_args_is_help=True)
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 Receipts = list[tuple[str, str, int, datetime]]
 
 
@@ -38,8 +35,8 @@ def payment_view(payment: StoredPayment, receipts: Receipts) -> dict[str, Any]:
         "paymentId": payment.id,
         "status": payment.status,
         "amountUsd": usd_text(nano_to_usd(payment.amount_nusd)),
-        "createdAt": _iso(payment.created_at),
-        "expiresAt": _iso(payment.expires_at),
+        "createdAt": iso(payment.created_at),
+        "expiresAt": iso(payment.expires_at),
         "request": f"{payment.method} {payment.path}",
         "requestHash": payment.request_hash,
         "runs": payment.runs,
@@ -57,7 +54,7 @@ def payment_view(payment: StoredPayment, receipts: Receipts) -> dict[str, Any]:
             for o in payment.offers
         ],
         "receipts": [
-            {"scheme": rail, "id": receipt, "amount": str(amount), "observedAt": _iso(when)}
+            {"scheme": rail, "id": receipt, "amount": str(amount), "observedAt": iso(when)}
             for rail, receipt, amount, when in receipts
         ],
     }

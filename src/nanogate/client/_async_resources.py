@@ -183,13 +183,9 @@ class Messages(_EventStreams):
     ) -> Response:
         """The prompt's ``{"input_tokens": N}``, without running the model; ``system``
         and ``tools`` are sent only when given."""
-        body: dict[str, Any] = {"model": model, "messages": messages}
-        if system is not None:
-            body["system"] = system
-        if tools is not None:
-            body["tools"] = tools
+        body = {"model": model, "messages": messages, **params}
         call = endpoints.count_message_tokens(
-            self._client._config, {**body, **params}, headers, timeout
+            self._client._config, body, system, tools, headers, timeout
         )
         return await self._client._request(call)
 

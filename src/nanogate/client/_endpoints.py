@@ -70,9 +70,17 @@ def messages(
 
 
 def count_message_tokens(
-    config: Config, params: dict[str, Any], headers: Headers, timeout: Timeout | None
+    config: Config,
+    body: dict[str, Any],
+    system: Any,
+    tools: Any,
+    headers: Headers,
+    timeout: Timeout | None,
 ) -> Call:
-    """``POST /messages/count_tokens``, with ``anthropic-version`` like ``/messages``."""
+    """``POST /messages/count_tokens``, with ``anthropic-version`` like ``/messages``;
+    ``system`` and ``tools`` are sent only when given."""
+    optional = {"system": system, "tools": tools}
+    params = {**body, **{k: v for k, v in optional.items() if v is not None}}
     return config.call(
         "POST", "/messages/count_tokens", json=params, headers=_anthropic(headers), timeout=timeout
     )

@@ -50,7 +50,6 @@ from nanogate.x402 import (
     completion_refusal,
     observed_status,
     request_hash,
-    retry_after,
 )
 
 log = logging.getLogger("nanogate.x402")
@@ -232,6 +231,10 @@ class Cashier:
         rank = {name: n for n, name in enumerate(self.settings.rails)}
         return tuple(sorted(payment.offers, key=lambda o: rank.get(o.rail, len(rank))))
 
+    def _leased_until(self, expires_at: datetime) -> datetime:
+        """Until when a quote expiring at ``expires_at`` holds its addresses."""
+        return expires_at + timedelta(seconds=self.settings.address_quarantine_s)
+
     def _amount(self, name: str, usd: Decimal) -> int:
         rail = RAILS[name]
         price = self.settings.rail(name).usd_per_unit or Decimal(rail.default_usd_per_unit or 0)
@@ -269,7 +272,7 @@ class Cashier:
                 offers=offers,
             ),
             pools,
-            expires + timedelta(seconds=self.settings.address_quarantine_s),
+            self._leased_until(expires),
         )
         if payment is None:
             raise ServiceUnavailable(
@@ -291,7 +294,7 @@ class Cashier:
         now = self.clock()
         if payment.status == "processing":
             payment = await self._abandoned(payment, now)
-        leased_until = payment.expires_at + timedelta(seconds=self.settings.address_quarantine_s)
+        leased_until = self._leased_until(payment.expires_at)
         if now < leased_until and any(o.rail in self.watchers for o in payment.offers):
             recorded = await self.payments.receipts(payment.id)
             for offer in payment.offers:
@@ -397,10 +400,6 @@ class Cashier:
             log.error("x402 payment %s failed on every run; last: %s", run.payment_id, last)
         else:
             await store.transition(run.payment_id, ["processing"], "paid", now, last_error=last)
-
-    @staticmethod
-    def retry_after(payment: StoredPayment) -> int | None:
-        return retry_after(payment.status)  # type: ignore[arg-type]
 
     async def run(self) -> None:
         """Housekeeping: every minute, delete the quotes nobody paid whose addresses

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -324,12 +324,6 @@ class PaymentStore:
             await conn.execute(x402_offers.delete().where(x402_offers.c.payment_id.in_(ids)))
             await conn.execute(x402_payments.delete().where(x402_payments.c.id.in_(ids)))
         return len(ids)
-
-    async def count(self) -> int:
-        async with self._reader.connect() as conn:
-            return int(
-                (await conn.execute(select(func.count()).select_from(x402_payments))).scalar_one()
-            )
 
 
 def _payment(row: Any, offers: tuple[StoredOffer, ...]) -> StoredPayment:

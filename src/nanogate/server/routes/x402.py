@@ -17,7 +17,7 @@ from nanogate.server._context import RequestContext, surface_for
 from nanogate.server._responses import json_response
 from nanogate.server._x402 import RUN_KEY, Cashier, PaidRun
 from nanogate.storage import StoredPayment
-from nanogate.x402 import RAILS, iso_millis, usd_text
+from nanogate.x402 import RAILS, iso_millis, retry_after, usd_text
 
 
 def _cashier(ctx: RequestContext) -> Cashier:
@@ -39,7 +39,7 @@ async def payment_status(ctx: RequestContext) -> ASGIApp:
     """Where a payment stands; ``Retry-After`` while it is still moving."""
     cashier = _cashier(ctx)
     payment = await cashier.observe(await cashier.lookup(ctx.params["payment_id"]))
-    wait = cashier.retry_after(payment)
+    wait = retry_after(payment.status)  # type: ignore[arg-type]
     headers = {"retry-after": str(wait)} if wait is not None else None
     return json_response(status_body(cashier, payment, cashier.base_url(ctx.scope)), 200, headers)
 

@@ -649,3 +649,21 @@ def test_a_quote_whose_rail_was_withdrawn_is_refused_cleanly(serve_exact: ExactF
     body = assert_envelope(refused, "openai", "payment_invalid")
     assert "no longer accepted" in body["error"]["message"]
     assert after.facilitator.verified == [] and after.status(quoted)["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    ("surface", "path", "body"),
+    [
+        ("openai", CHAT, BODY),
+        ("anthropic", MESSAGES, BODY),
+        ("legacy", "/api/talk-to-gpt", {"model": "acme/chat", "prompt": "hi"}),
+    ],
+)
+def test_a_refused_x_payment_answers_in_its_surfaces_envelope(
+    gate: Exact, surface: str, path: str, body: dict[str, Any]
+) -> None:
+    """payment_invalid comes in the envelope of the endpoint replayed (OpenAI, Anthropic,
+    legacy), like every other error of that endpoint."""
+    refused = gate.post(path, body, "not-a-payment")
+    assert_envelope(refused, surface, "payment_invalid")
+    assert gate.facilitator.verified == [] and gate.runs == 0

@@ -261,3 +261,19 @@ def test_status_lists_the_rails_in_the_quotes_order(
     assert [o["scheme"] for o in payment["accepted"]] == ["dev", "nano", "base-usdc"]
     status = httpx.get(payment["statusUrl"], timeout=10).json()
     assert [r["scheme"] for r in status["rails"]] == ["dev", "nano", "base-usdc"]
+
+
+def test_malformed_credentials_are_refused_and_counted_as_elsewhere(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """A non-Bearer Authorization on a quoting endpoint is refused 401 (never quoted)
+    and counts against its address's limit, as on every route: past it, 429."""
+    settings = x402_settings(tmp_path, peers)
+    limits = settings.limits.model_copy(update={"accountless_rps": 1})
+    live = serve_gateway(settings.model_copy(update={"limits": limits}))
+    headers = {"authorization": "Basic dXNlcjpwYXNz"}
+    codes = [
+        httpx.post(live.url + CHAT, json=BODY, headers=headers, timeout=10).status_code
+        for _ in range(3)
+    ]
+    assert codes[0] == 401 and 429 in codes

@@ -70,14 +70,23 @@ async def require_payer(ctx: RequestContext) -> APIKey | None:
     cashier = ctx.state.cashier
     if (
         cashier is not None
-        and presented_key(ctx.headers) is None
         and cashier.quotes(ctx.scope["method"], ctx.scope["path"])
         and cashier.opted_in(ctx.headers)
+        and _no_credentials(ctx)
     ):
         await admit_accountless(ctx)
         refuse_accountless_moderation(ctx)
         return None
     return await require_key(ctx)
+
+
+def _no_credentials(ctx: RequestContext) -> bool:
+    """Whether the request presents no key at all; malformed credentials are left to
+    :func:`require_key`, which refuses them (and counts them) like on any route."""
+    try:
+        return presented_key(ctx.headers) is None
+    except GatewayError:
+        return False
 
 
 async def read_body(ctx: RequestContext) -> dict[str, Any]:

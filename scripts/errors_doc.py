@@ -318,8 +318,9 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
         {},
     ),
     "rate_limit_unavailable": (
-        "Redis, which holds the limit counters of this gateway, cannot be reached, and limits "
-        "fail closed (`[redis] fail_open = false`). Nothing was run or charged.",
+        "Redis, which holds the per-second limit counters of this gateway, cannot be reached, "
+        "and limits fail closed (`[redis] fail_open = false`); the key has a per-second "
+        "limit. Nothing was run or charged.",
         "Retry with backoff.",
         {"retry_after": 1},
     ),

@@ -247,12 +247,13 @@ def test_the_byok_body_field_works_on_every_chat_surface(
 def test_embeddings_use_the_keys_credential_and_pay_the_fee(
     gateway: Live, upstreams: dict[str, FakeUpstream]
 ) -> None:
-    """A BYOK embeddings request runs on the key's own credential and pays the fee."""
+    """A BYOK embeddings request runs on the key's own credential and pays the fee (on
+    the upstream's count, which is within the hold of this input's estimate)."""
     store_key(gateway)
     before = balance(gateway)
     response = httpx.post(
         gateway.url + "/api/v1/embeddings",
-        json={"model": "acme/embed", "input": "hello"},
+        json={"model": "acme/embed", "input": "hello there, how are you today?"},
         headers={**gateway.auth(), "x-use-byok": "true"},
     )
     assert response.status_code == 200, response.text

@@ -71,10 +71,11 @@ def test_two_instances_share_one_daily_limit(
 def test_an_unreachable_redis_fails_closed(
     serve_gateway: LiveFactory, tmp_path: Path, prefix: str
 ) -> None:
-    """With Redis down, requests of a limited key get 503 rate_limit_unavailable with
-    Retry-After (nothing runs, nothing is charged); keys without limits are unaffected."""
+    """With Redis down, requests of a key with a per-second limit get 503
+    rate_limit_unavailable with Retry-After (nothing runs, nothing is charged); keys
+    without one (daily limits are kept by the database) are unaffected."""
     settings = with_redis(make_settings(tmp_path), "redis://127.0.0.1:1/0", prefix)
-    limited: Live = serve_gateway(settings, daily_requests=10)
+    limited: Live = serve_gateway(settings, rps=10)
     with httpx.Client(base_url=limited.url) as client:
         refused = client.post(SURFACE_PATHS["openai"], json=CHAT, headers=limited.auth())
         assert_envelope(refused, "openai", "rate_limit_unavailable")
@@ -85,24 +86,24 @@ def test_an_unreachable_redis_fails_closed(
             headers={"x-api-key": limited.key},
         )
         assert_envelope(messages, "anthropic", "rate_limit_unavailable")
-    unlimited: Live = serve_gateway(settings)
-    with httpx.Client(base_url=unlimited.url) as client:
-        assert (
-            client.post(SURFACE_PATHS["openai"], json=CHAT, headers=unlimited.auth()).status_code
-            == 200
-        )
+    for others in ({}, {"daily_requests": 10}):
+        unlimited: Live = serve_gateway(settings, **others)
+        with httpx.Client(base_url=unlimited.url) as client:
+            answer = client.post(SURFACE_PATHS["openai"], json=CHAT, headers=unlimited.auth())
+            assert answer.status_code == 200
     assert_books_balance(settings.database.url, limited.seeded.account_id)
 
 
 def test_fail_open_lets_requests_through(
     serve_gateway: LiveFactory, tmp_path: Path, prefix: str
 ) -> None:
-    """With fail_open, a Redis outage lifts the limits instead of refusing requests."""
+    """With fail_open, a Redis outage lifts the per-second limit instead of refusing
+    requests; the daily limit, kept by the database, still holds."""
     settings = with_redis(make_settings(tmp_path), "redis://127.0.0.1:1/0", prefix, True)
-    live = serve_gateway(settings, daily_requests=1)
+    live = serve_gateway(settings, rps=1, daily_requests=3)
     with httpx.Client(base_url=live.url) as client:
         codes = [
             client.post(SURFACE_PATHS["openai"], json=CHAT, headers=live.auth()).status_code
-            for _ in range(3)
+            for _ in range(4)
         ]
-    assert codes == [200, 200, 200]
+    assert codes == [200, 200, 200, 429]

@@ -48,20 +48,20 @@ def admission(account_id: str, key_id: str, request: str, reserve: int) -> Admis
     return Admission(request, f"key:{key_id}", NOW, Limits(), account_id, key_id, reserve, "m")
 
 
-async def test_a_charge_above_the_hold_takes_only_what_is_free(
+async def test_a_charge_above_the_hold_is_capped_at_the_hold(
     store: SQLStore, ledger: Ledger
 ) -> None:
-    """A request that costs more than it held is charged up to the money that is free, never
-    the part other requests hold, so the balance never goes below zero."""
+    """A request that costs more than it held is charged its hold and no more, even when
+    the account has money free beyond it; others' holds are untouched."""
     account_id, key_id = await account(store, 1000)
     first = await ledger.admit(admission(account_id, key_id, "req_1", 400))
     second = await ledger.admit(admission(account_id, key_id, "req_2", 500))
     with pytest.raises(InsufficientBalance):
         await ledger.admit(admission(account_id, key_id, "req_3", 200))
-    assert await ledger.settle(first, 10_000) == 500  # its 400 plus the 100 nobody holds
+    assert await ledger.settle(first, 10_000) == 400  # the hold, not the 100 nobody holds
     assert await ledger.settle(second, 300) == 300
     audit = await store.audit(account_id)
-    assert audit is not None and audit.consistent and audit.balance_nusd == 200
+    assert audit is not None and audit.consistent and audit.balance_nusd == 300
 
 
 async def test_settling_twice_charges_once(store: SQLStore, ledger: Ledger) -> None:

@@ -8,9 +8,11 @@ from decimal import Decimal
 import pytest
 
 from nanogate.billing import (
+    bill,
     cost,
     day_of,
     maximum_cost,
+    output_allowance,
     second_of,
     seconds_until_midnight,
     usage_tokens,
@@ -50,6 +52,32 @@ def test_maximum_cost_uses_max_tokens_or_the_models_cap() -> None:
     """The most a request may cost: its prompt, plus max_tokens, or the model's cap."""
     assert maximum_cost(model(), 10, 5) == cost(model(), 10, 5)
     assert maximum_cost(model(cap=100), 10, None) == cost(model(), 10, 100)
+
+
+def test_maximum_cost_counts_every_choice() -> None:
+    """n choices may each produce max_tokens (or the model's cap): the output part of
+    the maximum cost is n times as large, the prompt part is counted once."""
+    assert output_allowance(model(cap=100), 5, 3) == 15
+    assert output_allowance(model(cap=100), None, 4) == 400
+    assert maximum_cost(model(), 10, 5, 100) == cost(model(), 10, 500)
+    assert maximum_cost(model(cap=100), 10, None, 2) == cost(model(), 10, 200)
+
+
+def test_a_bill_never_exceeds_the_hold() -> None:
+    """The charge is the reported cost capped at the hold; a cost beyond the hold or
+    output beyond the allowance is a discrepancy; a paid-up-front run has no cap."""
+    fits = bill(700, 1000, 40, 50)
+    assert (fits.charge, fits.discrepancy) == (700, False)
+    over_cost = bill(1200, 1000, 40, 50)
+    assert (over_cost.charge, over_cost.cost, over_cost.output_over) == (1000, 1200, False)
+    assert over_cost.discrepancy
+    over_output = bill(900, 1000, 5000, 50)
+    assert (over_output.charge, over_output.output_over, over_output.discrepancy) == (
+        900,
+        True,
+        True,
+    )
+    assert bill(5000, None, 10, 50).charge == 5000
 
 
 @pytest.mark.parametrize(

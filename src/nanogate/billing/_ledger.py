@@ -2,9 +2,11 @@
 
 Every priced or limited request is *admitted* before it is dispatched (counted
 against its limits, its maximum cost held on the account) and *settled* after
-(charged what it cost, the hold released), in a transaction each. Holds are
-rows in the database owned by this process; if the process dies, the next
-recovery (at start, and every few seconds in the others) releases them.
+(charged what it cost, the hold released), in a transaction each. Daily
+counters and holds are rows in the database; with Redis, only the per-second
+windows live there. Holds are owned by this process; if the process dies, the
+next recovery (at start, and every few seconds in the others) releases them and
+corrects the daily spending counters as a settlement would.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TypeVar
 
 from nanogate.billing._calendar import day_of, second_of
 from nanogate.billing._model import Admission, Hold, Replay
-from nanogate.billing._redis import RedisLimiter
+from nanogate.billing._redis import RedisLimiter, Slot
 from nanogate.billing._scripts import (
     admit,
     claim_idempotency,
@@ -34,7 +36,6 @@ from nanogate.billing._scripts import (
     sweep,
 )
 from nanogate.core import new_id
-from nanogate.errors import GatewayError
 from nanogate.storage import Driver, Script
 
 log = logging.getLogger("nanogate.ledger")
@@ -85,14 +86,19 @@ class Ledger:
     # Requests -------------------------------------------------------------------------
 
     async def admit(self, admission: Admission) -> Hold:
-        """Count the request and hold its maximum cost, or raise the 429/402 refusing it."""
-        counter: str | None = None
-        if self.limiter is not None and admission.limits.any:
-            if await self.limiter.admit(admission):
-                counter = "redis"
+        """Count the request and hold its maximum cost, or raise the 429/402 refusing it.
+
+        With Redis, the per-second window is counted there first; everything else
+        (daily counters, the hold) is one database transaction. A request refused
+        or cancelled after it took its per-second slot gives the slot back, so a
+        refused request consumes nothing."""
+        limits = admission.limits
+        slot: Slot | None = None
+        if self.limiter is not None and limits.rps is not None:
+            slot = await self.limiter.take(admission)
+            admission = replace(admission, limits=replace(limits, rps=None))
         needs_database = admission.reserve_nusd > 0 and admission.account_id is not None
-        needs_database |= self.limiter is None and admission.limits.any
-        if not needs_database:
+        if not (needs_database or admission.limits.any):
             return Hold(
                 request_id=admission.request_id,
                 subject=admission.subject,
@@ -101,29 +107,22 @@ class Ledger:
                 key_id=admission.key_id,
                 amount_nusd=0,
                 model=admission.model,
-                counter=counter,
             )
         try:
-            hold = await self._committed(
-                admit(admission, self.instance, count_in_database=self.limiter is None),
+            return await self._committed(
+                admit(admission, self.instance),
                 lambda admitted: self.release(admitted, "released: its request was cancelled"),
             )
-        except GatewayError:
-            if counter == "redis" and self.limiter is not None:
-                await self.limiter.adjust(
-                    admission.subject, day_of(admission.now), -1, -admission.reserve_nusd
-                )
+        except BaseException:
+            if slot is not None and self.limiter is not None:
+                await self.limiter.give_back(slot)
             raise
-        return replace(hold, counter=counter) if counter is not None else hold
 
     async def settle(self, hold: Hold, cost: int, note: str | None = None) -> int:
         """Charge ``cost`` (0 releases the hold); returns what was charged."""
         if not hold.holds_money and cost == 0:
             return 0
-        charged = await self.driver.run(settle(hold, cost, self.clock(), note))
-        if hold.counter == "redis" and self.limiter is not None:
-            await self.limiter.settled(hold, charged)
-        return charged
+        return await self.driver.run(settle(hold, cost, self.clock(), note))
 
     async def release(self, hold: Hold, note: str) -> None:
         """Release the hold without charging."""

@@ -50,18 +50,13 @@ class Hold:
     key_id: str | None
     amount_nusd: int
     model: str | None
-    counter: str | None = None
-    """Where the daily counters include this request: ``"database"``, ``"redis"`` or
-    nowhere; the spending counter there is corrected when the hold settles."""
+    counted: bool = False
+    """Whether the database's daily counters include this request; its spending
+    counter there is corrected when the hold settles."""
 
     @property
     def holds_money(self) -> bool:
         return self.account_id is not None and self.amount_nusd > 0
-
-    @property
-    def counts_usd(self) -> bool:
-        """Whether the database's daily spending counter includes this hold."""
-        return self.counter == "database"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ Amounts are integer nano-dollars, rounded up per direction (input, output).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -26,10 +27,41 @@ def with_fee(amount: int, percent: Decimal) -> int:
     return -(-amount * numerator // denominator)
 
 
-def maximum_cost(model: Model, prompt_tokens: int, max_tokens: int | None) -> int:
+def output_allowance(model: Model, max_tokens: int | None, choices: int = 1) -> int:
+    """The most output a request allows: ``choices`` times its ``max_tokens``, or times
+    the model's output cap when the request sets none."""
+    return choices * (model.max_output_tokens if max_tokens is None else max_tokens)
+
+
+def maximum_cost(model: Model, prompt_tokens: int, max_tokens: int | None, choices: int = 1) -> int:
     """What a request may cost at most: its prompt estimate plus the whole output it may
-    produce (``max_tokens``, or the model's output cap when the request sets none)."""
-    return cost(model, prompt_tokens, model.max_output_tokens if max_tokens is None else max_tokens)
+    produce, in every one of its ``choices`` (``n``)."""
+    return cost(model, prompt_tokens, output_allowance(model, max_tokens, choices))
+
+
+@dataclass(frozen=True, slots=True)
+class Bill:
+    """What a settled request is charged, beside what its reported usage would cost."""
+
+    charge: int
+    """The amount billed: the reported cost, never more than the hold."""
+    cost: int
+    """What the reported usage costs at the model's prices."""
+    output_over: bool
+    """The upstream reported more output than the request allowed."""
+
+    @property
+    def discrepancy(self) -> bool:
+        """Whether the reported usage does not fit the request: more output than it
+        allowed, or a cost beyond what was held for it."""
+        return self.output_over or self.charge < self.cost
+
+
+def bill(amount: int, hold: int | None, output_tokens: int, allowed_output: int) -> Bill:
+    """The charge for a reported ``amount``, capped at ``hold`` (``None``: no cap, the
+    request was paid up front), and whether the usage exceeded what was allowed."""
+    charge = amount if hold is None else min(amount, hold)
+    return Bill(charge=charge, cost=amount, output_over=output_tokens > allowed_output)
 
 
 def usage_tokens(usage: Mapping[str, Any] | None) -> tuple[int, int] | None:

@@ -83,17 +83,18 @@ def _required(amount: int) -> Any:
     return orjson.Fragment(format_usd(amount, 0).encode())
 
 
-def admit(a: Admission, owner: str, count_in_database: bool) -> Script[Hold]:
+def admit(a: Admission, owner: str) -> Script[Hold]:
     """Count the request against its limits and hold its maximum cost, or refuse it.
 
     Refusals, first match: ``rate_limit_exceeded``, ``daily_rpd_limit_exceeded``,
     ``daily_usd_limit_exceeded`` (429s), then ``insufficient_balance`` (402). Any
-    refusal rolls back every counter this request touched.
+    refusal rolls back every counter this request touched. A per-second limit
+    counted elsewhere (Redis) is left out of ``a.limits`` by the caller.
     """
     day = day_of(a.now)
     limits = a.limits
-    counted = count_in_database and limits.daily
-    if count_in_database and limits.rps is not None:
+    counted = limits.daily
+    if limits.rps is not None:
         params = {"subject": a.subject, "second": second_of(a.now), "limit": limits.rps}
         if not (yield Query(_RATE, params)).rows:
             raise RateLimitExceeded(retry_after=1)
@@ -121,7 +122,7 @@ def admit(a: Admission, owner: str, count_in_database: bool) -> Script[Hold]:
         key_id=a.key_id,
         amount_nusd=a.reserve_nusd,
         model=a.model,
-        counter="database" if counted else None,
+        counted=counted,
     )
     if hold.holds_money:
         params = {"account": a.account_id, "amount": a.reserve_nusd}
@@ -164,8 +165,9 @@ def settle(
 ) -> Script[int]:
     """Charge ``cost`` and release the hold; returns what was charged.
 
-    The charge is the cost, but never more than the account can pay without
-    touching other requests' holds, so a balance never goes below zero. With a
+    The charge is the cost, but never more than the hold (what the request was
+    allowed to spend) nor than the account can pay without touching other
+    requests' holds, so a balance never goes below zero. With a
     cost of 0 this is a release. A request settles once: settling it again
     charges nothing. A hold released by recovery (its process was taken for
     dead) is still charged when its request does settle, from what is free.
@@ -177,14 +179,14 @@ def settle(
     if not held_rows and (yield Query(_SETTLED, {"request": hold.request_id})).rows:
         return 0
     daily = {"subject": hold.subject, "day": hold.day}
-    if hold.counts_usd:
+    if hold.counted:
         yield Query(_DAILY_ROW, daily, lock=True)
     account = (yield Query(_ACCOUNT, {"account": hold.account_id}, lock=True)).rows
     if not account:
         return 0
     balance, reserved = int(account[0][0]), int(account[0][1])
     available = balance - (reserved - held)
-    charge = max(0, min(cost, available))
+    charge = max(0, min(cost, hold.amount_nusd, available))
     if charge == 0 and held == 0:
         return 0
     yield Query(_DEBIT, {"charge": charge, "held": held, "account": hold.account_id})
@@ -202,7 +204,7 @@ def settle(
             "note": note,
         },
     )
-    if hold.counts_usd and charge != held:
+    if hold.counted and charge != held:
         yield Query(_ADJUST_DAILY, {**daily, "delta": charge - held})
     return charge
 
@@ -248,7 +250,7 @@ def release_owner(owner: str, now: datetime, note: str) -> Script[int]:
             key_id=key,
             amount_nusd=int(amount),
             model=model,
-            counter="database" if counted else None,
+            counted=bool(counted),
         )
         yield from settle(hold, 0, now, note, kind="recovery")
     yield Query(_FORGET_INSTANCE, {"id": owner})

@@ -75,6 +75,7 @@ def request_view(record: RequestRecord) -> dict[str, Any]:
         "cost_usd": format(nano_to_usd(record.cost_nusd), "f"),
         "usage_estimated": record.usage_estimated,
         "deployments": record.deployments,
+        "discrepancy": record.discrepancy,
         "duration_ms": record.duration_ms,
         "ttfb_ms": record.ttfb_ms,
         "client_ip": record.client_ip,

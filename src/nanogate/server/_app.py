@@ -7,10 +7,9 @@ import os
 from collections.abc import Mapping
 
 import orjson
-from redis.asyncio import Redis
 from starlette.types import Receive, Scope, Send
 
-from nanogate.billing import Ledger, RedisLimiter
+from nanogate.billing import Ledger, RedisLimiter, connect_redis
 from nanogate.byok import sealer_for
 from nanogate.config import Settings
 from nanogate.moderation import build_moderators
@@ -87,7 +86,7 @@ def create_app(
     router = Router(all_routes())
     limiter = None
     if settings.redis.url:
-        redis = Redis.from_url(settings.redis.url, socket_timeout=2, socket_connect_timeout=2)
+        redis = connect_redis(settings.redis.url)
         limiter = RedisLimiter(redis, settings.redis.prefix, settings.redis.fail_open)
     ledger = Ledger(store.fast, clock, limiter)
     request_log = RequestLog(store, settings.server.request_log_flush_s)

@@ -11,13 +11,24 @@ cannot leave a hold behind.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
-from nanogate.billing import Admission, Hold, Limits, cost, usage_tokens, with_fee
+from nanogate.billing import (
+    Admission,
+    Bill,
+    Hold,
+    Limits,
+    bill,
+    cost,
+    output_allowance,
+    usage_tokens,
+    with_fee,
+)
 from nanogate.config import LimitSettings
 from nanogate.core import count_tokens, format_usd, usd_to_nano
 from nanogate.routing import Model
@@ -25,6 +36,8 @@ from nanogate.server._context import RequestContext
 from nanogate.server._x402 import PaidRun
 from nanogate.server._x402_exact import redeem
 from nanogate.storage import APIKey
+
+log = logging.getLogger("nanogate.billing")
 
 
 def default_limits(settings: LimitSettings) -> Limits:
@@ -83,9 +96,16 @@ class Charge:
     """BYOK: the request pays this percentage of its price (its provider bills the rest)."""
     run: PaidRun | None = None
     """x402: the paid run this request is; the quote's amount was paid up front."""
+    max_tokens: int | None = None
+    """The request's output limit per choice (``None``: the model's output cap)."""
+    choices: int = 1
+    """How many choices the request asked for (``n``)."""
 
     async def settle(self, usage: dict[str, Any] | None, note: str | None = None) -> None:
-        """Charge the reported usage, or an estimate from the prompt and what was produced."""
+        """Charge the reported usage, or an estimate from the prompt and what was produced.
+
+        The charge never exceeds the hold: usage beyond what the request allowed, or
+        costing more than was held, is recorded as a discrepancy and not billed."""
         reported = usage_tokens(usage)
         record = self.ctx.record
         if reported is None:
@@ -95,7 +115,35 @@ class Charge:
         amount = cost(self.model, *reported)
         if self.fee_percent is not None:
             amount = with_fee(amount, self.fee_percent)
-        await self._finish(amount, note, answered=True)
+        allowed = output_allowance(self.model, self.max_tokens, self.choices)
+        billed = bill(amount, self.hold.amount_nusd if self.hold else None, reported[1], allowed)
+        if billed.discrepancy:
+            self._discrepancy(billed, allowed)
+        await self._finish(billed.charge, note, answered=True)
+
+    def _discrepancy(self, billed: Bill, allowed_output: int) -> None:
+        """Record usage that does not fit the request: in its record, a metric, a warning."""
+        record = self.ctx.record
+        kind = "output" if billed.output_over else "cost"
+        record.discrepancy = {
+            "kind": kind,
+            "reported_input_tokens": record.input_tokens,
+            "reported_output_tokens": record.output_tokens,
+            "allowed_output_tokens": allowed_output,
+            "reported_cost_usd": format_usd(billed.cost, 0),
+            "billed_usd": format_usd(billed.charge, 0),
+        }
+        self.ctx.state.metrics.discrepancy(self.model.id, kind)
+        log.warning(
+            "usage does not fit the request, request_id=%s model=%s: reported %s output "
+            "tokens (allowed %d) costing %s USD; billed %s USD",
+            self.ctx.request_id,
+            self.model.id,
+            record.output_tokens,
+            allowed_output,
+            format_usd(billed.cost, 0),
+            format_usd(billed.charge, 0),
+        )
 
     async def release(self, note: str) -> None:
         """Release the hold without charging (the request failed or produced nothing)."""
@@ -137,16 +185,22 @@ async def admit(
     prompt_tokens: int,
     reserve: int,
     *,
+    max_tokens: int | None = None,
+    choices: int = 1,
     per_second: bool = True,
     fee_percent: Decimal | None = None,
 ) -> Charge:
     """Count the request against its key's limits and hold ``reserve`` on its account.
 
-    ``per_second=False`` leaves the per-second limit out: an inline-moderation
-    preflight is counted there by the request it gates. ``fee_percent`` (BYOK) makes
-    the request pay that percentage of its price: of the hold, and of the settlement."""
+    ``max_tokens`` and ``choices`` are the output the request allows (the hold's
+    basis); reported usage beyond it is a discrepancy. ``per_second=False`` leaves
+    the per-second limit out: an inline-moderation preflight is counted there by the
+    request it gates. ``fee_percent`` (BYOK) makes the request pay that percentage of
+    its price: of the hold, and of the settlement."""
     if ctx.key is None:
-        return await _admit_paid(ctx, model, prompt_tokens, reserve)
+        charge = await _admit_paid(ctx, model, prompt_tokens, reserve)
+        charge.max_tokens, charge.choices = max_tokens, choices
+        return charge
     if fee_percent is not None:
         reserve = with_fee(reserve, fee_percent)
     key = ctx.key
@@ -164,7 +218,15 @@ async def admit(
             model=model.id,
         )
     )
-    return Charge(ctx, model, hold, prompt_tokens, fee_percent=fee_percent)
+    return Charge(
+        ctx,
+        model,
+        hold,
+        prompt_tokens,
+        fee_percent=fee_percent,
+        max_tokens=max_tokens,
+        choices=choices,
+    )
 
 
 async def _admit_paid(

@@ -52,6 +52,13 @@ class Metrics:
             ("model", "direction"),
             registry=self.registry,
         )
+        self.discrepancies = Counter(
+            "nanogate_usage_discrepancies",
+            "Settlements whose reported usage did not fit the request (kind: output beyond "
+            "what it allowed, or cost beyond its hold); the excess is not billed.",
+            ("model", "kind"),
+            registry=self.registry,
+        )
         if dropped_log_records is not None:
             Gauge(
                 "nanogate_request_log_dropped",
@@ -84,6 +91,9 @@ class Metrics:
                         model, direction
                     )
                 child.inc(count)
+
+    def discrepancy(self, model: str, kind: str) -> None:
+        self.discrepancies.labels(model, kind).inc()
 
     def render(self) -> bytes:
         if self.multiprocess:

@@ -102,6 +102,8 @@ class RequestRecord:
     cost_nusd: int = 0
     usage_estimated: bool = False
     deployments: list[dict[str, Any]] = field(default_factory=list)
+    discrepancy: dict[str, Any] | None = None
+    """Reported usage that did not fit the request (recorded, not billed), if any."""
     duration_ms: float | None = None
     ttfb_ms: float | None = None
     client_ip: str | None = None

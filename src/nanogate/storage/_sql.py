@@ -398,6 +398,9 @@ class SQLStore:
         values["stream"] = bool(values["stream"])
         values["usage_estimated"] = bool(values["usage_estimated"])
         values["deployments"] = orjson.loads(values["deployments"]) if values["deployments"] else []
+        values["discrepancy"] = (
+            orjson.loads(values["discrepancy"]) if values["discrepancy"] else None
+        )
         return RequestRecord(**values)
 
     # Stored responses ------------------------------------------------------------------
@@ -468,6 +471,7 @@ def _request_row(record: RequestRecord) -> dict[str, Any]:
         if isinstance(value, str) and len(value) > length:
             row[name] = value[:length]
     row["deployments"] = orjson.dumps(record.deployments).decode() if record.deployments else None
+    row["discrepancy"] = orjson.dumps(record.discrepancy).decode() if record.discrepancy else None
     return row
 
 

@@ -88,6 +88,7 @@ request_log = Table(
     Column("cost_nusd", BigInteger, nullable=False, default=0),
     Column("usage_estimated", Boolean, nullable=False, default=False),
     Column("deployments", Text, nullable=True),
+    Column("discrepancy", Text, nullable=True),
     Column("duration_ms", Float, nullable=True),
     Column("ttfb_ms", Float, nullable=True),
     Column("client_ip", String(64), nullable=True),

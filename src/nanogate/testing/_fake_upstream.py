@@ -70,6 +70,9 @@ class FakeUpstream:
     requests: list[dict[str, Any]] = field(default_factory=list)
     """Each request seen (``path``, ``headers``, ``body``), unless ``record`` is off."""
     record: bool = True
+    report_output_tokens: int | None = None
+    """Report this many output tokens whatever the request allowed (an upstream that
+    ignores ``max_tokens``); ``None`` reports what was produced."""
 
     def inject(self, *faults: Fault) -> None:
         """Queue faults for the next requests, one each."""
@@ -147,7 +150,9 @@ class FakeUpstream:
         words = len(self.reply.split(" "))
         pieces = pieces_of(self.reply, self.tokens_per_chunk)
         finish: Finish = "tool_calls" if calls else "stop"
-        return Reply(model, pieces, calls, finish, 10, words + 4 * len(calls))
+        produced = words + 4 * len(calls)
+        reported = produced if self.report_output_tokens is None else self.report_output_tokens
+        return Reply(model, pieces, calls, finish, 10, reported)
 
 
 def _empties(fault: Fault | None) -> bool:

@@ -139,12 +139,17 @@ class ChatTarget:
     max_tokens: int | None
     request_id: str
     byok: ByokRoute | None = None
+    choices: int = 1
+    """How many choices the request asks for (``n``): each may produce ``max_tokens``."""
 
     @property
     def reserve(self) -> int:
         """The most this request may cost, on whichever deployment answers it."""
         models = {d.model.id: d.model for d in self.plan.candidates}
-        return max(maximum_cost(m, self.prompt_tokens, self.max_tokens) for m in models.values())
+        return max(
+            maximum_cost(m, self.prompt_tokens, self.max_tokens, self.choices)
+            for m in models.values()
+        )
 
     def call(self, deployment: Deployment) -> ChatCall:
         """The request as ``deployment`` gets it, with the key's own credential for BYOK."""
@@ -195,6 +200,7 @@ def chat_target(
         max_tokens,
         ctx.request_id,
         byok,
+        choices=body.get("n") or 1,
     )
 
 
@@ -207,7 +213,15 @@ async def _admit(ctx: RequestContext, target: ChatTarget) -> Charge:
     asked for one: a request its limits or balance refuse pays no moderation, and one
     the moderator flags releases its hold."""
     fee = target.byok.fee_percent if target.byok else None
-    charge = await admit(ctx, target.model, target.prompt_tokens, target.reserve, fee_percent=fee)
+    charge = await admit(
+        ctx,
+        target.model,
+        target.prompt_tokens,
+        target.reserve,
+        max_tokens=target.max_tokens,
+        choices=target.choices,
+        fee_percent=fee,
+    )
     try:
         await inline_moderation(ctx, target.body["messages"])
     except BaseException:

@@ -82,7 +82,7 @@ async def create_embeddings(ctx: RequestContext) -> ASGIApp:
     async def run() -> ASGIApp:
         reserve = max(cost(d.model, prompt_tokens, 0) for d in routes.candidates)
         fee = byok.fee_percent if byok else None
-        charge = await admit(ctx, model, prompt_tokens, reserve, fee_percent=fee)
+        charge = await admit(ctx, model, prompt_tokens, reserve, max_tokens=0, fee_percent=fee)
         try:
             result, deployment = await dispatch(
                 ctx,

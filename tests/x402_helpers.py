@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.conftest import Live
 from tests.helpers import make_settings, run_sync, with_provider
 
 from nanogate.config import ProviderSettings, RailSettings, Settings, X402Settings
+from nanogate.routing import Breakers
 from nanogate.storage import SQLStore, StoredPayment
 from nanogate.testing import FakeEvmNode, FakeNanoNode, FakeUpstream, ServedAioHTTP
 from nanogate.x402 import USDC, XNO
@@ -94,6 +96,24 @@ class Clock:
 
     def __call__(self) -> datetime:
         return datetime.now(UTC) + self.offset
+
+
+class Monotonic:
+    """A monotonic clock for circuit breakers that moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def resting_breakers(live: Live, cooldown_s: float = 60.0) -> Monotonic:
+    """Give a served gateway circuit breakers that open on one failure and rest until the
+    test moves the returned clock past ``cooldown_s``; call before the first request."""
+    clock = Monotonic()
+    live.app.state.breakers = Breakers(1, cooldown_s, clock)
+    return clock
 
 
 def quote(url: str, body: dict[str, Any] | None = None, path: str = CHAT) -> dict[str, Any]:

@@ -19,11 +19,13 @@ from tests.x402_helpers import (
     BODY,
     CHAT,
     EVM_POOL,
+    MODEL,
     NANO_POOL,
     Clock,
     Peers,
     offer,
     quote,
+    resting_breakers,
     serve_peers,
     stored,
     x402_settings,
@@ -290,6 +292,59 @@ def test_a_request_that_fails_every_allowed_run_is_held_as_failed(
     assert refused.status_code == 409
     assert_envelope(refused, "openai", "payment_failed")
     assert len(peers.upstream.requests) == 2
+
+
+def test_runs_refused_before_any_upstream_do_not_use_up_the_payment(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """A run that reaches the upstream and fails counts; runs refused by an open circuit
+    (no upstream called), more of them than ``max_runs``, do not: the payment stays paid,
+    never failed, and completes once the circuit lets a request through again."""
+    live = serve_gateway(x402_settings(tmp_path, peers, max_runs=2))
+    breaker = resting_breakers(live)
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    peers.upstream.inject(Fault.status_error(500))
+    assert _complete(payment["completeUrl"]).status_code == 503
+    record = stored(live.settings, payment["paymentId"])
+    assert (record.status, record.runs) == ("paid", 1)
+    for _ in range(3):
+        refused = _complete(payment["completeUrl"])
+        assert refused.status_code == 503
+        assert_envelope(refused, "openai", "model_not_available")
+        record = stored(live.settings, payment["paymentId"])
+        assert (record.status, record.runs) == ("paid", 1), record.last_error
+        assert "not counted" in (record.last_error or "")
+    assert len(peers.upstream.requests) == 1
+    breaker.now += 61
+    answer = _complete(payment["completeUrl"])
+    assert answer.status_code == 200, answer.text
+    assert stored(live.settings, payment["paymentId"]).status == "completed"
+    assert len(peers.upstream.requests) == 2
+
+
+def test_a_stored_request_refused_before_dispatch_leaves_the_payment_paid(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """A gateway whose catalogue no longer has the quoted model refuses the stored
+    request (404) before any upstream, more times than ``max_runs``, without using up the
+    payment; a gateway that has the model completes it."""
+    settings = x402_settings(tmp_path, peers, max_runs=1)
+    live = serve_gateway(settings)
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    models = tuple(m for m in settings.models if m.id != MODEL)
+    without = serve_gateway(settings.model_copy(update={"models": models}))
+    complete_url = payment["completeUrl"].replace(live.url, without.url)
+    for _ in range(2):
+        assert_envelope(_complete(complete_url), "openai", "model_not_found")
+        record = stored(settings, payment["paymentId"])
+        assert (record.status, record.runs) == ("paid", 0), record.last_error
+    assert peers.upstream.requests == []
+    assert _complete(payment["completeUrl"]).status_code == 200
+    assert stored(settings, payment["paymentId"]).status == "completed"
 
 
 def test_a_streaming_request_completes_as_a_stream(

@@ -6,7 +6,9 @@ moves through the statuses of :mod:`nanogate.x402._status`, each move one condit
 update in the database, so two completes (or two replays) of one payment never both
 run it. A :class:`PaidRun` is the permission to run the stored request once; the
 run's charge finishes it: completed when the request was answered, back to ``paid``
-(to be completed again) when it failed, ``failed`` after ``max_runs`` failed runs.
+(to be completed again) when it failed, ``failed`` after ``max_runs`` failed runs. Only a
+run that reached an upstream counts: one refused before any provider was asked (every
+circuit open, the stored model gone) leaves the payment as it found it.
 """
 
 from __future__ import annotations
@@ -105,6 +107,9 @@ class PaidRun:
     rail: str | None
     settlement: dict[str, Any] | None = None
     finished: bool = False
+    reached_upstream: bool = False
+    """Whether the run sent its request to a provider (dispatch says so before each
+    attempt); only such runs count towards ``max_runs``."""
 
     def response_header(self) -> bytes | None:
         """``X-PAYMENT-RESPONSE``: the settlement of an exact-rail payment, base64 JSON."""
@@ -376,8 +381,9 @@ class Cashier:
 
     async def finish(self, run: PaidRun, *, ok: bool, request_id: str, note: str | None) -> None:
         """End a run: the payment is completed, or paid again (to be completed once
-        more), or ``failed`` after ``max_runs`` runs. Runs to its end even if the
-        request is cancelled."""
+        more), or ``failed`` after ``max_runs`` runs that reached an upstream. A run
+        refused before any upstream was asked is not counted. Runs to its end even if
+        the request is cancelled."""
         if run.finished:
             return
         run.finished = True
@@ -395,7 +401,13 @@ class Cashier:
         if payment is None or payment.status != "processing":
             return
         last = f"run {request_id}: {note or 'failed'}"
-        if payment.runs >= self.settings.max_runs:
+        if not run.reached_upstream:
+            # refused before dispatch: the claim counted a run that never happened
+            last += " (no upstream was asked; not counted)"
+            await store.transition(
+                run.payment_id, ["processing"], "paid", now, runs=payment.runs - 1, last_error=last
+            )
+        elif payment.runs >= self.settings.max_runs:
             await store.transition(run.payment_id, ["processing"], "failed", now, last_error=last)
             log.error("x402 payment %s failed on every run; last: %s", run.payment_id, last)
         else:

@@ -16,7 +16,7 @@ from tests.helpers import make_settings, run_sync, with_provider
 
 from nanogate.config import ProviderSettings, RailSettings, Settings, X402Settings
 from nanogate.routing import Breakers
-from nanogate.storage import SQLStore, StoredPayment
+from nanogate.storage import SQLStore, StoredPayment, StoredReceipt
 from nanogate.testing import FakeEvmNode, FakeNanoNode, FakeUpstream, ServedAioHTTP
 from nanogate.x402 import USDC, XNO
 
@@ -139,6 +139,19 @@ def stored(settings: Settings, payment_id: str) -> StoredPayment:
             found = await store.payments.get(payment_id)
             assert found is not None
             return found
+        finally:
+            await store.close()
+
+    return run_sync(read())
+
+
+def stored_receipts(settings: Settings, payment_id: str) -> list[StoredReceipt]:
+    """The funds the database holds as received towards the payment, oldest first."""
+
+    async def read() -> list[StoredReceipt]:
+        store = SQLStore(settings.database.url)
+        try:
+            return await store.payments.receipts(payment_id)
         finally:
             await store.close()
 

@@ -139,7 +139,22 @@ def refuse(payment: StoredPayment, status: Status) -> NoReturn:
             "The payment's settlement could not be confirmed, so the request did not run; "
             "the payment is held for the operator."
         )
+    if refusal == "expired" and any(o.received or o.late for o in payment.offers):
+        raise PaymentExpired(_kept(payment))
     raise _REFUSALS[refusal]()
+
+
+def _kept(payment: StoredPayment) -> str:
+    funded = [o for o in payment.offers if o.received or o.late]
+    parts = [
+        f"{o.received} before and {o.late} after expiresAt, of {o.amount} atomic units on {o.rail}"
+        for o in funded
+    ]
+    return (
+        f"This payment quote expired before it was paid in full ({'; '.join(parts)}). "
+        "What it received is recorded on it: ask the operator for a refund with its "
+        "paymentId, and request a new quote."
+    )
 
 
 def _shortfall(payment: StoredPayment) -> str:
@@ -292,10 +307,12 @@ class Cashier:
         """Ask each polling rail's watcher what ``payment`` received, record it, and
         move the payment to the status that follows (paid, underpaid, expired).
 
-        The payment's addresses are its own until ``expiresAt`` plus the quarantine:
-        funds seen by then count, even after expiry (a payer who paid in full is never
-        robbed), and funds reaching a finished payment's address are still recorded
-        for the operator; later funds may be the next payer's and are not looked at."""
+        Funds count by when they arrived, not when they are seen: what arrived before
+        ``expiresAt`` pays the quote, even if first seen after it; what arrived later is
+        recorded as late and never pays it. The payment's addresses are its own until
+        ``expiresAt`` plus the quarantine, and what arrives by then is recorded on it
+        (late funds, a second transfer to a finished payment) for the operator; later
+        funds may be the next payer's and are not looked at."""
         now = self.clock()
         if payment.status == "processing":
             payment = await self._abandoned(payment, now)
@@ -306,7 +323,7 @@ class Cashier:
                 watcher = self.watchers.get(offer.rail)
                 if watcher is None:
                     continue
-                known = {receipt for rail, receipt, _, _ in recorded if rail == offer.rail}
+                known = {r.receipt_id for r in recorded if r.rail == offer.rail}
                 try:
                     found = await watcher.receipts(offer.pay_to, payment.created_at, known)
                 except RailError as exc:
@@ -314,13 +331,13 @@ class Cashier:
                         f"The {offer.rail} rail cannot be checked right now; try again.",
                         retry_after=5,
                     ) from exc
-                pairs = [
-                    (r.receipt_id, r.amount)
+                arrived = [
+                    (r.receipt_id, r.amount, r.confirmed_at or now)
                     for r in found
                     if r.confirmed_at is None or r.confirmed_at <= leased_until
                 ]
-                if pairs:
-                    await self.payments.add_receipts(payment.id, offer.rail, pairs, now)
+                if arrived:
+                    await self.payments.add_receipts(payment.id, offer.rail, arrived, now)
             fresh = await self.payments.get(payment.id)
             assert fresh is not None
             payment = fresh

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.conftest import Live
 from tests.helpers import make_settings, run_sync, with_provider
 
 from nanogate.config import ProviderSettings, RailSettings, Settings, X402Settings
-from nanogate.storage import SQLStore, StoredPayment
+from nanogate.routing import Breakers
+from nanogate.storage import SQLStore, StoredPayment, StoredReceipt
 from nanogate.testing import FakeEvmNode, FakeNanoNode, FakeUpstream, ServedAioHTTP
 from nanogate.x402 import USDC, XNO
 
@@ -96,6 +98,24 @@ class Clock:
         return datetime.now(UTC) + self.offset
 
 
+class Monotonic:
+    """A monotonic clock for circuit breakers that moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def resting_breakers(live: Live, cooldown_s: float = 60.0) -> Monotonic:
+    """Give a served gateway circuit breakers that open on one failure and rest until the
+    test moves the returned clock past ``cooldown_s``; call before the first request."""
+    clock = Monotonic()
+    live.app.state.breakers = Breakers(1, cooldown_s, clock)
+    return clock
+
+
 def quote(url: str, body: dict[str, Any] | None = None, path: str = CHAT) -> dict[str, Any]:
     """Send ``body`` without credentials and return the 402's ``payment`` object."""
     response = httpx.post(url + path, json=body or BODY, timeout=10)
@@ -119,6 +139,19 @@ def stored(settings: Settings, payment_id: str) -> StoredPayment:
             found = await store.payments.get(payment_id)
             assert found is not None
             return found
+        finally:
+            await store.close()
+
+    return run_sync(read())
+
+
+def stored_receipts(settings: Settings, payment_id: str) -> list[StoredReceipt]:
+    """The funds the database holds as received towards the payment, oldest first."""
+
+    async def read() -> list[StoredReceipt]:
+        store = SQLStore(settings.database.url)
+        try:
+            return await store.payments.receipts(payment_id)
         finally:
             await store.close()
 

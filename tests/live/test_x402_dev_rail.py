@@ -4,6 +4,7 @@ completeUrl answers. The rail is off unless configured."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import orjson
 import pytest
 from tests.conftest import Live, LiveFactory
 from tests.helpers import make_settings
+from tests.x402_helpers import Clock
 from typer.testing import CliRunner
 
 from nanogate.cli._app import app
@@ -31,13 +33,19 @@ def cli(config: Path, *args: str) -> Any:
 @pytest.fixture
 def gateway(serve_gateway: LiveFactory, tmp_path: Path) -> tuple[Live, Path]:
     """A gateway with the dev rail on, and an operator's config file for its database."""
+    return _serve(serve_gateway, tmp_path)
+
+
+def _serve(
+    serve_gateway: LiveFactory, tmp_path: Path, clock: Clock | None = None
+) -> tuple[Live, Path]:
     settings = make_settings(tmp_path)
     settings = settings.model_copy(update={"x402": X402Settings(enabled=True, rails=("dev",))})
     config = tmp_path / "operator.toml"
     config.write_text(
         f'[database]\nurl = "{settings.database.url}"\n\n[x402]\nenabled = true\nrails = ["dev"]\n'
     )
-    return serve_gateway(settings), config
+    return serve_gateway(settings, clock=clock), config
 
 
 def test_simulate_then_complete_answers_the_quoted_request(gateway: tuple[Live, Path]) -> None:
@@ -94,3 +102,26 @@ def test_simulate_refuses_what_it_cannot_credit(gateway: tuple[Live, Path], tmp_
     off.write_text(config.read_text().replace("enabled = true", "enabled = false"))
     refused = cli(off, "payments", "simulate", payment["paymentId"])
     assert refused.exit_code == 1 and "dev rail is off" in refused.output
+
+
+def test_a_credit_after_expiry_is_late_and_does_not_pay(
+    serve_gateway: LiveFactory, tmp_path: Path
+) -> None:
+    """A dev credit made after the quote's expiresAt is recorded as late: the payment is
+    expired (complete 410), and ``show`` lists the credit with when it arrived."""
+    clock = Clock()
+    clock.offset = -timedelta(hours=1)  # the quote expired long before the CLI credits it
+    live, config = _serve(serve_gateway, tmp_path, clock)
+    payment = httpx.post(live.url + "/api/v1/chat/completions", json=BODY, timeout=10).json()[
+        "payment"
+    ]
+    (dev,) = payment["accepted"]
+    credited = cli(config, "payments", "simulate", payment["paymentId"], "--json")
+    assert credited["status"] == "expired"
+    assert (credited["rails"][0]["received"], credited["rails"][0]["late"]) == ("0", dev["amount"])
+    refused = httpx.post(payment["completeUrl"], timeout=10)
+    assert refused.status_code == 410 and "refund" in refused.json()["error"]["message"]
+    shown = cli(config, "payments", "show", payment["paymentId"], "--json")
+    (receipt,) = shown["receipts"]
+    assert receipt["late"] is True and receipt["amount"] == dev["amount"]
+    assert receipt["arrivedAt"] >= shown["expiresAt"]

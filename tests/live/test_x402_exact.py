@@ -27,7 +27,7 @@ import httpx
 import pytest
 from tests.conftest import Live, LiveFactory
 from tests.helpers import assert_envelope, make_settings
-from tests.x402_helpers import Clock
+from tests.x402_helpers import Clock, resting_breakers, stored
 
 from nanogate.config import RailSettings, Settings, X402Settings
 from nanogate.core import SSEDecoder
@@ -575,6 +575,33 @@ def test_a_failed_run_may_be_run_again_by_replaying_its_x_payment(gate: Exact) -
     assert gate.status(quoted)["status"] == "completed"
     assert_envelope(gate.post(CHAT, BODY, payment), "openai", "payment_already_completed")
     assert gate.runs == 2
+
+
+def test_an_open_circuit_never_uses_up_a_settled_payment(gate: Exact) -> None:
+    """With the model's circuit open (tripped by a keyed request), replays of a settled
+    X-PAYMENT are 503 model_not_available without calling the upstream, more times than
+    ``max_runs``: the payment stays paid, and once the circuit lets a request through,
+    the same X-PAYMENT completes it."""
+    breaker = resting_breakers(gate.live)
+    gate.upstream.inject(Fault.status_error(500))
+    tripped = gate.http.post(CHAT, json=BODY, headers=gate.live.auth())
+    assert tripped.status_code == 503, tripped.text
+    quoted = gate.quote()
+    payment = pay(quoted, "x402-exact")
+    payment_id = quoted["payment"]["paymentId"]
+    for _ in range(4):
+        refused = gate.post(CHAT, BODY, payment)
+        assert refused.status_code == 503
+        assert_envelope(refused, "openai", "model_not_available")
+        assert decoded(refused.headers["x-payment-response"])["success"] is True
+        record = stored(gate.live.settings, payment_id)
+        assert (record.status, record.runs) == ("paid", 0), record.last_error
+    assert len(gate.facilitator.settled) == 1 and gate.runs == 1
+    breaker.now += 61
+    answer = gate.post(CHAT, BODY, payment)
+    assert answer.status_code == 200, answer.text
+    assert gate.status(quoted)["status"] == "completed"
+    assert len(gate.facilitator.settled) == 1 and gate.runs == 2
 
 
 # Secrets and opting in ---------------------------------------------------------------------

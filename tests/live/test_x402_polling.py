@@ -7,8 +7,8 @@ Every refusal is checked to run nothing: the fake upstream counts the requests i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -19,13 +19,16 @@ from tests.x402_helpers import (
     BODY,
     CHAT,
     EVM_POOL,
+    MODEL,
     NANO_POOL,
     Clock,
     Peers,
     offer,
     quote,
+    resting_breakers,
     serve_peers,
     stored,
+    stored_receipts,
     x402_settings,
 )
 
@@ -192,21 +195,101 @@ def test_an_unpaid_quote_expires_and_cannot_be_completed(
     assert peers.upstream.requests == []
 
 
-def test_funds_that_reach_the_quote_after_expiry_still_complete_it(
+def _pay(peers: Peers, rail: str, pay_to: str, amount: int, at: datetime) -> Callable[[], None]:
+    """Send ``amount`` to ``pay_to`` on ``rail``, arrived (Nano) or mined (Base) ``at``,
+    not yet confirmed; the function that confirms it."""
+    if rail == "nano":
+        block = peers.nano.send(pay_to, amount, at=at, confirmed=False)
+        return lambda: peers.nano.confirm(block)
+    peers.evm.transfer(pay_to, amount, at=at)  # one confirmation of the two required
+    return peers.evm.mine
+
+
+@pytest.mark.parametrize("rail", ["nano", "base-usdc"])
+@pytest.mark.parametrize("order", ["polled first", "paid first"])
+def test_funds_that_arrive_after_expiry_never_pay_the_quote(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers, rail: str, order: str
+) -> None:
+    """A payment is judged by when its funds arrived: funds arriving after expiresAt
+    leave it expired whether or not its status was polled first; they are recorded on
+    it as late (for the operator's refund), complete is 410, and nothing runs."""
+    clock = Clock()
+    live = serve_gateway(x402_settings(tmp_path, peers, quote_ttl_s=60), clock=clock)
+    payment = quote(live.url)
+    entry = offer(payment, rail)
+    amount = int(entry["amount"])
+    clock.offset = timedelta(seconds=61)
+    if order == "polled first":
+        assert _status(payment["statusUrl"]).json()["status"] == "expired"
+    _pay(peers, rail, entry["payTo"], amount, at=clock())()
+    status = _status(payment["statusUrl"]).json()
+    assert status["status"] == "expired"
+    rails = {r["scheme"]: r for r in status["rails"]}
+    assert (rails[rail]["received"], rails[rail]["late"]) == ("0", str(amount))
+    refused = _complete(payment["completeUrl"])
+    assert refused.status_code == 410
+    body = assert_envelope(refused, "openai", "payment_expired")
+    assert f"0 before and {amount} after expiresAt" in body["error"]["message"]
+    assert "refund" in body["error"]["message"]
+    assert _status(payment["statusUrl"]).json()["status"] == "expired"
+    assert peers.upstream.requests == []
+
+
+@pytest.mark.parametrize("rail", ["nano", "base-usdc"])
+@pytest.mark.parametrize("order", ["polled first", "paid first"])
+def test_funds_that_arrived_before_expiry_pay_it_even_when_first_seen_after(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers, rail: str, order: str
+) -> None:
+    """Funds that arrived before expiresAt but were confirmed or first looked at after it
+    make the payment paid, whether its status was polled in between (expired until the
+    funds are confirmed) or not; it completes."""
+    clock = Clock()
+    live = serve_gateway(x402_settings(tmp_path, peers, quote_ttl_s=60), clock=clock)
+    payment = quote(live.url)
+    entry = offer(payment, rail)
+    expires = datetime.fromisoformat(payment["expiresAt"])
+    confirm = _pay(
+        peers, rail, entry["payTo"], int(entry["amount"]), expires - timedelta(seconds=5)
+    )
+    clock.offset = timedelta(seconds=61)
+    if order == "polled first":
+        assert _status(payment["statusUrl"]).json()["status"] == "expired"
+    confirm()
+    status = _status(payment["statusUrl"]).json()
+    assert status["status"] == "paid"
+    rails = {r["scheme"]: r for r in status["rails"]}
+    assert (rails[rail]["received"], rails[rail]["late"]) == (entry["amount"], "0")
+    assert _complete(payment["completeUrl"]).status_code == 200
+    assert len(peers.upstream.requests) == 1
+
+
+def test_a_payment_short_at_expiry_is_not_completed_by_late_funds(
     serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
 ) -> None:
-    """A payment short at expiresAt is expired; the payer is never robbed: funds that
-    reach the quote while the address is still the payment's make it paid, and it
-    completes."""
+    """Half the amount in time and the rest after expiresAt: expired, with both parts on
+    record (in time and late) for the refund, and complete is 410."""
     clock = Clock()
     live = serve_gateway(x402_settings(tmp_path, peers, quote_ttl_s=60), clock=clock)
     payment = quote(live.url)
     nano = offer(payment, "nano")
+    amount = int(nano["amount"])
+    peers.nano.send(nano["payTo"], amount // 2, at=clock())
+    assert _status(payment["statusUrl"]).json()["status"] == "underpaid"
     clock.offset = timedelta(seconds=61)
-    assert _status(payment["statusUrl"]).json()["status"] == "expired"
-    peers.nano.send(nano["payTo"], int(nano["amount"]))
-    assert _status(payment["statusUrl"]).json()["status"] == "paid"
-    assert _complete(payment["completeUrl"]).status_code == 200
+    peers.nano.send(nano["payTo"], amount - amount // 2, at=clock())
+    status = _status(payment["statusUrl"]).json()
+    rails = {r["scheme"]: r for r in status["rails"]}
+    assert status["status"] == "expired"
+    assert (rails["nano"]["received"], rails["nano"]["late"]) == (
+        str(amount // 2),
+        str(amount - amount // 2),
+    )
+    assert _complete(payment["completeUrl"]).status_code == 410
+    receipts = stored_receipts(live.settings, payment["paymentId"])
+    assert [r.arrived_at >= datetime.fromisoformat(payment["expiresAt"]) for r in receipts] == [
+        False,
+        True,
+    ]
 
 
 def test_an_expired_payment_is_no_longer_watched_once_its_address_moved_on(
@@ -290,6 +373,59 @@ def test_a_request_that_fails_every_allowed_run_is_held_as_failed(
     assert refused.status_code == 409
     assert_envelope(refused, "openai", "payment_failed")
     assert len(peers.upstream.requests) == 2
+
+
+def test_runs_refused_before_any_upstream_do_not_use_up_the_payment(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """A run that reaches the upstream and fails counts; runs refused by an open circuit
+    (no upstream called), more of them than ``max_runs``, do not: the payment stays paid,
+    never failed, and completes once the circuit lets a request through again."""
+    live = serve_gateway(x402_settings(tmp_path, peers, max_runs=2))
+    breaker = resting_breakers(live)
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    peers.upstream.inject(Fault.status_error(500))
+    assert _complete(payment["completeUrl"]).status_code == 503
+    record = stored(live.settings, payment["paymentId"])
+    assert (record.status, record.runs) == ("paid", 1)
+    for _ in range(3):
+        refused = _complete(payment["completeUrl"])
+        assert refused.status_code == 503
+        assert_envelope(refused, "openai", "model_not_available")
+        record = stored(live.settings, payment["paymentId"])
+        assert (record.status, record.runs) == ("paid", 1), record.last_error
+        assert "not counted" in (record.last_error or "")
+    assert len(peers.upstream.requests) == 1
+    breaker.now += 61
+    answer = _complete(payment["completeUrl"])
+    assert answer.status_code == 200, answer.text
+    assert stored(live.settings, payment["paymentId"]).status == "completed"
+    assert len(peers.upstream.requests) == 2
+
+
+def test_a_stored_request_refused_before_dispatch_leaves_the_payment_paid(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """A gateway whose catalogue no longer has the quoted model refuses the stored
+    request (404) before any upstream, more times than ``max_runs``, without using up the
+    payment; a gateway that has the model completes it."""
+    settings = x402_settings(tmp_path, peers, max_runs=1)
+    live = serve_gateway(settings)
+    payment = quote(live.url)
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    models = tuple(m for m in settings.models if m.id != MODEL)
+    without = serve_gateway(settings.model_copy(update={"models": models}))
+    complete_url = payment["completeUrl"].replace(live.url, without.url)
+    for _ in range(2):
+        assert_envelope(_complete(complete_url), "openai", "model_not_found")
+        record = stored(settings, payment["paymentId"])
+        assert (record.status, record.runs) == ("paid", 0), record.last_error
+    assert peers.upstream.requests == []
+    assert _complete(payment["completeUrl"]).status_code == 200
+    assert stored(settings, payment["paymentId"]).status == "completed"
 
 
 def test_a_streaming_request_completes_as_a_stream(

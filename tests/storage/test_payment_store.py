@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from nanogate.core import new_id
-from nanogate.storage import NewPayment, SQLStore, StoredOffer
+from nanogate.storage import NewPayment, SQLStore, StoredOffer, StoredReceipt
 
 NOW = datetime(2026, 6, 9, 12, 0, tzinfo=UTC)
 POOL = ("nano_shared_1", "nano_shared_2", "nano_shared_3")
@@ -99,9 +99,10 @@ async def test_receipts_count_once_whoever_reports_them(store: SQLStore) -> None
     """A receipt recorded twice, or for two payments, counts once, for the first."""
     first, second = await _create(store, pool=_pool()), await _create(store, pool=_pool())
     h1, h2 = new_id("block"), new_id("block")
-    assert await store.payments.add_receipts(first, "nano", [(h1, 5), (h2, RAW)], NOW) == 2
-    assert await store.payments.add_receipts(first, "nano", [(h1, 5)], NOW) == 0
-    assert await store.payments.add_receipts(second, "nano", [(h2, RAW)], NOW) == 0
+    added = await store.payments.add_receipts(first, "nano", [(h1, 5, NOW), (h2, RAW, NOW)], NOW)
+    assert added == 2
+    assert await store.payments.add_receipts(first, "nano", [(h1, 5, NOW)], NOW) == 0
+    assert await store.payments.add_receipts(second, "nano", [(h2, RAW, NOW)], NOW) == 0
     payment = await store.payments.get(first)
     assert payment is not None
     nano = payment.offer("nano")
@@ -157,7 +158,7 @@ async def test_unpaid_quotes_are_pruned_and_paid_ones_kept(store: SQLStore) -> N
     and keeps those that received funds or are still open."""
     unpaid = await _create(store, NOW, pool=_pool())
     funded = await _create(store, NOW, pool=_pool())
-    await store.payments.add_receipts(funded, "nano", [(new_id("block"), 1)], NOW)
+    await store.payments.add_receipts(funded, "nano", [(new_id("block"), 1, NOW)], NOW)
     open_one = await _create(store, NOW + timedelta(hours=5), pool=_pool())
     cut = NOW + timedelta(hours=1)
     assert await store.payments.prune(cut) >= 1
@@ -177,8 +178,31 @@ async def test_a_quote_no_rail_can_take_is_not_stored(store: SQLStore) -> None:
 
 
 async def test_receipts_list_what_a_refund_needs(store: SQLStore) -> None:
-    """A payment's receipts come back with their rail, id and exact amount."""
+    """A payment's receipts come back with their rail, id, exact amount, when they
+    arrived and when they were seen."""
     payment_id = await _create(store, pool=_pool())
     block = new_id("block")
-    await store.payments.add_receipts(payment_id, "nano", [(block, RAW)], NOW)
-    assert await store.payments.receipts(payment_id) == [("nano", block, RAW, NOW)]
+    arrived = NOW - timedelta(seconds=30)
+    await store.payments.add_receipts(payment_id, "nano", [(block, RAW, arrived)], NOW)
+    assert await store.payments.receipts(payment_id) == [
+        StoredReceipt("nano", block, RAW, arrived, NOW)
+    ]
+
+
+async def test_funds_count_by_when_they_arrived_not_when_they_were_seen(
+    store: SQLStore,
+) -> None:
+    """Funds that arrived before the payment's expiry are ``received`` even when seen
+    after it; funds that arrived at or after it are ``late``, whenever seen."""
+    payment_id = await _create(store, pool=_pool())
+    payment = await store.payments.get(payment_id)
+    assert payment is not None
+    expires, seen_late = payment.expires_at, payment.expires_at + timedelta(minutes=5)
+    in_time = [(new_id("block"), 3, expires - timedelta(seconds=1))]
+    late = [(new_id("block"), 4, expires), (new_id("block"), 5, expires + timedelta(minutes=1))]
+    await store.payments.add_receipts(payment_id, "nano", in_time, seen_late)
+    await store.payments.add_receipts(payment_id, "nano", late, NOW)
+    payment = await store.payments.get(payment_id)
+    assert payment is not None
+    nano = payment.offer("nano")
+    assert nano is not None and (nano.received, nano.late) == (3, 9)

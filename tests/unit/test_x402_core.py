@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,6 +19,7 @@ from nanogate.x402 import (
     PaymentRefused,
     Quote,
     Status,
+    arrived_in_time,
     canonical_body,
     challenge_body,
     completion_refusal,
@@ -286,14 +287,24 @@ BEFORE, AFTER = datetime(2026, 6, 9, 11, 59, tzinfo=UTC), datetime(2026, 6, 9, 1
         ("completed", 100, AFTER, "completed"),
         ("failed", 100, BEFORE, "failed"),
         ("expired", 40, BEFORE, "expired"),
+        ("expired", 100, AFTER, "paid"),
     ],
 )
 def test_a_payments_status_follows_what_was_received_and_the_clock(
     stored: Status, received: int, now: datetime, expected: Status
 ) -> None:
-    """Confirmed funds reaching the quote make a payment paid (even if they landed after
-    the expiry was reached); short of it, the expiry ends it; later stages are kept."""
+    """Confirmed funds that arrived in time and reach the quote make a payment paid, even
+    when seen after the expiry (or after it was reported expired); short of it, the
+    expiry ends it; later stages are kept."""
     assert observed_status(stored, received, 100, now, EXPIRES) == expected
+
+
+def test_funds_count_only_if_they_arrived_before_the_expiry() -> None:
+    """Funds pay a quote when they arrived before its expiry, to the microsecond; at or
+    after it they are late."""
+    assert arrived_in_time(EXPIRES - timedelta(microseconds=1), EXPIRES)
+    assert not arrived_in_time(EXPIRES, EXPIRES)
+    assert not arrived_in_time(EXPIRES + timedelta(days=1), EXPIRES)
 
 
 def test_pollers_are_told_when_to_come_back() -> None:

@@ -21,13 +21,13 @@ from nanogate.cli._common import (
     show,
 )
 from nanogate.core import nano_to_usd, new_id
-from nanogate.storage import SQLStore, StoredPayment
-from nanogate.x402 import observed_status, usd_text
+from nanogate.storage import SQLStore, StoredPayment, StoredReceipt
+from nanogate.x402 import arrived_in_time, observed_status, usd_text
 
 payments = typer.Typer(help="Accountless x402 payments.", no_args_is_help=True)
 
 
-Receipts = list[tuple[str, str, int, datetime]]
+Receipts = list[StoredReceipt]
 
 
 def payment_view(payment: StoredPayment, receipts: Receipts) -> dict[str, Any]:
@@ -50,12 +50,20 @@ def payment_view(payment: StoredPayment, receipts: Receipts) -> dict[str, Any]:
                 "payTo": o.pay_to,
                 "amount": str(o.amount),
                 "received": str(o.received),
+                "late": str(o.late),
             }
             for o in payment.offers
         ],
         "receipts": [
-            {"scheme": rail, "id": receipt, "amount": str(amount), "observedAt": iso(when)}
-            for rail, receipt, amount, when in receipts
+            {
+                "scheme": r.rail,
+                "id": r.receipt_id,
+                "amount": str(r.amount),
+                "arrivedAt": iso(r.arrived_at),
+                "observedAt": iso(r.observed_at),
+                "late": not arrived_in_time(r.arrived_at, payment.expires_at),
+            }
+            for r in receipts
         ],
     }
 
@@ -106,15 +114,17 @@ def payments_simulate(
         offer = payment.offer("dev")
         if offer is None:
             return f"payment {payment_id!r} was not offered on the dev rail"
-        if payment.status not in ("pending", "underpaid"):
+        if payment.status not in ("pending", "underpaid", "expired"):
             return f"payment {payment_id!r} is {payment.status}; only unpaid payments take funds"
         credit = int(amount) if amount is not None else offer.amount - offer.received
         now = datetime.now(UTC)
-        await store.payments.add_receipts(payment_id, "dev", [(new_id("dev"), credit)], now)
-        received = offer.received + credit
+        await store.payments.add_receipts(payment_id, "dev", [(new_id("dev"), credit, now)], now)
+        credited = await store.payments.get(payment_id)
+        dev = credited.offer("dev") if credited is not None else None
+        assert dev is not None
         status = observed_status(
             payment.status,  # type: ignore[arg-type]
-            received,
+            dev.received,  # funds credited at or after expiresAt are late and do not pay
             offer.amount,
             now,
             payment.expires_at,

@@ -4,7 +4,9 @@ Every deployment of the plan is tried in order until one answers. A deployment
 whose circuit is open is skipped. A failure the client caused (a bad request, a
 content filter) is returned at once; a failure of the deployment (unreachable,
 5xx, 429, timeout) moves on to the next, and opens its circuit once it keeps
-failing. Each attempt, skipped or made, is written into the request's record.
+failing. Each attempt, skipped or made, is written into the request's record, and a
+paid (x402) run is told once it reaches a provider: only such runs count against
+its payment.
 Callers run this before the first byte of the answer is sent, so falling back
 never shows the client two answers.
 """
@@ -81,6 +83,8 @@ async def dispatch(
         if passed is None:
             note_attempt(ctx, deployment, "skipped: circuit open")
             continue
+        if ctx.paid is not None:
+            ctx.paid.reached_upstream = True
         started = time.perf_counter()
         try:
             answer = await send(deployment)

@@ -6,7 +6,9 @@ moves through the statuses of :mod:`nanogate.x402._status`, each move one condit
 update in the database, so two completes (or two replays) of one payment never both
 run it. A :class:`PaidRun` is the permission to run the stored request once; the
 run's charge finishes it: completed when the request was answered, back to ``paid``
-(to be completed again) when it failed, ``failed`` after ``max_runs`` failed runs.
+(to be completed again) when it failed, ``failed`` after ``max_runs`` failed runs. Only a
+run that reached an upstream counts: one refused before any provider was asked (every
+circuit open, the stored model gone) leaves the payment as it found it.
 """
 
 from __future__ import annotations
@@ -105,6 +107,9 @@ class PaidRun:
     rail: str | None
     settlement: dict[str, Any] | None = None
     finished: bool = False
+    reached_upstream: bool = False
+    """Whether the run sent its request to a provider (dispatch says so before each
+    attempt); only such runs count towards ``max_runs``."""
 
     def response_header(self) -> bytes | None:
         """``X-PAYMENT-RESPONSE``: the settlement of an exact-rail payment, base64 JSON."""
@@ -134,7 +139,22 @@ def refuse(payment: StoredPayment, status: Status) -> NoReturn:
             "The payment's settlement could not be confirmed, so the request did not run; "
             "the payment is held for the operator."
         )
+    if refusal == "expired" and any(o.received or o.late for o in payment.offers):
+        raise PaymentExpired(_kept(payment))
     raise _REFUSALS[refusal]()
+
+
+def _kept(payment: StoredPayment) -> str:
+    funded = [o for o in payment.offers if o.received or o.late]
+    parts = [
+        f"{o.received} before and {o.late} after expiresAt, of {o.amount} atomic units on {o.rail}"
+        for o in funded
+    ]
+    return (
+        f"This payment quote expired before it was paid in full ({'; '.join(parts)}). "
+        "What it received is recorded on it: ask the operator for a refund with its "
+        "paymentId, and request a new quote."
+    )
 
 
 def _shortfall(payment: StoredPayment) -> str:
@@ -287,10 +307,12 @@ class Cashier:
         """Ask each polling rail's watcher what ``payment`` received, record it, and
         move the payment to the status that follows (paid, underpaid, expired).
 
-        The payment's addresses are its own until ``expiresAt`` plus the quarantine:
-        funds seen by then count, even after expiry (a payer who paid in full is never
-        robbed), and funds reaching a finished payment's address are still recorded
-        for the operator; later funds may be the next payer's and are not looked at."""
+        Funds count by when they arrived, not when they are seen: what arrived before
+        ``expiresAt`` pays the quote, even if first seen after it; what arrived later is
+        recorded as late and never pays it. The payment's addresses are its own until
+        ``expiresAt`` plus the quarantine, and what arrives by then is recorded on it
+        (late funds, a second transfer to a finished payment) for the operator; later
+        funds may be the next payer's and are not looked at."""
         now = self.clock()
         if payment.status == "processing":
             payment = await self._abandoned(payment, now)
@@ -301,7 +323,7 @@ class Cashier:
                 watcher = self.watchers.get(offer.rail)
                 if watcher is None:
                     continue
-                known = {receipt for rail, receipt, _, _ in recorded if rail == offer.rail}
+                known = {r.receipt_id for r in recorded if r.rail == offer.rail}
                 try:
                     found = await watcher.receipts(offer.pay_to, payment.created_at, known)
                 except RailError as exc:
@@ -309,13 +331,13 @@ class Cashier:
                         f"The {offer.rail} rail cannot be checked right now; try again.",
                         retry_after=5,
                     ) from exc
-                pairs = [
-                    (r.receipt_id, r.amount)
+                arrived = [
+                    (r.receipt_id, r.amount, r.confirmed_at or now)
                     for r in found
                     if r.confirmed_at is None or r.confirmed_at <= leased_until
                 ]
-                if pairs:
-                    await self.payments.add_receipts(payment.id, offer.rail, pairs, now)
+                if arrived:
+                    await self.payments.add_receipts(payment.id, offer.rail, arrived, now)
             fresh = await self.payments.get(payment.id)
             assert fresh is not None
             payment = fresh
@@ -376,8 +398,9 @@ class Cashier:
 
     async def finish(self, run: PaidRun, *, ok: bool, request_id: str, note: str | None) -> None:
         """End a run: the payment is completed, or paid again (to be completed once
-        more), or ``failed`` after ``max_runs`` runs. Runs to its end even if the
-        request is cancelled."""
+        more), or ``failed`` after ``max_runs`` runs that reached an upstream. A run
+        refused before any upstream was asked is not counted. Runs to its end even if
+        the request is cancelled."""
         if run.finished:
             return
         run.finished = True
@@ -395,7 +418,13 @@ class Cashier:
         if payment is None or payment.status != "processing":
             return
         last = f"run {request_id}: {note or 'failed'}"
-        if payment.runs >= self.settings.max_runs:
+        if not run.reached_upstream:
+            # refused before dispatch: the claim counted a run that never happened
+            last += " (no upstream was asked; not counted)"
+            await store.transition(
+                run.payment_id, ["processing"], "paid", now, runs=payment.runs - 1, last_error=last
+            )
+        elif payment.runs >= self.settings.max_runs:
             await store.transition(run.payment_id, ["processing"], "failed", now, last_error=last)
             log.error("x402 payment %s failed on every run; last: %s", run.payment_id, last)
         else:

@@ -9,7 +9,13 @@ from nanogate.storage._fast import (
     SQLiteDriver,
     driver_for,
 )
-from nanogate.storage._payments import NewPayment, PaymentStore, StoredOffer, StoredPayment
+from nanogate.storage._payments import (
+    NewPayment,
+    PaymentStore,
+    StoredOffer,
+    StoredPayment,
+    StoredReceipt,
+)
 from nanogate.storage._protocol import Store
 from nanogate.storage._records import (
     Account,
@@ -48,6 +54,7 @@ __all__ = [
     "Store",
     "StoredOffer",
     "StoredPayment",
+    "StoredReceipt",
     "StoredResponse",
     "UsageRow",
     "async_url",

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from nanogate.storage._tables import x402_leases, x402_offers, x402_payments, x402_receipts
+from nanogate.x402 import arrived_in_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,24 @@ class StoredOffer:
     pay_to: str
     amount: int
     received: int = 0
+    """What arrived before the payment's ``expires_at``: what pays it."""
+    late: int = 0
+    """What arrived at or after ``expires_at``: recorded, never counted (the operator's
+    to refund)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReceipt:
+    """Funds recorded towards a payment: a Nano block, a token transfer, a dev credit."""
+
+    rail: str
+    receipt_id: str
+    """The block hash or ``txhash:logindex`` a refund needs."""
+    amount: int
+    arrived_at: datetime
+    """When the funds arrived by the chain's clock (when first seen, if unknown)."""
+    observed_at: datetime
+    """When the gateway first saw them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +203,9 @@ class PaymentStore:
         return None
 
     async def get(self, payment_id: str) -> StoredPayment | None:
-        """The payment, with what each of its offers has received."""
+        """The payment, with what each of its offers has received: in time (funds that
+        arrived before its ``expires_at``) and late (at or after it), whenever either
+        was seen."""
         async with self._reader.connect() as conn:
             row = (
                 await conn.execute(select(x402_payments).where(x402_payments.c.id == payment_id))
@@ -198,25 +219,35 @@ class PaymentStore:
             ).all()
             receipts = (
                 await conn.execute(
-                    select(x402_receipts.c.rail, x402_receipts.c.amount).where(
-                        x402_receipts.c.payment_id == payment_id
-                    )
+                    select(
+                        x402_receipts.c.rail,
+                        x402_receipts.c.amount,
+                        x402_receipts.c.arrived_at,
+                        x402_receipts.c.observed_at,
+                    ).where(x402_receipts.c.payment_id == payment_id)
                 )
             ).all()
-        received: dict[str, int] = {}
-        for rail, amount in receipts:
-            received[rail] = received.get(rail, 0) + int(amount)
+        expires_at = _aware(row._mapping["expires_at"])
+        in_time: dict[str, int] = {}
+        late: dict[str, int] = {}
+        for rail, amount, arrived_at, observed_at in receipts:
+            sums = (
+                in_time if arrived_in_time(_aware(arrived_at or observed_at), expires_at) else late
+            )
+            sums[rail] = sums.get(rail, 0) + int(amount)
         return _payment(
             row._mapping,
             tuple(
-                StoredOffer(o.rail, o.pay_to, int(o.amount), received.get(o.rail, 0))
+                StoredOffer(
+                    o.rail, o.pay_to, int(o.amount), in_time.get(o.rail, 0), late.get(o.rail, 0)
+                )
                 for o in offers
             ),
         )
 
-    async def receipts(self, payment_id: str) -> list[tuple[str, str, int, datetime]]:
-        """What was received towards the payment: ``(rail, receipt id, amount, when
-        observed)``, oldest first (the block hashes and transactions a refund needs)."""
+    async def receipts(self, payment_id: str) -> list[StoredReceipt]:
+        """What was received towards the payment, oldest first (the block hashes and
+        transactions a refund needs)."""
         async with self._reader.connect() as conn:
             rows = (
                 await conn.execute(
@@ -225,7 +256,16 @@ class PaymentStore:
                     .order_by(x402_receipts.c.observed_at, x402_receipts.c.receipt_id)
                 )
             ).all()
-        return [(r.rail, r.receipt_id, int(r.amount), _aware(r.observed_at)) for r in rows]
+        return [
+            StoredReceipt(
+                r.rail,
+                r.receipt_id,
+                int(r.amount),
+                _aware(r.arrived_at or r.observed_at),
+                _aware(r.observed_at),
+            )
+            for r in rows
+        ]
 
     async def quoted_for(self, request_hash: str, limit: int = 10) -> list[StoredPayment]:
         """The payments quoted for ``request_hash``, newest first."""
@@ -253,15 +293,19 @@ class PaymentStore:
         return await self.get(payment_id) if payment_id else None
 
     async def add_receipts(
-        self, payment_id: str, rail: str, receipts: Iterable[tuple[str, int]], now: datetime
+        self,
+        payment_id: str,
+        rail: str,
+        receipts: Iterable[tuple[str, int, datetime]],
+        now: datetime,
     ) -> int:
-        """Record funds received towards ``payment_id`` on ``rail`` (``(receipt id,
-        amount)`` pairs); a receipt already recorded, for any payment, is not counted
-        again. Returns how many were new."""
+        """Record funds received towards ``payment_id`` on ``rail``, seen ``now``:
+        ``(receipt id, amount, when it arrived)``; a receipt already recorded, for any
+        payment, is not counted again. Returns how many were new."""
         added = 0
         make = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         async with self._writer.begin() as conn:
-            for receipt_id, amount in receipts:
+            for receipt_id, amount, arrived_at in receipts:
                 statement = (
                     make(x402_receipts)
                     .values(
@@ -270,6 +314,7 @@ class PaymentStore:
                         payment_id=payment_id,
                         amount=str(amount),
                         observed_at=now,
+                        arrived_at=arrived_at,
                     )
                     .on_conflict_do_nothing(index_elements=["rail", "receipt_id"])
                 )

@@ -226,10 +226,14 @@ x402_receipts = Table(
     Column("payment_id", String(40), nullable=False, index=True),
     Column("amount", String(80), nullable=False),
     Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("arrived_at", DateTime(timezone=True), nullable=True),
     PrimaryKeyConstraint("rail", "receipt_id"),
 )
 """Funds confirmed towards a payment's polling offer: a Nano block, a token transfer, a
-simulated payment on the dev rail. Each counts once."""
+simulated payment on the dev rail. Each counts once. ``arrived_at`` is when the funds
+arrived by the chain's own clock (a Nano block's arrival at the node, an EVM block's
+time), which decides whether they pay the quote; ``observed_at`` when the gateway first
+saw them (and stands for ``arrived_at`` where that is unknown)."""
 
 x402_leases = Table(
     "x402_leases",

@@ -8,10 +8,16 @@ what ``POST /api/x402/complete/{id}`` may do in each.
        └──────(expires_at)──────┴─▶ expired              │          completed │ failed
                                                          └─ (a paid payment never expires)
 
-A payment is *paid* once the confirmed amount reaches the quote, whenever it arrived;
-a payment still short of it at ``expires_at`` is *expired* (what was paid is not
-lost: the operator sees it in the payment record). ``processing`` is taken in one
-transaction by exactly one complete, so concurrent completes run the request once.
+A payment is judged by when its funds arrived (a Nano block's arrival at the node, the
+time of the EVM block holding a transfer), never by when the gateway saw them or who
+asked first. It is *paid* once the confirmed funds that arrived before ``expires_at``
+reach the quote, even if they are first seen after it; a payment short of that is
+*expired* once ``expires_at`` is past, and funds that arrived later never pay it (they
+are recorded on it as late, for the operator to refund). So every order of paying,
+polling and completing gives one status: the only move out of ``expired`` is to
+``paid``, when funds that arrived in time are confirmed or seen after the expiry.
+``processing`` is taken in one transaction by exactly one complete, so concurrent
+completes run the request once.
 """
 
 from __future__ import annotations
@@ -27,13 +33,21 @@ POLL_AFTER_S = 2
 """``Retry-After`` of a status answer while the payment is still moving."""
 
 
+def arrived_in_time(arrived_at: datetime, expires_at: datetime) -> bool:
+    """Whether funds that arrived at ``arrived_at`` (by the chain's clock) count towards a
+    quote expiring at ``expires_at``, whenever they are seen: only those before it do."""
+    return arrived_at < expires_at
+
+
 def observed_status(
     stored: Status, received: int, amount: int, now: datetime, expires_at: datetime
 ) -> Status:
-    """The status after observing ``received`` atomic units confirmed towards ``amount``.
+    """The status after observing ``received`` atomic units confirmed towards ``amount``
+    that arrived before ``expires_at`` (late funds are not part of ``received``).
 
-    Stored statuses past payment (processing, completed, failed) and expiry are kept;
-    otherwise what was received decides, and time ends an unpaid payment."""
+    Stored statuses past payment (paid, processing, completed, failed) are kept;
+    otherwise what arrived in time decides, whenever it is seen, and time ends an unpaid
+    payment."""
     if stored in ("paid", "processing", "completed", "failed"):
         return stored
     if received >= amount:

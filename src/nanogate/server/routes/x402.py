@@ -77,6 +77,7 @@ def status_body(cashier: Cashier, payment: StoredPayment, base: str) -> dict[str
                 "payTo": offer.pay_to,
                 "amount": str(offer.amount),
                 "received": str(received),
+                "late": str(stored.late),
             }
         )
     body: dict[str, Any] = {

@@ -239,3 +239,16 @@ async def wait_until_async(
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout:g} s for {what}; last saw {value!r}")
         await asyncio.sleep(0.02)
+
+
+def requests_written(url: str, *request_ids: str) -> bool:
+    """Whether the request log has written every one of ``request_ids`` to the database."""
+
+    async def read() -> bool:
+        store = SQLStore(url)
+        try:
+            return all([await store.get_request(r) is not None for r in request_ids])
+        finally:
+            await store.close()
+
+    return run_sync(read())

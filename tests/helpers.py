@@ -6,7 +6,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -211,3 +211,44 @@ def request_head(method: str, path: str, headers: dict[str, str]) -> bytes:
         *(f"{k}: {v}" for k, v in headers.items()),
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def wait_until(condition: Callable[[], T], what: str, timeout: float = 10.0) -> T:
+    """Poll ``condition`` until it returns something true, and return that; past
+    ``timeout`` seconds fail saying ``what`` was awaited. For background work (request-log
+    flushes, key refreshes, recovery) that a busy machine may take a while to do."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what}; last saw {value!r}")
+        time.sleep(0.02)
+
+
+async def wait_until_async(
+    condition: Callable[[], Awaitable[T]], what: str, timeout: float = 10.0
+) -> T:
+    """:func:`wait_until` for a coroutine function, polled without blocking the loop."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what}; last saw {value!r}")
+        await asyncio.sleep(0.02)
+
+
+def requests_written(url: str, *request_ids: str) -> bool:
+    """Whether the request log has written every one of ``request_ids`` to the database."""
+
+    async def read() -> bool:
+        store = SQLStore(url)
+        try:
+            return all([await store.get_request(r) is not None for r in request_ids])
+        finally:
+            await store.close()
+
+    return run_sync(read())

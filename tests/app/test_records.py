@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import orjson
 from tests.conftest import InProcess
+from tests.helpers import wait_until_async
 
 from nanogate.storage import SQLStore
 
@@ -37,7 +36,13 @@ async def test_request_billing_for_the_key_that_made_the_request(gateway: InProc
     assert billing["usage"]["input_tokens"] == done.json()["usage"]["prompt_tokens"]
     assert billing["usage"]["output_tokens"] == done.json()["usage"]["completion_tokens"]
     assert lookup.headers["cache-control"] == "private, no-store, max-age=0"
-    await asyncio.sleep(0.2)  # now from the database, not the pending buffer
+    state = gateway.app.state
+
+    async def written() -> bool:
+        in_database = await state.store.get_request(request_id) is not None
+        return in_database and state.request_log.pending(request_id) is None
+
+    await wait_until_async(written, "the request log to write the record")  # now from the database
     again = await gateway.client.get(f"/api/v1/usage/requests/{request_id}", headers=gateway.auth())
     assert again.json()["request_id"] == request_id
     stranger = await other_key(gateway)

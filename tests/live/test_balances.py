@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 import pytest
 from tests.conftest import Live, LiveFactory
-from tests.helpers import SURFACE_PATHS, assert_envelope, make_settings, run_sync
+from tests.helpers import SURFACE_PATHS, assert_envelope, make_settings, run_sync, wait_until
 
 from nanogate.billing import cost
 from nanogate.config import Settings
-from nanogate.core import count_chat_tokens, format_usd
+from nanogate.core import count_chat_tokens, format_usd, hash_api_key
 from nanogate.routing import Model
 from nanogate.storage import SQLStore
 
@@ -124,9 +124,8 @@ def test_a_settled_request_reports_its_price(serve_gateway: LiveFactory, tmp_pat
         stranger = store_call(
             settings.database.url, lambda s: s.create_key(live.seeded.account_id)
         ).key
-        import time
-
-        time.sleep(0.2)
+        known = live.app.state.keys.get
+        wait_until(lambda: known(hash_api_key(stranger)), "the key cache to pick up the new key")
         hidden = client.get(
             f"/api/v1/usage/requests/{request_id}", headers={"authorization": f"Bearer {stranger}"}
         )

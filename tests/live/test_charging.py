@@ -19,7 +19,15 @@ import httpx
 import orjson
 import pytest
 from tests.conftest import Live, LiveFactory
-from tests.helpers import SURFACE_PATHS, assert_envelope, make_settings, run_sync, with_provider
+from tests.helpers import (
+    SURFACE_PATHS,
+    assert_envelope,
+    make_settings,
+    requests_written,
+    run_sync,
+    wait_until,
+    with_provider,
+)
 from tests.live.test_balances import assert_books_balance
 
 from nanogate.billing import cost
@@ -340,14 +348,17 @@ def test_usage_report_by_day_and_model(charged_live: Live) -> None:
     live = charged_live
     before = balance(live)
     with httpx.Client(base_url=live.url) as client:
+        done = []
         for model_id in ("local/chat", "local/chat", "local/mini"):
-            client.post(
+            response = client.post(
                 SURFACE_PATHS["openai"],
                 json={"model": model_id, "messages": HI},
                 headers=live.auth(),
             )
+            done.append(response.headers["x-request-id"])
         spent = Decimal(before - balance(live)) / 10**9
-        time.sleep(0.3)
+        url = live.settings.database.url
+        wait_until(lambda: requests_written(url, *done), "the request log to write the requests")
         report = client.get("/api/v1/usage", headers=live.auth()).json()
         assert report["object"] == "usage" and report["groupBy"] == "day,model"
         assert report["totals"]["requests"] == 3

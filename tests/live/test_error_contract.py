@@ -370,8 +370,9 @@ def test_revoked_and_expired_keys_are_invalid(serve_gateway: LiveFactory) -> Non
     """A revoked key and an expired key both get 401 invalid_api_key with a reason."""
     from datetime import UTC, datetime, timedelta
 
-    from tests.helpers import run_sync
+    from tests.helpers import run_sync, wait_until
 
+    from nanogate.core import hash_api_key
     from nanogate.storage import SQLStore
 
     live = serve_gateway(expires_at=datetime.now(UTC) - timedelta(seconds=1))
@@ -390,9 +391,12 @@ def test_revoked_and_expired_keys_are_invalid(serve_gateway: LiveFactory) -> Non
             await store.close()
 
     revoked_key = run_sync(new_key_then_revoke())
-    import time
 
-    time.sleep(0.3)
+    def refreshed() -> bool:
+        known = live.app.state.keys.get(hash_api_key(revoked_key))
+        return known is not None and known.revoked_at is not None
+
+    wait_until(refreshed, "the key cache to pick up the revoked key")
     with httpx.Client(base_url=live.url) as client:
         revoked = client.post(
             SURFACE_PATHS["anthropic"], json=message(), headers={"x-api-key": revoked_key}

@@ -11,10 +11,11 @@ from typing import Any
 
 import asyncpg
 import pytest
+from tests.helpers import wait_until_async
 
 from nanogate.billing import Admission, Ledger, Limits
 from nanogate.errors import IdempotencyConflict, InsufficientBalance
-from nanogate.storage import SQLStore, driver_for
+from nanogate.storage import Audit, SQLStore, driver_for
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -193,13 +194,36 @@ async def write_locked(database_url: str, account_id: str) -> AsyncIterator[None
 
 async def eventually_free(store: SQLStore, account_id: str) -> None:
     """Wait until the account holds nothing, and check its ledger adds up."""
-    for _ in range(200):
+
+    async def free() -> Audit | None:
         audit = await store.audit(account_id)
         assert audit is not None
-        if audit.open_holds == 0 and audit.reserved_nusd == 0:
-            break
-        await asyncio.sleep(0.01)
-    assert audit.consistent and (audit.reserved_nusd, audit.open_holds) == (0, 0)
+        return audit if (audit.reserved_nusd, audit.open_holds) == (0, 0) else None
+
+    audit = await wait_until_async(free, "the account's holds to be released")
+    assert audit.consistent
+
+
+async def waits_for_the_writer(database_url: str, task: asyncio.Future[Any]) -> None:
+    """Wait until ``task`` is blocked behind :func:`write_locked`'s transaction. SQLite's
+    driver queues a script at once when the write lock is taken; on PostgreSQL a backend
+    of this database waits for the row lock."""
+    await asyncio.sleep(0)
+    if not database_url.startswith("sqlite"):
+
+        async def blocked() -> bool:
+            connection = await asyncpg.connect(database_url)
+            try:
+                waiting = await connection.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            finally:
+                await connection.close()
+            return bool(waiting)
+
+        await wait_until_async(blocked, "the ledger's transaction to wait for the row lock")
+    assert not task.done()  # waiting for the lock, not failed
 
 
 async def test_a_cancelled_admission_leaves_no_hold(store: SQLStore, ledger: Ledger) -> None:
@@ -209,8 +233,7 @@ async def test_a_cancelled_admission_leaves_no_hold(store: SQLStore, ledger: Led
     account_id, key_id = await account(store, 1000)
     async with write_locked(store.url, account_id):
         task = asyncio.ensure_future(ledger.admit(admission(account_id, key_id, "req_c", 400)))
-        await asyncio.sleep(0.05)
-        assert not task.done()  # waiting for the lock, not failed
+        await waits_for_the_writer(store.url, task)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -224,7 +247,7 @@ async def test_a_settlement_outlives_its_cancelled_request(store: SQLStore, ledg
     hold = await ledger.admit(admission(account_id, key_id, "req_s", 400))
     async with write_locked(store.url, account_id):
         task = asyncio.ensure_future(ledger.settle(hold, 250))
-        await asyncio.sleep(0.05)
+        await waits_for_the_writer(store.url, task)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

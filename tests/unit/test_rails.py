@@ -233,9 +233,12 @@ async def test_a_failing_node_is_a_rail_error(
         await nano_node.receipts(SHOP, ago(minutes=5))
 
 
+ARRIVED = 1_750_000_000
+"""When the canned answers' blocks arrived: a fixed moment, so they never age."""
+BEFORE_ARRIVAL = datetime.fromtimestamp(ARRIVED, UTC) - timedelta(minutes=5)
 GOOD_INFO = {
     "amount": str(XNO),
-    "local_timestamp": str(int(time.time())),
+    "local_timestamp": str(ARRIVED),
     "confirmed": "true",
     "subtype": "send",
     "contents": {"type": "state", "link_as_account": SHOP},
@@ -249,7 +252,7 @@ async def test_a_failure_in_block_info_is_a_rail_error() -> None:
         node = NanoNode(url)
         try:
             with pytest.raises(RailError, match=r"HTTP 500 \(block_info\)"):
-                await node.receipts(SHOP, ago(minutes=5))
+                await node.receipts(SHOP, BEFORE_ARRIVAL)
         finally:
             await node.close()
 
@@ -278,7 +281,7 @@ async def test_a_malformed_nano_answer_is_a_rail_error(answers: list[Any]) -> No
         node = NanoNode(url)
         try:
             with pytest.raises(RailError):
-                await node.receipts(SHOP, ago(minutes=5))
+                await node.receipts(SHOP, BEFORE_ARRIVAL)
         finally:
             await node.close()
 
@@ -289,7 +292,7 @@ async def test_a_well_formed_canned_answer_is_read() -> None:
     with served(canned({"blocks": {HASH: {}}}, GOOD_INFO)) as url:
         node = NanoNode(url)
         try:
-            receipts = await node.receipts(SHOP, ago(minutes=5))
+            receipts = await node.receipts(SHOP, BEFORE_ARRIVAL)
         finally:
             await node.close()
     assert [(r.receipt_id, r.amount) for r in receipts] == [(HASH, XNO)]
@@ -492,7 +495,7 @@ def a_log(**changes: Any) -> dict[str, Any]:
         "transactionHash": "0x" + "ab" * 32,
         "logIndex": "0x3",
         "removed": False,
-        "blockTimestamp": hex(int(time.time())),
+        "blockTimestamp": hex(ARRIVED),
     }
     return {**log, **changes}
 
@@ -504,7 +507,7 @@ def rpc(result: Any) -> dict[str, Any]:
 async def test_a_canned_log_is_read() -> None:
     """A well-formed log is a receipt with its log index in decimal."""
     with served(canned(rpc("0x5"), rpc([a_log()]))) as url:
-        receipts = await evm_receipts(url, ago(minutes=5))
+        receipts = await evm_receipts(url, BEFORE_ARRIVAL)
     assert [(r.receipt_id, r.amount) for r in receipts] == [(f"0x{'ab' * 32}:3", 5)]
 
 
@@ -527,7 +530,7 @@ async def test_a_malformed_evm_answer_is_a_rail_error(answers: list[Any]) -> Non
     """Results that break JSON-RPC's or the logs' shapes are RailErrors."""
     with served(canned(*answers)) as url:
         with pytest.raises(RailError):
-            await evm_receipts(url, ago(minutes=5))
+            await evm_receipts(url, BEFORE_ARRIVAL)
 
 
 async def test_logs_the_node_should_not_have_returned_are_ignored() -> None:
@@ -540,7 +543,7 @@ async def test_logs_the_node_should_not_have_returned_are_ignored() -> None:
         a_log(blockNumber="0x5"),
     ]
     with served(canned(rpc("0x5"), rpc(stray))) as url:
-        assert await evm_receipts(url, ago(minutes=5)) == []
+        assert await evm_receipts(url, BEFORE_ARRIVAL) == []
 
 
 def test_addresses_are_checked_when_given() -> None:

@@ -9,7 +9,6 @@ discrepancy (request record, metric, warning) and billed no more than the hold.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -18,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 from tests.conftest import Live, LiveFactory
-from tests.helpers import SURFACE_PATHS, assert_envelope, make_settings, run_sync, with_provider
-from tests.live.test_balances import assert_books_balance
+from tests.helpers import SURFACE_PATHS, assert_envelope, make_settings, wait_until, with_provider
+from tests.live.test_balances import assert_books_balance, store_call
 from tests.live.test_charging import balance
 from tests.x402_helpers import BODY, Peers, price_of, quote, serve_peers, x402_settings
 
@@ -46,18 +45,13 @@ def post(live: Live, body: dict[str, Any], path: str = SURFACE_PATHS["openai"]) 
 def record_of(live: Live, request_id: str) -> RequestRecord:
     """The request's record, once the request log has written it."""
 
-    async def read() -> RequestRecord:
-        store = SQLStore(live.settings.database.url)
-        try:
-            deadline = time.monotonic() + 10
-            while (found := await store.get_request(request_id)) is None:
-                assert time.monotonic() < deadline, f"no record of {request_id}"
-                await live.app.state.request_log.flush()
-            return found
-        finally:
-            await store.close()
+    async def read(store: SQLStore) -> RequestRecord | None:
+        return await store.get_request(request_id)
 
-    return run_sync(read())
+    found: RequestRecord = wait_until(
+        lambda: store_call(live.settings.database.url, read), f"the record of {request_id}"
+    )
+    return found
 
 
 def test_every_choice_is_held(serve_gateway: LiveFactory, tmp_path: Path) -> None:

@@ -2,9 +2,9 @@
 OpenAI-dialect upstream and the stock SDKs.
 
 An embeddings answer with the wrong number or shape of vectors is the upstream's 503,
-not charged. Tool calls reported with ``finish_reason: "stop"`` (LiteLLM's proxy does
-this; OpenAI itself for a forced call) are still tool calls on every surface, so the
-SDKs' tool loops run the tool.
+not charged. Tool calls reported with ``finish_reason: "stop"`` (OpenAI's answer to a
+forced call, which LiteLLM's proxy streams on) are still tool calls on every surface,
+so the SDKs' tool loops run the tool.
 """
 
 from __future__ import annotations

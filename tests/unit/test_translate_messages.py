@@ -365,8 +365,8 @@ def test_stop_reason_of_a_reply_without_tool_calls(
 def test_stop_reason_of_a_reply_with_tool_calls(
     finish_reason: str | None, stop_reason: str
 ) -> None:
-    """Tool calls mean tool_use whatever word the upstream finished with (LiteLLM's
-    proxy says ``stop``), unless the turn was cut short."""
+    """Tool calls mean tool_use whatever word the upstream finished with (``stop`` for a
+    forced call on OpenAI), unless the turn was cut short."""
     calls = [call("call_1", "find", '{"q": "x"}')]
     message = chat_to_message(
         completion(None, calls, finish_reason),

@@ -68,8 +68,8 @@ class FakeUpstream:
     """Words per streamed text event."""
     tool_arguments: dict[str, Any] = field(default_factory=lambda: {"city": "Paris"})
     tool_finish: Finish = "tool_calls"
-    """How an answer with tool calls finishes (chat terms): ``"stop"`` is what LiteLLM's
-    proxy and a forced call on OpenAI report."""
+    """How an answer with tool calls finishes (chat terms): ``"stop"`` is what OpenAI and
+    vLLM report for a forced call, and LiteLLM's proxy streams on."""
     flag_words: tuple[str, ...] = ("forbidden",)
     faults: deque[Fault] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)

@@ -25,7 +25,7 @@ def stop_reason(finish_reason: str | None, *, tool_calls: bool) -> str:
     A turn cut short stays so (``max_tokens``, ``refusal``): its calls may be
     incomplete and must not be run. Otherwise the turn's content decides, not the
     word the upstream chose: tool calls mean ``tool_use``, none mean ``end_turn``.
-    OpenAI itself finishes a forced call with ``stop``, and LiteLLM's proxy every call.
+    OpenAI and vLLM finish a forced call with ``stop``, and LiteLLM's proxy streams that on.
     """
     cut = CUT_SHORT.get(finish_reason or "")
     if cut is not None:

@@ -94,6 +94,44 @@ def test_the_anthropic_sdk_reads_messages_plain_and_streamed(
         assert message.usage.output_tokens == 8
 
 
+_CALL = {"id": "call_1", "type": "function", "function": {"name": "w", "arguments": "{}"}}
+
+
+@pytest.mark.parametrize("route", ["chat", "messages"])
+def test_tool_calls_finish_as_told_and_stop_after_a_tool_result(
+    fake: tuple[FakeUpstream, str], route: str
+) -> None:
+    """With ``tool_finish="stop"`` a tool call finishes with ``stop`` (``end_turn`` on
+    Messages); once the last message is a tool's result, the answer is words only."""
+    upstream, url = fake
+    upstream.tool_finish = "stop"
+    if route == "chat":
+        tools: list[Any] = [{"type": "function", "function": {"name": "w", "parameters": {}}}]
+        result: Any = [
+            {"role": "assistant", "content": None, "tool_calls": [_CALL]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+        ]
+    else:
+        tools = [{"name": "w", "input_schema": {"type": "object"}}]
+        use = {"type": "tool_use", "id": "toolu_1", "name": "w", "input": {}}
+        answer = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"}
+        result = [
+            {"role": "assistant", "content": [use]},
+            {"role": "user", "content": [answer]},
+        ]
+    called = post(url, route, tools=tools).json()
+    after = post(url, route, tools=tools, messages=[*HI, *result]).json()
+    if route == "chat":
+        assert called["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "w"
+        assert called["choices"][0]["finish_reason"] == "stop"
+        assert "tool_calls" not in after["choices"][0]["message"]
+        assert after["choices"][0]["message"]["content"] == upstream.reply
+    else:
+        assert [b["type"] for b in called["content"]] == ["text", "tool_use"]
+        assert called["stop_reason"] == "end_turn"
+        assert [b["type"] for b in after["content"]] == ["text"]
+
+
 def test_the_anthropic_stream_has_anthropics_event_order(fake: tuple[FakeUpstream, str]) -> None:
     """message_start, ping, one start/deltas/stop per block, message_delta, message_stop;
     each event's name is its data's type."""

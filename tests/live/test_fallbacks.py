@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from tests.conftest import Live, LiveFactory
 from tests.helpers import assert_envelope, make_settings, run_sync
@@ -305,6 +306,47 @@ def test_embeddings_fall_back_too(
     assert response.status_code == 200, response.text
     assert len(response.json()["data"][0]["embedding"]) == 8
     assert [len(upstreams[n][0].requests) for n in NAMES] == [1, 1, 0]
+
+
+def test_embeddings_that_do_not_fit_fall_back_and_open_the_circuit(
+    serve_gateway: LiveFactory, tmp_path: Path, upstreams: dict[str, tuple[FakeUpstream, str]]
+) -> None:
+    """A deployment answering one vector for three inputs has failed: the next deployment
+    answers, the attempt is recorded as a 503, and enough such answers open its circuit."""
+    settings = chain_settings(
+        tmp_path, upstreams, breaker_failures=2, breaker_cooldown_s=60
+    ).model_dump()
+    settings["models"] = [
+        *settings["models"],
+        {
+            "id": "acme/embed",
+            "type": "embedding",
+            "provider": "one",
+            "deployments": [{"provider": "two"}],
+            "capabilities": ["batch"],
+            "dimensions": 8,
+        },
+    ]
+    live = serve_gateway(Settings.model_validate(settings))
+    one = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.5] * 8}]}
+    upstreams["one"][0].inject(*[Fault.event(0, orjson.dumps(one))] * 2)
+    body = {"model": "acme/embed", "input": ["a", "b", "c"]}
+    ids = []
+    for _ in range(3):
+        response = httpx.post(live.url + "/api/v1/embeddings", json=body, headers=live.auth())
+        assert response.status_code == 200, response.text
+        assert [item["index"] for item in response.json()["data"]] == [0, 1, 2]
+        ids.append(response.headers["x-request-id"])
+    assert [len(upstreams[n][0].requests) for n in NAMES] == [2, 3, 0]
+    failed, answered = stored(live, ids[0]).deployments
+    assert (failed["provider"], failed["outcome"], failed["code"]) == (
+        "one",
+        "failed",
+        "service_unavailable",
+    )
+    assert (answered["provider"], answered["outcome"]) == ("two", "answered")
+    skipped, _ = stored(live, ids[2]).deployments
+    assert skipped["outcome"] == "skipped: circuit open"
 
 
 def test_a_fallback_the_request_does_not_fit_is_skipped_and_recorded(

@@ -18,7 +18,7 @@ def request(messages: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
 def completion(
     content: str | None = "Hello.",
     tool_calls: list[dict[str, Any]] | None = None,
-    finish_reason: str = "stop",
+    finish_reason: str | None = "stop",
 ) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if tool_calls is not None:
@@ -336,13 +336,43 @@ def test_empty_content_gives_no_text_block() -> None:
     [
         ("stop", "end_turn"),
         ("length", "max_tokens"),
+        ("content_filter", "refusal"),
+        ("tool_calls", "end_turn"),
+        (None, "end_turn"),
+    ],
+)
+def test_stop_reason_of_a_reply_without_tool_calls(
+    finish_reason: str | None, stop_reason: str
+) -> None:
+    """Without tool calls, a turn cut short keeps its reason and any other ends the
+    turn, even one the upstream called ``tool_calls``."""
+    message = chat_to_message(completion(finish_reason=finish_reason), model="m", message_id="msg")
+    assert message["stop_reason"] == stop_reason
+    anthropic.types.Message.model_validate(message)
+
+
+@pytest.mark.parametrize(
+    ("finish_reason", "stop_reason"),
+    [
         ("tool_calls", "tool_use"),
+        ("stop", "tool_use"),
+        (None, "tool_use"),
+        ("function_call", "tool_use"),
+        ("length", "max_tokens"),
         ("content_filter", "refusal"),
     ],
 )
-def test_stop_reason_mapping(finish_reason: str, stop_reason: str) -> None:
-    """Each chat finish_reason maps to its Anthropic stop_reason."""
-    message = chat_to_message(completion(finish_reason=finish_reason), model="m", message_id="msg")
+def test_stop_reason_of_a_reply_with_tool_calls(
+    finish_reason: str | None, stop_reason: str
+) -> None:
+    """Tool calls mean tool_use whatever word the upstream finished with (``stop`` for a
+    forced call on OpenAI), unless the turn was cut short."""
+    calls = [call("call_1", "find", '{"q": "x"}')]
+    message = chat_to_message(
+        completion(None, calls, finish_reason),
+        model="m",
+        message_id="msg",
+    )
     assert message["stop_reason"] == stop_reason
     anthropic.types.Message.model_validate(message)
 

@@ -305,6 +305,18 @@ def test_tool_call_response_object() -> None:
     assert [item.type for item in parsed.output] == ["message", "function_call"]
 
 
+@pytest.mark.parametrize("finish_reason", ["tool_calls", "stop"])
+def test_tool_calls_complete_the_response_whatever_the_finish(finish_reason: str) -> None:
+    """A reply with tool calls is a completed response with completed function_call items,
+    as OpenAI's Responses API gives them, also when the upstream finished with ``stop``."""
+    response = respond(completion(None, [call("c1", "w", '{"c":"A"}')], finish_reason))
+    assert response["status"] == "completed" and response["incomplete_details"] is None
+    assert [(i["type"], i["status"]) for i in response["output"]] == [
+        ("function_call", "completed")
+    ]
+    Response.model_validate(response)
+
+
 def test_request_settings_are_echoed() -> None:
     """The response echoes instructions, limits, sampling, tools and metadata of the request."""
     tool = {"type": "function", "name": "w", "parameters": {"type": "object"}, "strict": False}

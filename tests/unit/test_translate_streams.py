@@ -235,6 +235,27 @@ def test_messages_stream_events_validate_and_accumulate_to_the_message(
     assert snapshot.model_dump(exclude_none=True) == whole.model_dump(exclude_none=True)
 
 
+@pytest.mark.parametrize(
+    ("finish_reason", "stop_reason"),
+    [("stop", "tool_use"), (None, "tool_use"), ("length", "max_tokens")],
+)
+def test_messages_stream_with_tool_calls_stops_for_tool_use(
+    finish_reason: str | None, stop_reason: str
+) -> None:
+    """A streamed turn that made tool calls ends in tool_use even when the upstream's
+    finish says ``stop`` (or nothing); one cut short stays max_tokens."""
+    chunks = [*TOOL_CHUNKS[:-2], chunk({}, finish_reason), usage_chunk()]
+    events = run(messages_stream(), chunks)
+    assert events[-2][1]["delta"]["stop_reason"] == stop_reason
+
+
+def test_messages_stream_without_tool_calls_ends_the_turn() -> None:
+    """A streamed turn without tool calls ends in end_turn, even when the upstream's
+    finish says ``tool_calls``."""
+    events = run(messages_stream(), [*TEXT_CHUNKS[:-2], chunk({}, "tool_calls"), usage_chunk()])
+    assert events[-2][1]["delta"]["stop_reason"] == "end_turn"
+
+
 def test_messages_stream_records_usage_and_finish_reason() -> None:
     """The encoder exposes the chat usage and finish_reason it saw."""
     stream = messages_stream()

@@ -53,7 +53,8 @@ class EmbeddingResult:
     """Vectors in input order, and the input tokens the provider counted."""
 
     vectors: list[list[float]]
-    prompt_tokens: int
+    prompt_tokens: int | None
+    """``None`` when the provider reported no count; the gateway's own count is charged."""
 
 
 class Provider(Protocol):

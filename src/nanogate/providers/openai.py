@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from nanogate.config import ProviderSettings
+from nanogate.providers._embeddings import read_embeddings
 from nanogate.providers._http import SessionFactory, UpstreamHTTP
 from nanogate.providers._protocol import ChatCall, EmbeddingCall, EmbeddingResult, Provider
 from nanogate.providers._upstream_errors import (
@@ -89,21 +90,13 @@ class OpenAIProvider:
         raise stream_ended_early()
 
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
-        """Float vectors from ``POST /embeddings``, in input order."""
+        """Float vectors from ``POST /embeddings``, in input order; an answer that does not
+        fit the request (see :func:`~nanogate.providers._embeddings.read_embeddings`) raises
+        a 503."""
         body = {**call.body, "encoding_format": "float"}
         with upstream_errors():
             data = await self._http.post_json("/embeddings", body, call.request_id, call.credential)
-        items = data.get("data")
-        if not isinstance(items, list) or not all(
-            isinstance(item, dict) and isinstance(item.get("embedding"), list) for item in items
-        ):
-            raise malformed_answer()
-        items.sort(key=lambda item: item.get("index", 0))
-        usage = data.get("usage") or {}
-        return EmbeddingResult(
-            vectors=[item["embedding"] for item in items],
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-        )
+        return read_embeddings(data, call)
 
     async def close(self) -> None:
         """Close the pooled connections."""

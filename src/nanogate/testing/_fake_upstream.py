@@ -11,7 +11,9 @@ It answers, with fixed and cheap replies:
   partly cached prompt in its usage).
 
 Chat answers are :attr:`FakeUpstream.reply`; when the request offers tools, the answer
-also calls the first one with :attr:`FakeUpstream.tool_arguments`. Faults queued with
+also calls the first one with :attr:`FakeUpstream.tool_arguments`, unless the request
+ends with a tool's result (the model then answers in words, as a tool loop expects). An
+answer with tool calls finishes with :attr:`FakeUpstream.tool_finish`. Faults queued with
 :meth:`FakeUpstream.inject` apply to the next requests, one fault per request, on any
 route, rendered in that route's dialect (see :class:`~nanogate.testing.Fault`).
 
@@ -65,6 +67,9 @@ class FakeUpstream:
     tokens_per_chunk: int = 1
     """Words per streamed text event."""
     tool_arguments: dict[str, Any] = field(default_factory=lambda: {"city": "Paris"})
+    tool_finish: Finish = "tool_calls"
+    """How an answer with tool calls finishes (chat terms): ``"stop"`` is what OpenAI and
+    vLLM report for a forced call, and LiteLLM's proxy streams on."""
     flag_words: tuple[str, ...] = ("forbidden",)
     faults: deque[Fault] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -91,6 +96,8 @@ class FakeUpstream:
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body, fault = await self._take(request)
         tools = [t["function"]["name"] for t in body.get("tools") or ()]
+        if _ends_with(body, lambda m: m.get("role") == "tool"):
+            tools = []
         reply = self._reply(body, fault, tools, "call_fake_")
         created = int(time.time())
         if body.get("stream"):
@@ -102,6 +109,8 @@ class FakeUpstream:
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         body, fault = await self._take(request)
         tools = [t["name"] for t in body.get("tools") or ()]
+        if _ends_with(body, _has_tool_result):
+            tools = []
         reply = self._reply(body, fault, tools, "toolu_fake_")
         if body.get("stream"):
             answer = _Answer(events=_anthropic_wire.message_events(reply))
@@ -149,10 +158,26 @@ class FakeUpstream:
             calls = (ToolCall(call_prefix + "0", tools[0], arguments),)
         words = len(self.reply.split(" "))
         pieces = pieces_of(self.reply, self.tokens_per_chunk)
-        finish: Finish = "tool_calls" if calls else "stop"
+        finish: Finish = self.tool_finish if calls else "stop"
         produced = words + 4 * len(calls)
         reported = produced if self.report_output_tokens is None else self.report_output_tokens
         return Reply(model, pieces, calls, finish, 10, reported)
+
+
+def _ends_with(body: dict[str, Any], test: Callable[[dict[str, Any]], bool]) -> bool:
+    """Whether the request's last message passes ``test``."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return False
+    return isinstance(messages[-1], dict) and test(messages[-1])
+
+
+def _has_tool_result(message: dict[str, Any]) -> bool:
+    """An Anthropic user turn carrying a ``tool_result`` block."""
+    content = message.get("content")
+    return isinstance(content, list) and any(
+        isinstance(block, dict) and block.get("type") == "tool_result" for block in content
+    )
 
 
 def _empties(fault: Fault | None) -> bool:

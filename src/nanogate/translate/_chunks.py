@@ -54,6 +54,11 @@ class ChunkEncoder:
                 events.extend(self._arguments_delta(arguments))
         return events
 
+    @property
+    def called_tools(self) -> bool:
+        """Whether choice 0 has made a tool call so far."""
+        return bool(self._seen_calls)
+
     def _switch(self, item: str | int, call: dict[str, Any]) -> list[Event]:
         """Make ``item`` the open one: close the current item, start the new."""
         if self._open == item:

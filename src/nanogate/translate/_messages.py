@@ -12,20 +12,25 @@ from typing import Any
 
 import orjson
 
-STOP_REASONS = {
-    "stop": "end_turn",
-    "length": "max_tokens",
-    "tool_calls": "tool_use",
-    "content_filter": "refusal",
-}
-"""Chat ``finish_reason`` → Anthropic ``stop_reason``; anything else ends the turn."""
+CUT_SHORT = {"length": "max_tokens", "content_filter": "refusal"}
+"""Chat ``finish_reason`` values that cut a turn short → Anthropic ``stop_reason``."""
 
 _TOOL_CHOICES: dict[str, str] = {"auto": "auto", "any": "required", "none": "none"}
 
 
-def stop_reason(finish_reason: str | None) -> str:
-    """The Anthropic ``stop_reason`` for a chat ``finish_reason``."""
-    return STOP_REASONS.get(finish_reason or "stop", "end_turn")
+def stop_reason(finish_reason: str | None, *, tool_calls: bool) -> str:
+    """The Anthropic ``stop_reason`` for a chat turn that ended with ``finish_reason``
+    and made ``tool_calls`` (or not).
+
+    A turn cut short stays so (``max_tokens``, ``refusal``): its calls may be
+    incomplete and must not be run. Otherwise the turn's content decides, not the
+    word the upstream chose: tool calls mean ``tool_use``, none mean ``end_turn``.
+    OpenAI and vLLM finish a forced call with ``stop``, and LiteLLM's proxy streams that on.
+    """
+    cut = CUT_SHORT.get(finish_reason or "")
+    if cut is not None:
+        return cut
+    return "tool_use" if tool_calls else "end_turn"
 
 
 def tool_input(arguments: str | None) -> dict[str, Any]:
@@ -94,7 +99,9 @@ def chat_to_message(completion: dict[str, Any], *, model: str, message_id: str) 
         "role": "assistant",
         "model": model,
         "content": content,
-        "stop_reason": stop_reason(choice.get("finish_reason")),
+        "stop_reason": stop_reason(
+            choice.get("finish_reason"), tool_calls=bool(reply.get("tool_calls"))
+        ),
         "stop_sequence": None,
         "usage": {
             "input_tokens": usage.get("prompt_tokens") or 0,

@@ -58,7 +58,8 @@ class MessagesStream(ChunkEncoder):
         if self.usage and self.usage.get("prompt_tokens") is not None:
             usage["input_tokens"] = self.usage["prompt_tokens"]
         usage["output_tokens"] = (self.usage or {}).get("completion_tokens") or 0
-        delta = {"stop_reason": stop_reason(self.finish_reason), "stop_sequence": None}
+        reason = stop_reason(self.finish_reason, tool_calls=self.called_tools)
+        delta = {"stop_reason": reason, "stop_sequence": None}
         data: dict[str, Any] = {"type": "message_delta", "delta": delta, "usage": usage}
         if pricing is not None:
             data["x_nanogpt_pricing"] = pricing

@@ -95,6 +95,7 @@ async def create_embeddings(ctx: RequestContext) -> ASGIApp:
             raise
         charge.model = deployment.model
         await charge.settle({"prompt_tokens": result.prompt_tokens, "completion_tokens": 0})
+        counted = prompt_tokens if result.prompt_tokens is None else result.prompt_tokens
         data = [
             {
                 "object": "embedding",
@@ -103,7 +104,7 @@ async def create_embeddings(ctx: RequestContext) -> ASGIApp:
             }
             for index, vector in enumerate(result.vectors)
         ]
-        usage = {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens}
+        usage = {"prompt_tokens": counted, "total_tokens": counted}
         return json_response(
             {
                 "object": "list",

@@ -181,3 +181,29 @@ def test_an_unreachable_endpoint_is_a_clean_failure() -> None:
         )
     assert result.exit_code == 1
     assert "no answer from the server" in result.stderr and "Traceback" not in result.output
+
+
+def test_text_from_the_server_is_printed_as_it_is(chat_live: Live) -> None:
+    """An error message and a model id with Rich markup in them (``[/]``, ``[blue]``) are
+    printed literally on stderr: neither swallowed nor able to crash the command."""
+    model = "acme/[blue]x[/]"
+    result = chat(chat_live, "--model", model, "hi")
+    assert result.exit_code == 1
+    assert f"The model '{model}' does not exist." in result.stderr, result.stderr
+    assert "[bold" not in result.stderr
+    conversation = chat(chat_live, "--model", model, input="/exit\n")
+    assert conversation.exit_code == 0, conversation.output
+    assert f"chatting with {model}; /exit or Ctrl-D to leave" in conversation.stderr
+
+
+def test_a_timeout_beyond_an_hour_is_a_usage_error() -> None:
+    """``--timeout inf`` (or any timeout beyond an hour) is refused with exit 2 before any
+    request, instead of a traceback from the socket layer."""
+    from nanogate.testing import refused_url
+
+    with refused_url() as url:
+        result = runner.invoke(
+            app, ["chat", "--base-url", url + "/api/v1", "-m", "m", "--timeout", "inf", "hi"]
+        )
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--timeout'" in result.stderr

@@ -85,15 +85,22 @@ def test_a_partial_simulation_leaves_the_payment_underpaid(gateway: tuple[Live, 
 
 
 def test_simulate_refuses_what_it_cannot_credit(gateway: tuple[Live, Path], tmp_path: Path) -> None:
-    """Unknown payments, bad amounts, completed payments and a configuration without the
-    dev rail are refused with a message and exit code 1."""
+    """Unknown payments, completed payments and a configuration without the dev rail are
+    refused with a message and exit code 1; an amount that is not a positive whole number
+    is a usage error (exit code 2) and credits nothing."""
     live, config = gateway
     assert "no payment" in cli(config, "payments", "simulate", "pay_nope").output
     payment = httpx.post(live.url + "/api/v1/chat/completions", json=BODY, timeout=10).json()[
         "payment"
     ]
-    bad = cli(config, "payments", "simulate", payment["paymentId"], "--amount", "1.5")
-    assert bad.exit_code == 1 and "whole number" in bad.output
+    for amount, reason in [
+        ("1.5", "whole number"),
+        ("\u00b2", "whole number"),
+        ("0", "more than 0"),
+    ]:
+        bad = cli(config, "payments", "simulate", payment["paymentId"], "--amount", amount)
+        assert bad.exit_code == 2 and reason in bad.stderr, bad.output
+    assert cli(config, "payments", "show", payment["paymentId"], "--json")["receipts"] == []
     cli(config, "payments", "simulate", payment["paymentId"])
     httpx.post(payment["completeUrl"], timeout=10)
     done = cli(config, "payments", "simulate", payment["paymentId"])

@@ -6,6 +6,7 @@ import sys
 
 
 def main() -> None:
+    _refuse_undecodable(sys.argv[1:])
     if sys.argv[1:2] == ["chat"]:
         _chat()
         return
@@ -17,6 +18,17 @@ def main() -> None:
             "install them with: pip install 'nanogate[server]'"
         )
     app()
+
+
+def _refuse_undecodable(args: list[str]) -> None:
+    """Arguments that are not UTF-8 (Python keeps their bytes as lone surrogates) would
+    fail deep inside a command; refuse them first, as a usage error."""
+    for position, arg in enumerate(args, start=1):
+        try:
+            arg.encode()
+        except UnicodeEncodeError:
+            sys.stderr.write(f"nanogate: argument {position} is not valid UTF-8: {arg!r}\n")
+            sys.exit(2)
 
 
 def _chat() -> None:

@@ -5,23 +5,23 @@ Changes made here reach running gateways within a second (they poll for them).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from nanogate.cli._common import (
     ConfigOption,
     JsonOption,
     fail,
     iso,
-    out,
-    parse_usd,
     print_json,
     show,
+    show_rows,
+    show_secret,
     with_store,
 )
+from nanogate.cli._values import MAX_COUNT, moment, positive_usd, usd
 from nanogate.core import format_usd, nano_to_usd
 from nanogate.storage import Account, APIKey, RequestRecord
 
@@ -84,26 +84,33 @@ def request_view(record: RequestRecord) -> dict[str, Any]:
 
 @accounts.command("create")
 def accounts_create(
-    balance: Annotated[str, typer.Option("--balance", help="Starting balance in USD.")] = "0",
+    balance: Annotated[
+        int | None,
+        typer.Option(
+            "--balance", parser=usd, metavar="USD", show_default="0", help="Starting balance."
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help="A label for the account.")] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an account with a starting balance."""
-    amount = parse_usd(balance, "--balance")
-    account = with_store(config, lambda store: store.create_account(amount, name))
+    account = with_store(config, lambda store: store.create_account(balance or 0, name))
     show(account_view(account), as_json, "account created")
 
 
-@accounts.command("topup")
+# Unknown options are left to the amount, so that "-1" is refused as a negative amount.
+@accounts.command("topup", context_settings={"ignore_unknown_options": True})
 def accounts_topup(
     account_id: Annotated[str, typer.Argument(help="The account to credit.")],
-    usd: Annotated[str, typer.Argument(help="Amount in USD to add.")],
+    amount: Annotated[
+        int,
+        typer.Argument(parser=positive_usd, metavar="USD", help="Dollars to add, like 5 or 0.25."),
+    ],
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add funds to an account."""
-    amount = parse_usd(usd, "the amount")
     account = with_store(config, lambda store: store.topup(account_id, amount))
     if account is None:
         fail(f"no account {account_id!r}")
@@ -156,7 +163,9 @@ def accounts_audit(
 @accounts.command("ledger")
 def accounts_ledger(
     account_id: Annotated[str, typer.Argument(help="The account whose ledger to show.")],
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent entries.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=MAX_COUNT, help="Most recent entries.")
+    ] = 50,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -178,29 +187,8 @@ def accounts_ledger(
     if as_json:
         print_json({"account_id": account_id, "entries": rows})
         return
-    table = Table(title=f"ledger of {account_id}", title_justify="left")
-    for column in ("at", "kind", "amount_usd", "hold_usd", "request_id", "note"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            *(
-                str(row[c] or "")
-                for c in ("at", "kind", "amount_usd", "hold_usd", "request_id", "note")
-            )
-        )
-    out.print(table)
-
-
-def _expiry(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        fail(
-            f"--expires must be an ISO 8601 date or time, like 2027-01-31T00:00:00Z (got {value!r})"
-        )
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    columns = ("at", "kind", "amount_usd", "hold_usd", "request_id", "note")
+    show_rows(rows, columns, f"ledger of {account_id}")
 
 
 @keys.command("create")
@@ -211,22 +199,30 @@ def keys_create(
         str | None, typer.Option("--models", help="Comma-separated model ids the key may use.")
     ] = None,
     daily_requests: Annotated[
-        int | None, typer.Option("--daily-requests", min=1, help="Requests per UTC day.")
+        int | None,
+        typer.Option("--daily-requests", min=1, max=MAX_COUNT, help="Requests per UTC day."),
     ] = None,
     daily_usd: Annotated[
-        str | None, typer.Option("--daily-usd", help="Spending per UTC day, in USD.")
+        int | None,
+        typer.Option("--daily-usd", parser=usd, metavar="USD", help="Spending per UTC day."),
     ] = None,
-    rps: Annotated[int | None, typer.Option("--rps", min=1, help="Requests per second.")] = None,
-    expires: Annotated[
-        str | None, typer.Option("--expires", help="Expiry, ISO 8601 (UTC if no offset).")
+    rps: Annotated[
+        int | None, typer.Option("--rps", min=1, max=MAX_COUNT, help="Requests per second.")
+    ] = None,
+    expires_at: Annotated[
+        datetime | None,
+        typer.Option(
+            "--expires",
+            parser=moment,
+            metavar="ISO8601",
+            help="Expiry, ISO 8601 (UTC if no offset).",
+        ),
     ] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an API key; the key itself is shown this once and never stored."""
     model_list = [m.strip() for m in models.split(",") if m.strip()] if models else None
-    daily = parse_usd(daily_usd, "--daily-usd") if daily_usd is not None else None
-    expires_at = _expiry(expires)
 
     async def create(store: Any) -> Any:
         if await store.get_account(account) is None:
@@ -236,7 +232,7 @@ def keys_create(
             name=name,
             models=model_list,
             daily_requests=daily_requests,
-            daily_usd_nusd=daily,
+            daily_usd_nusd=daily_usd,
             rps=rps,
             expires_at=expires_at,
         )
@@ -244,8 +240,11 @@ def keys_create(
     new = with_store(config, create)
     if new is None:
         fail(f"no account {account!r}")
-    data = {"id": new.record.id, "key": new.key, **key_view(new.record)}
-    show(data, as_json, "API key created (the key is shown only now)")
+    if as_json:
+        print_json({"id": new.record.id, "key": new.key, **key_view(new.record)})
+        return
+    show_secret(new.key, "API key created; the key is shown only now, keep it somewhere safe:")
+    show(key_view(new.record), False, "the key's settings")
 
 
 @keys.command("revoke")

@@ -14,14 +14,13 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.prompt import Prompt
+from rich.text import Text
 
+from nanogate.cli._console import err, styled
 from nanogate.client import APIError, Client, StreamError
 
-err = Console(stderr=True)
-"""Prompts, notices and errors; answers alone go to stdout."""
+# Prompts, notices and errors go to ``err``; answers alone go to stdout, as they arrive.
 
 DEFAULT_BASE_URL = "https://nano-gpt.com/api/v1"
 EXIT_WORDS = frozenset({"/exit", "/quit"})
@@ -53,7 +52,7 @@ def show_error(error: APIError) -> None:
         headline = "no answer from the server"
     else:
         headline = f"HTTP {error.status}"
-    err.print(f"[bold red]error[/] ({headline}): {escape(error.message)}", highlight=False)
+    err.print(styled(("error", "bold red"), f" ({headline}): ", error.message), highlight=False)
     details = [
         ("code", error.code),
         ("type", error.type),
@@ -64,7 +63,7 @@ def show_error(error: APIError) -> None:
     ]
     for label, value in details:
         if value is not None:
-            err.print(f"  [bold]{label:<11}[/] {escape(str(value))}", highlight=False)
+            err.print(styled("  ", (f"{label:<11}", "bold"), " ", str(value)), highlight=False)
 
 
 def stream_answer(client: Client, model: str, messages: list[Message], pieces: list[str]) -> None:
@@ -99,12 +98,12 @@ def converse(client: Client, model: str, messages: list[Message]) -> None:
     """The interactive loop: each answer joins the conversation; a failed or interrupted
     turn does not."""
     err.print(
-        f"chatting with [bold]{escape(model)}[/]; [bold]/exit[/] or Ctrl-D to leave",
+        styled("chatting with ", (model, "bold"), "; ", ("/exit", "bold"), " or Ctrl-D to leave"),
         highlight=False,
     )
     while True:
         try:
-            line = Prompt.ask("[bold cyan]you[/]", console=err)
+            line = Prompt.ask(Text("you", style="bold cyan"), console=err)
         except (EOFError, KeyboardInterrupt):
             err.print()
             return
@@ -118,7 +117,7 @@ def converse(client: Client, model: str, messages: list[Message]) -> None:
             answer = ask(client, model, turn)
         except KeyboardInterrupt:  # Ctrl-C stops this answer, not the session
             sys.stdout.write("\n")
-            err.print("[dim](answer interrupted; it does not join the conversation)[/]")
+            err.print(Text("(answer interrupted; it does not join the conversation)", style="dim"))
             continue
         if answer is not None:
             messages[:] = [*turn, {"role": "assistant", "content": answer}]
@@ -157,7 +156,8 @@ def chat(
         ),
     ] = 2,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the server.")
+        float,
+        typer.Option("--timeout", min=0.1, max=3600.0, help="Seconds to wait for the server."),
     ] = 60.0,
 ) -> None:
     """Chat with a model of any NanoGPT-compatible endpoint, streaming the answers."""

@@ -8,18 +8,17 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from nanogate.cli._console import err, out, plain, styled
 from nanogate.config import ConfigError, Settings, load_settings
-from nanogate.core import redact, usd_to_nano
+from nanogate.core import redact
 from nanogate.storage import SQLStore
 
 T = TypeVar("T")
@@ -35,12 +34,10 @@ ConfigOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
-out = Console()
-err = Console(stderr=True)
-
 
 def fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print ``error: message`` on stderr (``message`` as it is, never markup); exit 1."""
+    err.print(styled(("error:", "bold red"), " ", message))
     raise typer.Exit(1)
 
 
@@ -85,32 +82,60 @@ def print_json(data: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def parse_usd(value: str, what: str) -> int:
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        fail(f"{what} must be an amount of US dollars, like 5 or 0.25 (got {value!r})")
-    if amount < 0:
-        fail(f"{what} cannot be negative")
-    try:
-        return usd_to_nano(amount)
-    except ValueError:
-        fail(f"{what} has more than nine decimals")
+def show_secret(secret: str, notice: str) -> None:
+    """Print ``notice`` and, alone on the next line, a secret the operator sees only now.
+
+    Written as plain lines before anything else about it is printed, so nothing that
+    follows (a table of user text) can keep the operator from seeing it.
+    """
+    sys.stdout.write(f"{notice}\n{secret}\n\n")
+    sys.stdout.flush()
 
 
 def show(data: dict[str, Any], as_json: bool, title: str) -> None:
-    """Print ``data``: one JSON object with ``--json``, else a two-column table."""
+    """Print ``data``: one JSON object with ``--json``, else a two-column table of its
+    values as they are."""
     if as_json:
         print_json(data)
         return
-    table = Table(title=title, show_header=False, title_justify="left")
+    table = Table(title=plain(title), show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     for field, value in data.items():
-        table.add_row(field, "" if value is None else str(value))
+        table.add_row(plain(field), plain(value))
+    out.print(table)
+
+
+def show_rows(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str) -> None:
+    """Print ``columns`` of ``rows`` as a table of their values as they are."""
+    table = Table(title=plain(title), title_justify="left")
+    for column in columns:
+        table.add_column(plain(column))
+    for row in rows:
+        table.add_row(*(plain(row[column]) for column in columns))
     out.print(table)
 
 
 def iso(value: datetime | None) -> str | None:
     """A UTC time as ``2026-06-09T12:00:00Z`` (``None`` stays ``None``)."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+__all__ = [
+    "ConfigOption",
+    "JsonOption",
+    "err",
+    "fail",
+    "iso",
+    "open_store",
+    "out",
+    "plain",
+    "print_json",
+    "run_with_store",
+    "settings_from",
+    "show",
+    "show_rows",
+    "show_secret",
+    "styled",
+    "with_store",
+]

@@ -20,6 +20,7 @@ from nanogate.cli._common import (
     settings_from,
     show,
 )
+from nanogate.cli._values import atomic_units
 from nanogate.core import nano_to_usd, new_id
 from nanogate.storage import SQLStore, StoredPayment, StoredReceipt
 from nanogate.x402 import arrived_in_time, observed_status, usd_text
@@ -92,9 +93,12 @@ def paymentsshow(
 def payments_simulate(
     payment_id: Annotated[str, typer.Argument(help="The paymentId of the quote.")],
     amount: Annotated[
-        str | None,
+        int | None,
         typer.Option(
-            "--amount", help="Atomic units to credit (default: the quote's dev-rail amount)."
+            "--amount",
+            parser=atomic_units,
+            metavar="N",
+            help="Atomic units to credit (default: what the quote's dev rail still lacks).",
         ),
     ] = None,
     config: ConfigOption = None,
@@ -104,8 +108,6 @@ def payments_simulate(
     settings = settings_from(config)
     if not settings.x402.enabled or "dev" not in settings.x402.rails:
         fail('the dev rail is off: set [x402] enabled = true and rails = ["dev"] to use it')
-    if amount is not None and not amount.isdigit():
-        fail(f"--amount must be a whole number of atomic units (got {amount!r})")
 
     async def simulate(store: SQLStore) -> tuple[StoredPayment, Receipts] | str:
         payment = await store.payments.get(payment_id)
@@ -116,7 +118,7 @@ def payments_simulate(
             return f"payment {payment_id!r} was not offered on the dev rail"
         if payment.status not in ("pending", "underpaid", "expired"):
             return f"payment {payment_id!r} is {payment.status}; only unpaid payments take funds"
-        credit = int(amount) if amount is not None else offer.amount - offer.received
+        credit = amount if amount is not None else offer.amount - offer.received
         now = datetime.now(UTC)
         await store.payments.add_receipts(payment_id, "dev", [(new_id("dev"), credit, now)], now)
         credited = await store.payments.get(payment_id)

@@ -15,6 +15,7 @@ from nanogate.cli._common import (
     out,
     run_with_store,
     settings_from,
+    styled,
     with_store,
 )
 from nanogate.config import Settings
@@ -58,10 +59,13 @@ def serve(
     if demo is not None:
         out.print(
             Panel.fit(
-                f"[bold]{demo.key}[/]\n\n"
-                f"A demo account with ${format_usd(usd_to_nano(server.demo_balance_usd))} "
-                "was created because the database was empty.\nThis key is shown only once; "
-                "keep it somewhere safe.",
+                styled(
+                    (demo.key, "bold"),
+                    "\n\nA demo account with "
+                    f"${format_usd(usd_to_nano(server.demo_balance_usd))} "
+                    "was created because the database was empty.\nThis key is shown only once; "
+                    "keep it somewhere safe.",
+                ),
                 title="demo API key",
             ),
             highlight=False,

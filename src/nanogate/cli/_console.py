@@ -1,0 +1,45 @@
+"""The terminal: every command prints through these two consoles.
+
+Text that comes from people (names, model ids, notes, error messages, request records,
+a server's answers) is printed exactly as it is. Both consoles have Rich markup and
+emoji codes off, so ``[blue]`` or ``[/]`` in a name stays literally in the output and
+cannot crash the command; styles come from ``Text`` objects instead. ``plain`` also
+shows control characters as escapes (``\\x1b``), so stored text cannot drive the
+operator's terminal.
+
+This module needs only Rich: ``nanogate chat`` uses it without the gateway installed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Console
+from rich.text import Text
+
+out = Console(markup=False, emoji=False)
+"""Results: tables, and the one JSON object of ``--json``."""
+
+err = Console(stderr=True, markup=False, emoji=False)
+"""Errors, notices and prompts."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(value: object, style: str = "") -> Text:
+    """``value`` as text to print as it is (``None`` is empty): no markup, and control
+    characters other than newline and tab written as escapes."""
+    text = "" if value is None else str(value)
+    return Text(_CONTROL.sub(lambda m: ascii(m.group())[1:-1], text), style=style)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """One line from pieces: a ``str`` is printed as it is, a ``(text, style)`` styled."""
+    line = Text()
+    for part in parts:
+        piece, style = (part, "") if isinstance(part, str) else part
+        line.append_text(plain(piece, style))
+    return line
+
+
+__all__ = ["err", "out", "plain", "styled"]

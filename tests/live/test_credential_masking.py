@@ -14,25 +14,28 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from aiohttp import web
 from tests.conftest import Live, LiveFactory
-from tests.helpers import make_settings, run_sync, seed
-from tests.live.test_serve import serving
+from tests.helpers import logging_restored, make_settings, run_sync, seed
+from typer.testing import CliRunner
 
+from nanogate.cli._app import app as cli
 from nanogate.config import Settings
+from nanogate.server import create_app
+from nanogate.server._logging import log_config
 from nanogate.storage import SQLStore
-from nanogate.testing import FakeUpstream, Fault, ServedAioHTTP
+from nanogate.testing import FakeUpstream, Fault, ServedAioHTTP, ServedASGI
 
 OPERATOR = "opcred-4f7c2a9e1b3d5f60a7c9"
 CLAUDE_OPERATOR = "opcred-claude-88e1f0c2b4d6"
@@ -292,6 +295,50 @@ def test_an_echoed_byok_credential_in_a_stream_error_frame_is_masked(
     assert_clean(text, logs.text, record, metrics(live))
 
 
+def test_a_byok_credential_is_masked_while_its_request_runs(
+    serve_gateway: LiveFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the moment a BYOK request opens the caller's credential until it has ended,
+    everything the gateway writes masks that credential; then it is forgotten."""
+    release = threading.Event()
+
+    async def held_answer(request: web.Request) -> web.Response:
+        await request.read()
+        await asyncio.to_thread(release.wait, 30)
+        return web.json_response({"error": {"message": "no"}}, status=500)
+
+    upstream = web.Application()
+    upstream.router.add_post("/v1/chat/completions", held_answer)
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    with ServedAioHTTP(upstream) as served:
+        live = serve_gateway(masking_settings(tmp_path, served.url))
+        store_byok(live)
+        known = live.app.state.secrets
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(
+                httpx.post,
+                live.url + "/api/v1/chat/completions",
+                json={"model": "acme/own", "messages": HI},
+                headers={**live.auth(), "x-use-byok": "true"},
+                timeout=30,
+            )
+            try:
+                until(lambda: known.current.mask(BYOK) != BYOK, "the request holds it")
+            finally:
+                release.set()
+            assert answer.result().status_code == 503
+        until(lambda: known.current.mask(BYOK) == BYOK, "the request released it")
+
+
+def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait for ``condition``, polling, for at most 20 s."""
+    deadline = time.monotonic() + 20
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
 # A key in the wrong field ------------------------------------------------------------------
 
 
@@ -329,75 +376,61 @@ def test_a_known_credential_sent_as_the_model_is_not_stored(live: Live, logs: Ca
     assert_clean(record, logs.text, metrics(live))
 
 
-# `nanogate serve` ----------------------------------------------------------------------------
+# The logging of `nanogate serve` --------------------------------------------------------------
 
 
-def test_serve_with_workers_writes_no_echoed_credential(
-    tmp_path: Path, served_fake: tuple[FakeUpstream, str], monkeypatch: pytest.MonkeyPatch
+def test_the_served_logging_writes_no_echoed_credential(
+    tmp_path: Path,
+    served_fake: tuple[FakeUpstream, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """``nanogate serve --workers 2`` with the credential in ``api_key_env``: upstream
-    errors quoting it are logged (at info, through the real handlers and formatting) and
-    recorded with it masked, in every worker; ``nanogate requests show --json`` does not
-    show it."""
+    """Served as ``nanogate serve`` serves it (uvicorn installs :func:`log_config`, then
+    the factory builds the gateway, as each of ``--workers N`` does), with the credential
+    in ``api_key_env``: upstream errors quoting it are written at info through those
+    handlers and formatters with it masked, as is any other line that carries it, and
+    ``nanogate requests show --json`` does not show it either."""
     fake, url = served_fake
     fake.faults.clear()
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
     settings = masking_settings(tmp_path, url)
     seeded = run_sync(seed(settings.database.url, "50"))
-    config = tmp_path / "nanogate.toml"
-    config.write_text(
-        f"""
-[server]
-create_demo_account = false
-log_level = "info"
-request_log_flush_s = 0.05
-
-[database]
-url = "{settings.database.url}"
-
-[[providers]]
-name = "gpt"
-kind = "openai"
-base_url = "{url}/v1"
-api_key_env = "OPCRED_TEST_GPT"
-timeout_s = 2
-
-[[models]]
-id = "acme/gpt"
-provider = "gpt"
-input_usd_per_mtok = "2"
-output_usd_per_mtok = "8"
-"""
-    )
-    monkeypatch.setenv("OPCRED_TEST_GPT", OPERATOR)
-    rounds = 8
+    statuses = [400, 401, 500, 400]
     fake.inject(
         *(
-            Fault.status_error(status, message=echoes(OPERATOR, n % 2 == 0))
-            for n, status in enumerate([400, 401, 500, 400] * (rounds // 4))
+            Fault.status_error(s, message=echoes(OPERATOR, n % 2 == 0))
+            for n, s in enumerate(statuses)
         )
     )
-    with serving(tmp_path, "--config", str(config), "--workers", "2") as run:
-        ids = []
-        for _ in range(rounds):
-            # a connection each, so both workers take some
+    ids = []
+    with (
+        logging_restored(),
+        ServedASGI(
+            lambda: create_app(settings), factory=True, log_config=log_config("info")
+        ) as served,
+    ):
+        for _ in statuses:
             response = httpx.post(
-                run.url + "/api/v1/chat/completions",
+                served.url + "/api/v1/chat/completions",
                 json={"model": "acme/gpt", "messages": HI},
-                headers={"authorization": f"Bearer {seeded.key}", "connection": "close"},
+                headers={"authorization": f"Bearer {seeded.key}"},
             )
             assert response.status_code in (400, 503), response.text
             assert_clean(response.text)
             ids.append(response.headers["x-request-id"])
-    assert not fake.faults
-    assert run.output.count("Invalid token [redacted]") >= rounds, run.output
-    assert_clean(run.output)
-    shown = subprocess.run(
-        [sys.executable, "-m", "nanogate", "requests", "show", ids[0], "--json"],
-        env={**os.environ, "NANOGATE_CONFIG": str(config)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(shown.stdout)["code"] == "invalid_parameter_value"
-    assert "[redacted]" in shown.stdout
+        for name in ("nanogate.elsewhere", "uvicorn.error"):  # lines nothing masked before
+            logging.getLogger(name).warning("a stray %s", OPERATOR)
+    written = capsys.readouterr()
+    output = written.err + written.out
+    assert output.count("nanogate.upstream: upstream answered") == len(statuses), output
+    assert output.count("Invalid token [redacted]") == len(statuses), output
+    assert output.count("a stray [redacted]") == 2, output
+    assert_clean(output)
+    config = tmp_path / "admin.toml"
+    config.write_text(f'[database]\nurl = "{settings.database.url}"\n')
+    shown = CliRunner().invoke(cli, ["requests", "show", ids[0], "--json", "--config", str(config)])
+    assert shown.exit_code == 0, shown.output
+    assert orjson.loads(shown.stdout)["code"] == "invalid_parameter_value"
+    assert "Invalid token [redacted]" in shown.stdout
     assert_clean(shown.stdout)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.helpers import make_settings, with_provider
+from tests.helpers import logging_restored, make_settings, with_provider
 
 from nanogate.config import ProviderSettings
 from nanogate.core import KnownSecrets, Secrets, url_secrets
@@ -128,11 +128,12 @@ def test_short_values_and_the_end_of_a_value_are_left_alone() -> None:
 
 def test_the_longest_matching_value_wins() -> None:
     """Of two values sharing their start, the one the text holds is masked whole, and
-    nothing of either is left."""
+    nothing of either is left; sets combine and subtract as sets."""
     other = CREDENTIAL[:10] + "zzzzzzzzzzzz"
     secrets = Secrets([CREDENTIAL, other])
     assert secrets.mask(f"a {CREDENTIAL} b {other} c") == f"a {MASK} b {MASK} c"
     assert (secrets | Secrets(["another-secret"])).mask("another-secret") == MASK
+    assert len(secrets - Secrets([other])) == 1 and not secrets - secrets
 
 
 def test_known_secrets_are_held_as_long_as_a_request_holds_them() -> None:
@@ -176,37 +177,30 @@ def test_url_secrets_are_the_parts_that_carry_credentials(url: str, found: tuple
 def configured_logging() -> Iterator[io.StringIO]:
     """The logging configuration of ``nanogate serve``, writing into a buffer; the
     loggers it touches are put back afterwards."""
-    names = ["nanogate", "uvicorn", "uvicorn.error", "uvicorn.access"]
-    saved = {
-        name: (list(lg.handlers), lg.level, lg.propagate, lg.disabled)
-        for name in names
-        for lg in [logging.getLogger(name)]
-    }
-    logging.config.dictConfig(log_config("debug"))
-    buffer = io.StringIO()
-    for name in names:
-        for handler in logging.getLogger(name).handlers:
-            assert isinstance(handler, logging.StreamHandler)
-            handler.setStream(buffer)
-    yield buffer
-    for name, (handlers, level, propagate, disabled) in saved.items():
-        logger = logging.getLogger(name)
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate, logger.disabled = propagate, disabled
+    with logging_restored():
+        logging.config.dictConfig(log_config("debug"))
+        buffer = io.StringIO()
+        for name in ("nanogate", "uvicorn", "uvicorn.access"):
+            for handler in logging.getLogger(name).handlers:
+                assert isinstance(handler, logging.StreamHandler)
+                handler.setStream(buffer)
+        yield buffer
 
 
 def test_the_served_log_handlers_mask_the_gateways_credentials(
     configured_logging: io.StringIO, tmp_path: Path
 ) -> None:
     """Once a gateway is built, every handler `nanogate serve` configures masks the
-    operator's credential (read from ``api_key_env``) and, while a request holds it, a
-    caller's own, in messages, arguments and tracebacks, on the gateway's loggers and
-    uvicorn's."""
+    operator's credential (read from ``api_key_env``, or in the provider's URL) and, while
+    a request holds it, a caller's own, in messages, arguments and tracebacks, on the
+    gateway's loggers and uvicorn's."""
     settings = with_provider(
         make_settings(tmp_path),
         ProviderSettings(
-            name="up", kind="openai", base_url="http://127.0.0.1:9/v1", api_key_env="UP_KEY"
+            name="up",
+            kind="openai",
+            base_url="http://127.0.0.1:9/v1?token=urlcred-0123456789",
+            api_key_env="UP_KEY",
         ),
         [],
     )
@@ -215,13 +209,14 @@ def test_the_served_log_handlers_mask_the_gateways_credentials(
     app.state.secrets.hold(byok)
     logging.getLogger("nanogate.upstream").info("upstream answered 401: Invalid %s", CREDENTIAL)
     logging.getLogger("nanogate.byok").debug("tried usercred-9a8b7c6d5e4f")
+    logging.getLogger("uvicorn").warning("upstream said urlcred-0123456789 is wrong")
     try:
         raise RuntimeError(f"token {CREDENTIAL} refused")
     except RuntimeError:
         logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
     output = configured_logging.getvalue()
-    assert output.count(MASK) == 3, output
-    assert CREDENTIAL[:8] not in output and "usercred" not in output
+    assert output.count(MASK) == 4, output
+    assert all(s not in output for s in (CREDENTIAL[:8], "usercred", "urlcred")), output
     app.state.secrets.release(byok)
     logging.getLogger("nanogate.byok").info("later usercred-9a8b7c6d5e4f")
     assert "later usercred" in configured_logging.getvalue(), "released with its request"

@@ -73,6 +73,9 @@ class Secrets:
     def __or__(self, other: Secrets) -> Secrets:
         return Secrets(self._values | other._values)
 
+    def __sub__(self, other: Secrets) -> Secrets:
+        return Secrets(self._values - other._values)
+
     def __bool__(self) -> bool:
         return bool(self._values)
 

@@ -61,7 +61,7 @@ class RequestContext:
     """Whether the request goes into the request log (ops routes do not)."""
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     """Headers the response carries whatever its status (inline moderation's verdict)."""
-    held: Secrets = field(default_factory=Secrets, repr=False)
+    held: Secrets | None = field(default=None, repr=False)
     """Credentials the gateway masks until the request ends (see :meth:`hold_secrets`)."""
     _headers: Headers | None = None
 
@@ -92,8 +92,10 @@ class RequestContext:
         """Mask ``values`` (a caller's own credentials, with BYOK) in everything the
         gateway writes (logs, request records) until this request has ended."""
         secrets = Secrets(values)
+        if self.held is not None:
+            secrets -= self.held  # held once per request, released once
         self.state.secrets.hold(secrets)
-        self.held |= secrets
+        self.held = secrets if self.held is None else self.held | secrets
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000

@@ -50,9 +50,9 @@ class UpstreamHTTP:
     Requests carry ``headers`` and the operator's ``api_key`` (as ``auth`` renders it),
     or, with BYOK, the caller's own credential instead; their failures then map as the
     caller's ("your API key"). Credentials are never logged, and an upstream's text that
-    echoes the one a request carried is masked (see :meth:`secrets`). A whole answer must arrive
-    within ``timeout_s``; a stream may take as long as it likes but never more than
-    ``timeout_s`` between two reads.
+    echoes the one a request carried is masked (see :meth:`secrets`). A whole answer
+    must arrive within ``timeout_s``; a stream may take as long as it likes but never
+    more than ``timeout_s`` between two reads.
     """
 
     def __init__(

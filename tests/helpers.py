@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -252,3 +254,20 @@ def requests_written(url: str, *request_ids: str) -> bool:
             await store.close()
 
     return run_sync(read())
+
+
+@contextmanager
+def logging_restored(
+    names: tuple[str, ...] = ("nanogate", "uvicorn", "uvicorn.error", "uvicorn.access"),
+) -> Iterator[None]:
+    """Put the handlers, level and propagation of the loggers ``names`` back as they
+    were, after a block that installs another configuration (``nanogate serve``'s)."""
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [(list(lg.handlers), lg.level, lg.propagate, lg.disabled) for lg in loggers]
+    try:
+        yield
+    finally:
+        for logger, (handlers, level, propagate, disabled) in zip(loggers, saved, strict=True):
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate, logger.disabled = propagate, disabled

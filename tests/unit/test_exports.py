@@ -76,9 +76,11 @@ EXPORTS: dict[str, list[str]] = {
     "nanogate.core": [
         "DONE",
         "KEEPALIVE",
+        "KnownSecrets",
         "NANO_PER_USD",
         "SSEDecoder",
         "SSEEvent",
+        "Secrets",
         "Surface",
         "anthropic_body",
         "chat_stream_error",
@@ -104,6 +106,7 @@ EXPORTS: dict[str, list[str]] = {
         "sse_frame",
         "token_cost_nano",
         "tokenize",
+        "url_secrets",
         "usd_to_nano",
     ],
     "nanogate.billing": [
@@ -203,6 +206,7 @@ EXPORTS: dict[str, list[str]] = {
         "StickyRoutes",
         "chain",
         "constraints_from",
+        "model_not_found",
         "plan",
     ],
     "nanogate.providers": [

@@ -801,3 +801,27 @@ async def test_every_transport_failure_is_a_rail_error(kind: str, peer: Any, mea
     assert str(caught.value).startswith(
         {"nano": "Nano node", "evm": "EVM node", "facilitator": "x402 facilitator"}[kind]
     )
+
+
+async def test_a_peer_echoing_the_key_in_its_url_does_not_repeat_it() -> None:
+    """A node or facilitator whose URL holds its API key (``/v2/<key>``, ``/<key>``)
+    and whose error text quotes that key: the RailError and the facilitator's refusal
+    reason do not repeat it."""
+    key = "k3y0f20charsAbcd1234efgh"
+    with served(canned({"error": f"unknown project {key}"})) as url:
+        node = NanoNode(f"{url}/v2/{key}")
+        try:
+            with pytest.raises(RailError) as caught:
+                await node.receipts(SHOP, ago(minutes=5))
+        finally:
+            await node.close()
+    assert "unknown project [redacted]" in str(caught.value) and key not in str(caught.value)
+    needed = requirements()
+    refusal = {"isValid": False, "invalidReason": f"quota of {key} exceeded"}
+    with served(canned(refusal)) as url:
+        remote = Facilitator(f"{url}/{key}")
+        try:
+            verdict = await remote.verify(exact_payment(needed), needed)
+        finally:
+            await remote.close()
+    assert verdict.reason == "quota of [redacted] exceeded"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from nanogate.core import KnownSecrets, Secrets
 from nanogate.server._requestlog import BATCH, MAX_PENDING, RequestLog
 from nanogate.storage import RequestRecord
 
@@ -96,3 +97,29 @@ def test_the_buffer_is_bounded() -> None:
     for n in range(MAX_PENDING + 5):
         log.add(record(n))
     assert log.dropped == 5
+
+
+CREDENTIAL = "opcred-4f7c2a9e1b3d5f60a7c9"
+
+
+def test_a_failed_requests_record_is_queued_without_credentials() -> None:
+    """The record of a failed request is masked as it is queued: the credentials the
+    gateway knows (fixed, or held by a request in flight) and key-shaped strings, in its
+    path, message and attempts; a successful record is queued as it is."""
+    held = Secrets(["usercred-9a8b7c6d5e4f"])
+    known = KnownSecrets(Secrets([CREDENTIAL]))
+    known.hold(held)
+    log = RequestLog(SlowStore(), 60, known)  # type: ignore[arg-type]
+    key = "sk-nano-3f0c1a2b-1111-4222-8333-444455556666"
+    failed = record(1)
+    failed.status, failed.code, failed.path = 400, "invalid_parameter_value", f"/api/v1/{key}"
+    failed.message = f"rejected: Invalid token {CREDENTIAL} (usercred-9a8b7c6d5e4f)"
+    failed.deployments = [{"provider": "up", "outcome": "failed", "message": failed.message}]
+    ok = record(2)
+    ok.status, ok.message = 200, f"unusual {CREDENTIAL}"
+    log.add(failed)
+    log.add(ok)
+    assert failed.message == "rejected: Invalid token [redacted] ([redacted])"
+    assert failed.deployments[0]["message"] == failed.message
+    assert failed.path == "/api/v1/[redacted]"
+    assert ok.message == f"unusual {CREDENTIAL}", "nothing to check on success"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import aiohttp
 import orjson
 import pytest
 
+from nanogate.core import Secrets
 from nanogate.errors import (
     ContextLengthExceeded,
     GatewayError,
@@ -125,3 +128,24 @@ def test_catalogue_errors_pass_through_unchanged() -> None:
     with pytest.raises(RateLimitExceeded) as caught, upstream_errors():
         raise original
     assert caught.value is original
+
+
+CREDENTIAL = "opcred-4f7c2a9e1b3d5f60a7c9"
+
+
+@pytest.mark.parametrize("status", [400, 401, 422, 500])
+def test_an_echoed_credential_is_in_neither_the_error_nor_the_log(
+    status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An upstream error quoting the credential the request carried, in a shape pattern
+    redaction does not know, repeats it neither in the catalogue error nor in the log
+    line that keeps the upstream's words."""
+    caplog.set_level(logging.DEBUG)
+    message = f"Invalid token {CREDENTIAL}; also {CREDENTIAL[:12]}…"
+    err = error_for_status(status, body(message), {}, secrets=Secrets([CREDENTIAL]))
+    frame = error_for_event(
+        {"error": {"message": message, "status": status}}, secrets=Secrets([CREDENTIAL])
+    )
+    for text in (err.message, frame.message, caplog.text):
+        assert CREDENTIAL[:8] not in text
+    assert "Invalid token [redacted]; also [redacted]…" in caplog.text

@@ -233,6 +233,16 @@ def test_chat_role_is_a_literal() -> None:
         assert f"'{role}'" in message
 
 
+def test_a_key_shaped_value_is_not_repeated() -> None:
+    """A rejected value that holds a key (sent in the wrong field) is masked in the
+    message, which the answer and the request log repeat."""
+    key = "sk-nano-3f0c1a2b-1111-4222-8333-444455556666"
+    message = invalid(
+        ChatCompletionRequest, chat(messages=[{"role": key, "content": "x"}]), "messages[0].role"
+    )
+    assert "got '[redacted]' instead" in message and key[:12] not in message
+
+
 def test_messages_role_is_user_or_assistant() -> None:
     """The Messages API has no system role inside messages."""
     data = messages(messages=[{"role": "system", "content": "x"}])

@@ -18,7 +18,7 @@ from nanogate.core._money import (
     token_cost_nano,
     usd_to_nano,
 )
-from nanogate.core._redact import redact
+from nanogate.core._redact import KnownSecrets, Secrets, redact, url_secrets
 from nanogate.core._render import (
     Surface,
     anthropic_body,
@@ -42,9 +42,11 @@ from nanogate.core._tokens import (
 __all__ = [
     "DONE",
     "KEEPALIVE",
+    "KnownSecrets",
     "NANO_PER_USD",
     "SSEDecoder",
     "SSEEvent",
+    "Secrets",
     "Surface",
     "anthropic_body",
     "chat_stream_error",
@@ -70,5 +72,6 @@ __all__ = [
     "sse_frame",
     "token_cost_nano",
     "tokenize",
+    "url_secrets",
     "usd_to_nano",
 ]

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from nanogate.core import Secrets
 from nanogate.providers._anthropic_reply import chat_usage, finish_reason
 from nanogate.providers._upstream_errors import error_for_event
 
@@ -35,10 +36,12 @@ class AnthropicChunks:
     done: bool
     """Whether ``message_stop`` has arrived: the stream is complete."""
 
-    def __init__(self, *, created: int, byok: bool = False) -> None:
+    def __init__(self, *, created: int, byok: bool = False, secrets: Secrets | None = None) -> None:
         self.done = False
         self._byok = byok
         """The call used the caller's own credential: its refusal is "your API key"."""
+        self._secrets = secrets
+        """The credentials the call was sent with, which an error event must not repeat."""
         self._created = created
         self._id = ""
         self._model = ""
@@ -98,7 +101,9 @@ class AnthropicChunks:
         return chunks
 
     def _error(self, data: Mapping[str, Any]) -> list[Chunk]:
-        raise error_for_event(dict(data), dialect="anthropic", byok=self._byok)
+        raise error_for_event(
+            dict(data), dialect="anthropic", byok=self._byok, secrets=self._secrets
+        )
 
     # Helpers -----------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import orjson
 from aiohttp.client import _RequestContextManager
 
 from nanogate.config import ProviderSettings
-from nanogate.core import SSEDecoder, SSEEvent
+from nanogate.core import Secrets, SSEDecoder, SSEEvent, url_secrets
 from nanogate.errors import GatewayError
 from nanogate.providers._upstream_errors import Dialect, error_for_status, malformed_answer
 
@@ -49,9 +49,10 @@ class UpstreamHTTP:
 
     Requests carry ``headers`` and the operator's ``api_key`` (as ``auth`` renders it),
     or, with BYOK, the caller's own credential instead; their failures then map as the
-    caller's ("your API key"). Credentials are never logged. A whole answer must arrive
-    within ``timeout_s``; a stream may take as long as it likes but never more than
-    ``timeout_s`` between two reads.
+    caller's ("your API key"). Credentials are never logged, and an upstream's text that
+    echoes the one a request carried is masked (see :meth:`secrets`). A whole answer
+    must arrive within ``timeout_s``; a stream may take as long as it likes but never
+    more than ``timeout_s`` between two reads.
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class UpstreamHTTP:
         self._plain = dict(headers)
         self._auth = auth
         self._headers = {**headers, **auth(api_key)} if api_key else dict(headers)
+        self._secrets = Secrets([api_key, *url_secrets(settings.base_url)])
         self._make = session_factory or pooled_session(settings.max_connections)
         self._session: aiohttp.ClientSession | None = None
         self._whole = aiohttp.ClientTimeout(
@@ -77,6 +79,11 @@ class UpstreamHTTP:
         self._idle = aiohttp.ClientTimeout(
             sock_connect=settings.connect_timeout_s, sock_read=settings.timeout_s
         )
+
+    def secrets(self, credential: str | None = None) -> Secrets:
+        """What a request sent with ``credential`` (the caller's own, with BYOK; else the
+        operator's) carries that its answer must not repeat."""
+        return self._secrets if credential is None else self._secrets | Secrets([credential])
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -108,6 +115,7 @@ class UpstreamHTTP:
             response.headers,
             dialect=self.dialect,
             byok=credential is not None,
+            secrets=self.secrets(credential),
         )
 
     async def post_json(

@@ -7,7 +7,10 @@ go through the same table; what differs between them (how a provider words a
 context-length or content-filter refusal) lives in :data:`QUIRKS`, one table per
 dialect. An upstream's own message is passed on only where it helps the client
 fix its request, and only with credentials, URLs and network addresses removed;
-the gateway's log keeps the original.
+the gateway's log keeps the original, with credentials removed. Credentials are
+removed by shape and by value: the caller passes the :class:`~nanogate.core.Secrets`
+the request was sent with (the operator's credential, or the caller's own), so an
+upstream that echoes one ("Invalid token opcred-...") repeats it nowhere.
 
 With BYOK the upstream credential is the client's own, so ``byok=True`` turns a
 refused credential into 401 ``invalid_api_key`` naming "your API key" instead of
@@ -27,7 +30,7 @@ from typing import Any, Literal
 import aiohttp
 import orjson
 
-from nanogate.core import redact
+from nanogate.core import Secrets, redact
 from nanogate.errors import (
     ContentPolicyViolation,
     ContextLengthExceeded,
@@ -54,9 +57,9 @@ _ADDRESSES = re.compile(
 )
 
 
-def _safe(message: str) -> str:
+def _safe(message: str, secrets: Secrets | None) -> str:
     """An upstream message fit for the client: no credentials, URLs or addresses."""
-    return _ADDRESSES.sub("[upstream]", redact(message)).strip()
+    return _ADDRESSES.sub("[upstream]", redact(message, secrets)).strip()
 
 
 def _retry_after(headers: Mapping[str, str]) -> int | None:
@@ -175,11 +178,13 @@ class Failure:
     headers: Mapping[str, str]
     dialect: Dialect
     byok: bool
+    secrets: Secrets | None = None
+    """The credentials the request was sent with, masked in whatever repeats the answer."""
 
 
 def _bad_request(failure: Failure) -> GatewayError:
     problem = failure.problem
-    message = _safe(problem.message) or "no reason given"
+    message = _safe(problem.message, failure.secrets) or "no reason given"
     for quirk in QUIRKS[failure.dialect]:
         if quirk.matches(problem):
             if quirk.error is ContentPolicyViolation:
@@ -282,24 +287,31 @@ def error_for_status(
     *,
     dialect: Dialect = "openai",
     byok: bool = False,
+    secrets: Secrets | None = None,
 ) -> GatewayError:
-    """The catalogue error for an upstream's HTTP error response."""
+    """The catalogue error for an upstream's HTTP error response to a request sent with
+    ``secrets``, which neither the error nor the log line repeats."""
     problem = Problem.from_body(body)
     if problem.message:
-        log.info("upstream answered %s: %s", status, redact(problem.message)[:500])
-    return _map(Failure(status, problem, headers, dialect, byok))
+        log.info("upstream answered %s: %s", status, redact(problem.message, secrets)[:500])
+    return _map(Failure(status, problem, headers, dialect, byok, secrets))
 
 
 def error_for_event(
-    data: dict[str, Any], *, dialect: Dialect = "openai", byok: bool = False
+    data: dict[str, Any],
+    *,
+    dialect: Dialect = "openai",
+    byok: bool = False,
+    secrets: Secrets | None = None,
 ) -> GatewayError:
-    """The catalogue error for an error frame inside an upstream's stream; its status is
-    the one it carries, else the one its ``type`` stands for, else 503."""
+    """The catalogue error for an error frame inside an upstream's stream (to a request
+    sent with ``secrets``); its status is the one it carries, else the one its ``type``
+    stands for, else 503."""
     problem = Problem.parse(data)
     if problem.message:
-        log.info("upstream stream error: %s", redact(problem.message)[:500])
+        log.info("upstream stream error: %s", redact(problem.message, secrets)[:500])
     status = problem.status or STATUS_OF_TYPE.get(problem.type, 503)
-    return _map(Failure(status, problem, {}, dialect, byok))
+    return _map(Failure(status, problem, {}, dialect, byok, secrets))
 
 
 # Answers that are not failures on the wire ------------------------------------------------

@@ -83,7 +83,11 @@ class AnthropicProvider:
         event, a malformed event, a refusal before any output or an end without
         ``message_stop`` raises the mapped error."""
         body = messages_request(call.body, call.model.max_output_tokens, stream=True)
-        decoder = AnthropicChunks(created=int(time.time()), byok=call.credential is not None)
+        decoder = AnthropicChunks(
+            created=int(time.time()),
+            byok=call.credential is not None,
+            secrets=self._http.secrets(call.credential),
+        )
         watch = FilterWatch()
         with upstream_errors():
             async with self._http.post_events(

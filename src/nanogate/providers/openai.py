@@ -84,7 +84,11 @@ class OpenAIProvider:
                     if not isinstance(chunk, dict):
                         raise malformed_answer()
                     if chunk.get("error"):
-                        raise error_for_event(chunk, byok=call.credential is not None)
+                        raise error_for_event(
+                            chunk,
+                            byok=call.credential is not None,
+                            secrets=self._http.secrets(call.credential),
+                        )
                     watch.see(chunk)
                     yield chunk
         raise stream_ended_early()

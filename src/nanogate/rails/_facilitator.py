@@ -83,7 +83,8 @@ class Facilitator:
         valid = answer.get("isValid")
         if not isinstance(valid, bool):
             raise self._peer.malformed("verify", "isValid is not a boolean")
-        return VerifyResult(valid, _text(answer, "invalidReason"), _text(answer, "payer"))
+        reason = self._peer.clean(_text(answer, "invalidReason"))
+        return VerifyResult(valid, reason, _text(answer, "payer"))
 
     async def settle(
         self, payment: Mapping[str, Any], requirements: Mapping[str, Any]
@@ -95,7 +96,7 @@ class Facilitator:
             raise self._peer.malformed("settle", "success is not a boolean")
         return SettleResult(
             success,
-            _text(answer, "errorReason"),
+            self._peer.clean(_text(answer, "errorReason")),
             _text(answer, "transaction"),
             _text(answer, "network"),
             _text(answer, "payer"),

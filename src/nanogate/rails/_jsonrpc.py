@@ -6,7 +6,8 @@ client is given (tests inject their own) or by a small keep-alive pool. Transpor
 failures pass through one table, most specific class first; an answer with a status
 other than 2xx, or that is not a JSON object, is a failure too. Messages name the peer by
 its origin (scheme, host, port): the path, query and user information of a node's URL
-often hold an API key, and an answer's text is redacted and cut short.
+often hold an API key, and an answer's text is redacted (by the shape of credentials and
+by the values the URL holds, which a peer may echo) and cut short.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import orjson
 
-from nanogate.core import redact
+from nanogate.core import Secrets, redact, url_secrets
 from nanogate.providers._http import SessionFactory, pooled_session
 from nanogate.rails._receipts import RailError
 
@@ -58,9 +59,10 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
-def excerpt(text: object) -> str:
-    """A peer's error message, fit to repeat: redacted, on one line, cut short."""
-    flat = " ".join(redact(str(text)).split())
+def excerpt(text: object, secrets: Secrets | None = None) -> str:
+    """A peer's error message, fit to repeat: redacted (with ``secrets`` masked), on one
+    line, cut short."""
+    flat = " ".join(redact(str(text), secrets).split())
     return flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 3] + "..."
 
 
@@ -93,6 +95,7 @@ class JsonPeer:
     ) -> None:
         self.name = f"{kind} at {origin(url)}"
         self._url = url
+        self._secrets = Secrets(url_secrets(url))
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._make = session_factory or pooled_session(MAX_CONNECTIONS)
         self._session: aiohttp.ClientSession | None = None
@@ -140,7 +143,11 @@ class JsonPeer:
 
     def refused(self, what: str, message: object) -> RailError:
         """The peer answered with an error of its own."""
-        return RailError(f"{self.name} refused {what}: {excerpt(message)}")
+        return RailError(f"{self.name} refused {what}: {excerpt(message, self._secrets)}")
+
+    def clean(self, text: str | None) -> str | None:
+        """A short text of the peer's (a refusal's reason) with credentials masked."""
+        return None if text is None else redact(text, self._secrets)
 
     def malformed(self, what: str, problem: str) -> RailError:
         """The peer's answer is JSON but not what its protocol promises."""

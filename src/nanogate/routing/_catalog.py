@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Literal
 
 from nanogate.config import ModelSettings
+from nanogate.core import redact
 from nanogate.errors import InvalidParameterValue, ModelNotAllowed, ModelNotFound
 from nanogate.storage import APIKey
 
@@ -18,6 +19,13 @@ _ENDPOINT_NAMES: dict[ModelType, str] = {
     "embedding": "an embedding model",
     "moderation": "a moderation model",
 }
+
+
+def model_not_found(model_id: str) -> ModelNotFound:
+    """``model_not_found`` for the id a request named. The id is the client's text: one
+    that holds a credential (a key sent as ``model`` by mistake) is not repeated, so it
+    reaches neither the answer nor the request log."""
+    return ModelNotFound(f"The model '{redact(model_id)}' does not exist.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +98,7 @@ class Catalog:
         """
         model = self._models.get(model_id)
         if model is None:
-            raise ModelNotFound(f"The model '{model_id}' does not exist.")
+            raise model_not_found(model_id)
         if key is not None and not key.allows(model_id):
             raise ModelNotAllowed(f"This API key is not allowed to use the model '{model_id}'.")
         if model.type != kind:

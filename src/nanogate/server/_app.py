@@ -11,13 +11,15 @@ from starlette.types import Receive, Scope, Send
 
 from nanogate.billing import Ledger, RedisLimiter, connect_redis
 from nanogate.byok import sealer_for
-from nanogate.config import Settings
+from nanogate.config import ConfigError, Settings
+from nanogate.core import KnownSecrets, Secrets, url_secrets
 from nanogate.moderation import build_moderators
 from nanogate.providers import Provider
-from nanogate.providers.build import build_providers
+from nanogate.providers.build import build_providers, provider_api_key
 from nanogate.routing import Breakers, Catalog, Model, StickyRoutes
 from nanogate.server._charging import default_limits
 from nanogate.server._keycache import KeyCache
+from nanogate.server._logging import mask_logs_with
 from nanogate.server._metrics import Metrics
 from nanogate.server._openapi import openapi_document
 from nanogate.server._requestlog import RequestLog
@@ -63,6 +65,23 @@ class Gateway:
                 return
 
 
+def upstream_secrets(settings: Settings, env: Mapping[str, str]) -> Secrets:
+    """The credentials the gateway sends upstream by configuration: each provider's key
+    (inline or from ``api_key_env``; moderators use the same) and the credentials in the
+    URLs of providers and payment-rail peers (see :func:`~nanogate.core.url_secrets`)."""
+    values: list[str | None] = []
+    for provider in settings.providers:
+        try:
+            values.append(provider_api_key(provider, env))
+        except ConfigError:
+            pass  # a provider passed in ready-made, whose variable this process lacks
+        values += url_secrets(provider.base_url)
+    for name in settings.x402.rails:
+        rail = settings.x402.rail(name)
+        values += (*url_secrets(rail.node_url), *url_secrets(rail.facilitator_url))
+    return Secrets(values)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -77,19 +96,26 @@ def create_app(
     them replaces those parts (a different database handle, an instrumented
     provider) without touching anything else. ``env`` holds the variables
     named by ``api_key_env`` (the process environment by default).
+
+    The credentials the gateway sends upstream are masked wherever it writes: the
+    log filters of this process (:func:`~nanogate.server._logging.log_config`)
+    learn them here.
     """
+    env = os.environ if env is None else env
+    secrets = KnownSecrets(upstream_secrets(settings, env))
+    mask_logs_with(secrets)
     store = store if store is not None else SQLStore(settings.database.url)
     catalog = Catalog(Model.from_settings(m) for m in settings.models)
     given = dict(providers or {})
     missing = [p for p in settings.providers if p.name not in given]
-    all_providers = {**build_providers(missing, os.environ if env is None else env), **given}
+    all_providers = {**build_providers(missing, env), **given}
     router = Router(all_routes())
     limiter = None
     if settings.redis.url:
         redis = connect_redis(settings.redis.url)
         limiter = RedisLimiter(redis, settings.redis.prefix, settings.redis.fail_open)
     ledger = Ledger(store.fast, clock, limiter)
-    request_log = RequestLog(store, settings.server.request_log_flush_s)
+    request_log = RequestLog(store, settings.server.request_log_flush_s, secrets)
     state = GatewayState(
         settings=settings,
         catalog=catalog,
@@ -100,15 +126,16 @@ def create_app(
         request_log=request_log,
         metrics=Metrics(dropped_log_records=lambda: request_log.dropped),
         limits=default_limits(settings.limits),
-        moderators=build_moderators(settings, os.environ if env is None else env),
+        moderators=build_moderators(settings, env),
         breakers=Breakers(settings.routing.breaker_failures, settings.routing.breaker_cooldown_s),
         sticky=StickyRoutes(settings.routing.sticky_ttl_s),
-        sealer=sealer_for(settings.byok, os.environ if env is None else env),
+        sealer=sealer_for(settings.byok, env),
         cashier=build_cashier(settings.x402, store.payments, clock, ledger)
         if settings.x402.enabled
         else None,
         routes=router.routes,
         openapi=orjson.dumps(openapi_document(router.routes)),
         clock=clock,
+        secrets=secrets,
     )
     return Gateway(state, router)

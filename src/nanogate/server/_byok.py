@@ -2,7 +2,9 @@
 credentials, and those credentials, opened.
 
 A BYOK request only ever reaches deployments whose provider allows BYOK and for which
-the key stored a credential: it never falls back to the operator's credentials.
+the key stored a credential: it never falls back to the operator's credentials. The
+credentials opened are held on the request (:meth:`RequestContext.hold_secrets`), so
+nothing the gateway writes while it runs repeats them.
 """
 
 from __future__ import annotations
@@ -79,4 +81,5 @@ def byok_route(ctx: RequestContext, deployments: Sequence[Deployment]) -> ByokRo
                 "gateway; store it again.",
                 param="byok",
             ) from None
+    ctx.hold_secrets(credentials.values())
     return ByokRoute(usable, credentials, state.settings.byok.fee_percent)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
 
 from nanogate.byok import ByokOptions
-from nanogate.core import Surface
+from nanogate.core import Secrets, Surface
 from nanogate.routing import Constraints, Model
 from nanogate.storage import APIKey, RequestRecord
 
@@ -60,6 +61,8 @@ class RequestContext:
     """Whether the request goes into the request log (ops routes do not)."""
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     """Headers the response carries whatever its status (inline moderation's verdict)."""
+    held: Secrets | None = field(default=None, repr=False)
+    """Credentials the gateway masks until the request ends (see :meth:`hold_secrets`)."""
     _headers: Headers | None = None
 
     @classmethod
@@ -84,6 +87,15 @@ class RequestContext:
         if self._headers is None:
             self._headers = Headers(scope=self.scope)
         return self._headers
+
+    def hold_secrets(self, values: Iterable[str]) -> None:
+        """Mask ``values`` (a caller's own credentials, with BYOK) in everything the
+        gateway writes (logs, request records) until this request has ended."""
+        secrets = Secrets(values)
+        if self.held is not None:
+            secrets -= self.held  # held once per request, released once
+        self.state.secrets.hold(secrets)
+        self.held = secrets if self.held is None else self.held | secrets
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000

@@ -3,6 +3,12 @@
 Writing one row per request would put a database round trip on every request;
 instead finished requests queue here and a background task inserts them every
 ``request_log_flush_s`` seconds. Shutdown flushes what is left.
+
+A failed request's record carries text from elsewhere (an upstream's error message, a
+client's path or field): it is masked as it is queued, by the shape of credentials and
+by the values the gateway knows (:class:`~nanogate.core.KnownSecrets`), so no credential
+is stored. A successful request's record holds only the gateway's own values (catalogue
+ids, route paths, deployment names) and costs nothing to check.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from nanogate.core import KnownSecrets, Secrets, redact
 from nanogate.storage import RequestRecord, Store
 
 log = logging.getLogger("nanogate.requestlog")
@@ -20,20 +27,48 @@ BATCH = 16
 is kept short (about 0.2 ms), with requests let in between batches."""
 
 
+def mask_record(record: RequestRecord, secrets: Secrets) -> None:
+    """Mask credentials in the fields of ``record`` that may hold foreign text."""
+    record.path = redact(record.path, secrets)
+    if record.model is not None:
+        record.model = redact(record.model, secrets)
+    if record.code is not None:
+        record.code = redact(record.code, secrets)
+    if record.message is not None:
+        record.message = redact(record.message, secrets)
+    for attempt in record.deployments:
+        for name, value in attempt.items():
+            if isinstance(value, str):
+                attempt[name] = redact(value, secrets)
+
+
+def _failed(record: RequestRecord) -> bool:
+    """Whether the request, or one of its attempts, failed."""
+    return (
+        not 200 <= record.status < 400
+        or record.code is not None
+        or any("message" in attempt for attempt in record.deployments)
+    )
+
+
 class RequestLog:
-    def __init__(self, store: Store, interval: float) -> None:
+    def __init__(self, store: Store, interval: float, secrets: KnownSecrets | None = None) -> None:
         self._store = store
         self._interval = interval
+        self._secrets = secrets if secrets is not None else KnownSecrets()
         self._pending: list[RequestRecord] = []
         self._writing: list[RequestRecord] = []
         self._flushing: asyncio.Future[None] | None = None
         self.dropped = 0
 
     def add(self, record: RequestRecord) -> None:
-        """Queue a finished request's record (dropped and counted past ``MAX_PENDING``)."""
+        """Queue a finished request's record (dropped and counted past ``MAX_PENDING``),
+        masked if the request failed."""
         if len(self._pending) >= MAX_PENDING:
             self.dropped += 1
             return
+        if _failed(record):
+            mask_record(record, self._secrets.current)
         self._pending.append(record)
 
     def _requeue(self, records: list[RequestRecord]) -> None:

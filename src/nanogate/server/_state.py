@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from nanogate.billing import Ledger, Limits
 from nanogate.byok import Sealer
 from nanogate.config import Settings
+from nanogate.core import KnownSecrets
 from nanogate.moderation import Moderator
 from nanogate.providers import Provider
 from nanogate.routing import Breakers, Catalog, StickyRoutes
@@ -60,6 +61,9 @@ class GatewayState:
     openapi: bytes = b"{}"
     """The OpenAPI document of ``routes``, encoded once."""
     clock: Clock = utc_now
+    secrets: KnownSecrets = field(default_factory=KnownSecrets)
+    """The credentials masked in what the gateway writes: the operator's upstream ones,
+    and those of BYOK requests in flight."""
     draining: bool = False
     started_at: int = field(default_factory=lambda: int(time.time()))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)

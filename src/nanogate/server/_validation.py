@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from nanogate.core import Surface
+from nanogate.core import Surface, redact
 from nanogate.errors import GatewayError, InvalidParameterValue, MissingRequiredParameter
 
 T = TypeVar("T", bound=BaseModel)
@@ -127,5 +127,6 @@ def _describe(error: ErrorDetails, param: str) -> str:
 
 
 def _show(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
+    """A client's value, repeated in a message: short, and never a credential."""
+    text = redact(repr(value)) if isinstance(value, str) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -56,3 +56,5 @@ class RequestContextMiddleware:
             )
             if ctx.logged:
                 self.state.request_log.add(record)
+            if ctx.held is not None:
+                self.state.secrets.release(ctx.held)

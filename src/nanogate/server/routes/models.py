@@ -14,8 +14,8 @@ from urllib.parse import parse_qs
 import orjson
 from starlette.responses import Response
 
-from nanogate.errors import GatewayError, ModelNotFound
-from nanogate.routing import Model
+from nanogate.errors import GatewayError
+from nanogate.routing import Model, model_not_found
 from nanogate.server._auth import authenticate, presented_key
 from nanogate.server._context import RequestContext
 from nanogate.server._responses import json_response
@@ -101,5 +101,5 @@ async def retrieve_model(ctx: RequestContext) -> Response:
     model = ctx.state.catalog.get(model_id)
     key = _optional_key(ctx)
     if model is None or (key is not None and not key.allows(model_id)):
-        raise ModelNotFound(f"The model '{model_id}' does not exist.")
+        raise model_not_found(model_id)
     return json_response(model_object(model, ctx.state.started_at, _detailed(ctx)))

@@ -109,7 +109,11 @@ def create_app(
         if settings.x402.enabled
         else None,
         routes=router.routes,
-        openapi=orjson.dumps(openapi_document(router.routes)),
+        openapi=orjson.dumps(
+            openapi_document(
+                router.routes, settings.x402.endpoints if settings.x402.enabled else ()
+            )
+        ),
         clock=clock,
     )
     return Gateway(state, router)

@@ -85,6 +85,7 @@ def create_app(
     missing = [p for p in settings.providers if p.name not in given]
     all_providers = {**build_providers(missing, os.environ if env is None else env), **given}
     router = Router(all_routes())
+    quoting = settings.x402.endpoints if settings.x402.enabled else ()
     limiter = None
     if settings.redis.url:
         redis = Redis.from_url(settings.redis.url, socket_timeout=2, socket_connect_timeout=2)
@@ -109,11 +110,7 @@ def create_app(
         if settings.x402.enabled
         else None,
         routes=router.routes,
-        openapi=orjson.dumps(
-            openapi_document(
-                router.routes, settings.x402.endpoints if settings.x402.enabled else ()
-            )
-        ),
+        openapi_document=lambda: orjson.dumps(openapi_document(router.routes, quoting)),
         clock=clock,
     )
     return Gateway(state, router)

@@ -58,5 +58,7 @@ class Answer:
     media: str = "application/json"
     stream: type[BaseModel] | None = None
     """The data of each server-sent event, when the request asks for a stream."""
+    stream_end: str | None = None
+    """The data of a stream's last event, when it is not JSON (``[DONE]``)."""
     others: Mapping[int, type[BaseModel]] = field(default_factory=dict)
     """Answers with another status that are not errors (``/readyz``'s 503)."""

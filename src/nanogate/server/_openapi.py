@@ -168,7 +168,8 @@ def _narrowed(surface: Surface, status: int, classes: Sequence[type[GatewayError
         }
     else:
         properties["status"] = {"const": status}
-        properties["code"] = {"enum": sorted({cls.code for cls in classes if cls.legacy_code})}
+        if legacy := sorted({cls.code for cls in classes if cls.legacy_code}):
+            properties["code"] = {"enum": legacy}
         if all(cls.legacy_code for cls in classes):
             required.append("code")
     narrowing: dict[str, Any] = {"properties": properties}
@@ -215,20 +216,23 @@ def _unique(items: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(items))
 
 
-def _event_stream(model: type[BaseModel], components: _Components) -> dict[str, Any]:
+def _event_stream(
+    model: type[BaseModel], end: str | None, components: _Components
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "type": "string",
+        "contentMediaType": "application/json",
+        "contentSchema": components.ref(model),
+    }
+    if end is not None:
+        data = {"anyOf": [{"const": end}, data]}
     return {
         "schema": {
-            "description": "One server-sent event; its data is a JSON object, or [DONE].",
+            "description": "One server-sent event; its data is a JSON object"
+            + (f", or {end} last." if end else "."),
             "type": "object",
             "required": ["data"],
-            "properties": {
-                "event": {"type": "string"},
-                "data": {
-                    "type": "string",
-                    "contentMediaType": "application/json",
-                    "contentSchema": components.ref(model),
-                },
-            },
+            "properties": {"event": {"type": "string"}, "data": data},
         }
     }
 
@@ -241,7 +245,7 @@ def _answer_content(route: Route, components: _Components) -> dict[str, Any]:
     else:
         content[answer.media] = {"schema": {"type": "string"}}
     if answer.stream is not None:
-        content["text/event-stream"] = _event_stream(answer.stream, components)
+        content["text/event-stream"] = _event_stream(answer.stream, answer.stream_end, components)
     return content
 
 

@@ -64,7 +64,9 @@ def all_routes() -> list[Route]:
             chat.create_chat_completion,
             "Create a chat completion (OpenAI).",
             ChatCompletionRequest,
-            answer=Answer(answers.ChatCompletion, stream=answers.ChatCompletionChunk),
+            answer=Answer(
+                answers.ChatCompletion, stream=answers.ChatCompletionChunk, stream_end="[DONE]"
+            ),
             steps=(KEY, *READ, *GENERATION),
         ),
         Route(

@@ -134,7 +134,7 @@ def test_missing_max_tokens_is_the_seed_example() -> None:
         (ChatCompletionRequest, chat(temperature=True), "temperature", "a number", "a boolean"),
         (ChatCompletionRequest, chat(max_tokens="5"), "max_tokens", "an integer", "a string"),
         (ChatCompletionRequest, chat(max_tokens=True), "max_tokens", "an integer", "a boolean"),
-        (ChatCompletionRequest, chat(max_tokens=5.0), "max_tokens", "an integer", "a number"),
+        (ChatCompletionRequest, chat(max_tokens=5.5), "max_tokens", "an integer", "a number"),
         (ChatCompletionRequest, chat(stream="yes"), "stream", "a boolean", "a string"),
         (ChatCompletionRequest, chat(stream=1), "stream", "a boolean", "an integer"),
         (ChatCompletionRequest, chat(model=5), "model", "a string", "an integer"),
@@ -174,6 +174,16 @@ def test_wrong_types_are_not_coerced(
     surface: Surface = "anthropic" if schema is MessagesRequest else "openai"
     message = invalid(schema, data, param, surface)
     assert message == f"Invalid type for '{param}': expected {expected}, but got {got} instead."
+
+
+def test_whole_numbers_are_integers() -> None:
+    """A number without a fractional part is an integer, as JSON Schema (and so the
+    OpenAPI document) has it: max_tokens 5.0 is 5, token arrays may hold 7.0."""
+    request = validate(ChatCompletionRequest, chat(max_tokens=5.0, n=2.0), "openai")
+    assert (request.max_tokens, request.n) == (5, 2)
+    assert type(request.max_tokens) is int
+    embeddings = validate(EmbeddingsRequest, {"model": "m", "input": [[7.0, 8]]}, "openai")
+    assert embeddings.inputs() == [[7, 8]]
 
 
 def test_integers_are_accepted_as_numbers() -> None:

@@ -110,6 +110,7 @@ def create_app(
     missing = [p for p in settings.providers if p.name not in given]
     all_providers = {**build_providers(missing, env), **given}
     router = Router(all_routes())
+    quoting = settings.x402.endpoints if settings.x402.enabled else ()
     limiter = None
     if settings.redis.url:
         redis = connect_redis(settings.redis.url)
@@ -134,7 +135,7 @@ def create_app(
         if settings.x402.enabled
         else None,
         routes=router.routes,
-        openapi=orjson.dumps(openapi_document(router.routes)),
+        openapi_document=lambda: orjson.dumps(openapi_document(router.routes, quoting)),
         clock=clock,
         secrets=secrets,
     )

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nanogate.errors import MethodNotAllowed, RouteNotFound
 from nanogate.server._context import RequestContext, context_of
+from nanogate.server._contract import Answer, Step
 
 Endpoint = Callable[[RequestContext], Awaitable[ASGIApp]]
 """A route handler: it returns the ASGI response to send (a Starlette ``Response``,
@@ -31,6 +32,14 @@ class Route:
     logged: bool = True
     """Whether requests to this route go into the request log."""
     tag: str = "openai"
+    answer: Answer = Answer()
+    steps: tuple[Step, ...] = ()
+    """What the route reads and can answer with, beyond its path and body (the OpenAPI
+    document's parameters and error responses)."""
+    public: bool = False
+    """Whether the route answers without an API key."""
+    replays: bool = False
+    """Whether the route answers with a stored request's answer (an x402 complete)."""
 
 
 class Router:

@@ -58,8 +58,9 @@ class GatewayState:
     router: Router | None = None
     """The route table, for running a paid request's stored route."""
     routes: tuple[Route, ...] = ()
-    openapi: bytes = b"{}"
-    """The OpenAPI document of ``routes``, encoded once."""
+    openapi_document: Callable[[], bytes] = lambda: b"{}"
+    """Builds the OpenAPI document of ``routes``, encoded (see :meth:`openapi`)."""
+    _openapi: bytes | None = None
     clock: Clock = utc_now
     secrets: KnownSecrets = field(default_factory=KnownSecrets)
     """The credentials masked in what the gateway writes: the operator's upstream ones,
@@ -67,6 +68,12 @@ class GatewayState:
     draining: bool = False
     started_at: int = field(default_factory=lambda: int(time.time()))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def openapi(self) -> bytes:
+        """The OpenAPI document, built on first use (it is not needed to start serving)."""
+        if self._openapi is None:
+            self._openapi = self.openapi_document()
+        return self._openapi
 
     async def start(self) -> None:
         """Load every key, register with the ledger and release holds of stopped

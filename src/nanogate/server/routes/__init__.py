@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nanogate.server._contract import Answer
 from nanogate.server._router import Route
 from nanogate.server.routes import (
     chat,
@@ -16,6 +17,29 @@ from nanogate.server.routes import (
     usage,
     x402,
 )
+from nanogate.server.routes._steps import (
+    ACCOUNT,
+    ADMISSION,
+    BATCH,
+    BODY,
+    BYOK,
+    BYOK_DELETE,
+    BYOK_STORE,
+    COMPLETE,
+    DETAILED,
+    GENERATION,
+    IDEMPOTENCY,
+    KEY,
+    MODELS_LOOKUP,
+    MODERATIONS,
+    PAYMENT,
+    REQUEST_LOOKUP,
+    RESPONSE_LOOKUP,
+    ROUTING,
+    UPSTREAM,
+    USAGE_RANGE,
+    VALIDATION,
+)
 from nanogate.server.schemas import (
     ChatCompletionRequest,
     CountTokensRequest,
@@ -25,7 +49,11 @@ from nanogate.server.schemas import (
     ProviderKeyRequest,
     ResponsesRequest,
     TalkToGPTRequest,
+    answers,
 )
+
+READ = (BODY, VALIDATION)
+"""Reading and validating a JSON body."""
 
 
 def all_routes() -> list[Route]:
@@ -36,6 +64,10 @@ def all_routes() -> list[Route]:
             chat.create_chat_completion,
             "Create a chat completion (OpenAI).",
             ChatCompletionRequest,
+            answer=Answer(
+                answers.ChatCompletion, stream=answers.ChatCompletionChunk, stream_end="[DONE]"
+            ),
+            steps=(KEY, *READ, *GENERATION),
         ),
         Route(
             "POST",
@@ -43,18 +75,24 @@ def all_routes() -> list[Route]:
             responses.create_response,
             "Create a response (OpenAI Responses API).",
             ResponsesRequest,
+            answer=Answer(answers.CreatedResponse, stream=answers.StreamEvent),
+            steps=(KEY, *READ, RESPONSE_LOOKUP, *GENERATION),
         ),
         Route(
             "GET",
             "/api/v1/responses/{response_id}",
             responses.get_response,
             "Retrieve a stored response.",
+            answer=Answer(answers.ResponseObject),
+            steps=(KEY, RESPONSE_LOOKUP),
         ),
         Route(
             "DELETE",
             "/api/v1/responses/{response_id}",
             responses.delete_response,
             "Delete a stored response.",
+            answer=Answer(answers.DeletedResponse),
+            steps=(KEY, RESPONSE_LOOKUP),
         ),
         Route(
             "POST",
@@ -62,32 +100,51 @@ def all_routes() -> list[Route]:
             embeddings.create_embeddings,
             "Create embeddings.",
             EmbeddingsRequest,
+            answer=Answer(answers.EmbeddingList),
+            steps=(KEY, *READ, ROUTING, BATCH, BYOK, ADMISSION, UPSTREAM, IDEMPOTENCY),
         ),
         Route(
             "GET",
             "/api/v1/models",
             models.list_models,
             "List models (add ?detailed=true for pricing and capabilities).",
+            answer=Answer(answers.ModelList),
+            steps=(DETAILED,),
+            public=True,
         ),
-        Route("GET", "/api/v1/models/{model_id:path}", models.retrieve_model, "Retrieve a model."),
+        Route(
+            "GET",
+            "/api/v1/models/{model_id:path}",
+            models.retrieve_model,
+            "Retrieve a model.",
+            answer=Answer(answers.ModelObject),
+            steps=(DETAILED, MODELS_LOOKUP),
+            public=True,
+        ),
         Route(
             "POST",
             "/api/v1/moderations",
             moderations.create_moderation,
             "Classify input with a moderation model.",
             ModerationRequest,
+            answer=Answer(answers.Moderation),
+            steps=(KEY, *READ, MODERATIONS, BATCH, ADMISSION, IDEMPOTENCY),
         ),
         Route(
             "GET",
             "/api/v1/usage/requests/{request_id}",
             usage.request_billing,
             "The billing of one of your requests from the last 24 hours.",
+            answer=Answer(answers.RequestBilling),
+            steps=(KEY, REQUEST_LOOKUP),
         ),
         Route(
             "GET",
             "/api/v1/usage",
             usage.usage_report,
             "Your key's requests, spend and tokens by UTC day and model.",
+            answer=Answer(answers.UsageReport),
+            steps=(KEY, USAGE_RANGE),
         ),
         Route(
             "POST",
@@ -96,6 +153,8 @@ def all_routes() -> list[Route]:
             "Create a message (Anthropic Messages API).",
             MessagesRequest,
             tag="anthropic",
+            answer=Answer(answers.Message, stream=answers.StreamEvent),
+            steps=(KEY, *READ, *GENERATION),
         ),
         Route(
             "POST",
@@ -104,6 +163,8 @@ def all_routes() -> list[Route]:
             "Count a message request's input tokens.",
             CountTokensRequest,
             tag="anthropic",
+            answer=Answer(answers.TokenCount),
+            steps=(KEY, *READ, ROUTING),
         ),
         Route(
             "POST",
@@ -112,6 +173,8 @@ def all_routes() -> list[Route]:
             "Legacy: a plain-text answer with a <NanoGPT> usage trailer.",
             TalkToGPTRequest,
             tag="legacy",
+            answer=Answer(media="text/plain"),
+            steps=(KEY, *READ, *GENERATION),
         ),
         Route(
             "POST",
@@ -119,8 +182,18 @@ def all_routes() -> list[Route]:
             legacy.check_balance,
             "Legacy: the account balance of the calling key.",
             tag="legacy",
+            answer=Answer(answers.Balance),
+            steps=(KEY, ACCOUNT),
         ),
-        Route("GET", "/api/models", legacy.list_model_ids, "Legacy: model ids.", tag="legacy"),
+        Route(
+            "GET",
+            "/api/models",
+            legacy.list_model_ids,
+            "Legacy: model ids.",
+            tag="legacy",
+            answer=Answer(answers.ModelIds),
+            public=True,
+        ),
         Route(
             "POST",
             "/api/user/provider-keys",
@@ -128,6 +201,8 @@ def all_routes() -> list[Route]:
             "BYOK: store your own API key for a provider (sealed at rest).",
             ProviderKeyRequest,
             tag="byok",
+            answer=Answer(answers.StoredProviderKey),
+            steps=(KEY, *READ, BYOK_STORE),
         ),
         Route(
             "GET",
@@ -135,6 +210,8 @@ def all_routes() -> list[Route]:
             provider_keys.list_provider_keys,
             "BYOK: the providers you stored a key for, and each key's last four characters.",
             tag="byok",
+            answer=Answer(answers.ProviderKeyList),
+            steps=(KEY,),
         ),
         Route(
             "DELETE",
@@ -142,6 +219,8 @@ def all_routes() -> list[Route]:
             provider_keys.delete_provider_key,
             "BYOK: remove your key for ?provider=NAME.",
             tag="byok",
+            answer=Answer(answers.DeletedProviderKey),
+            steps=(KEY, BYOK_DELETE),
         ),
         Route(
             "GET",
@@ -149,6 +228,8 @@ def all_routes() -> list[Route]:
             x402.endpoints,
             "x402: the endpoints that quote accountless requests, and the rails they take.",
             tag="x402",
+            answer=Answer(answers.X402Endpoints),
+            public=True,
         ),
         Route(
             "GET",
@@ -156,6 +237,9 @@ def all_routes() -> list[Route]:
             x402.payment_status,
             "x402: where a payment stands (Retry-After while it is still moving).",
             tag="x402",
+            answer=Answer(answers.PaymentStatus),
+            steps=(PAYMENT,),
+            public=True,
         ),
         Route(
             "POST",
@@ -163,11 +247,48 @@ def all_routes() -> list[Route]:
             x402.complete_payment,
             "x402: run a paid payment's stored request once, and answer with its answer.",
             tag="x402",
+            steps=(PAYMENT, COMPLETE),
+            public=True,
+            replays=True,
         ),
-        Route("GET", "/healthz", ops.healthz, "Liveness.", logged=False, tag="ops"),
-        Route("GET", "/readyz", ops.readyz, "Readiness.", logged=False, tag="ops"),
-        Route("GET", "/metrics", ops.metrics, "Prometheus metrics.", logged=False, tag="ops"),
         Route(
-            "GET", "/api/v1/openapi.json", ops.openapi, "This document.", logged=False, tag="ops"
+            "GET",
+            "/healthz",
+            ops.healthz,
+            "Liveness.",
+            logged=False,
+            tag="ops",
+            answer=Answer(answers.Health),
+            public=True,
+        ),
+        Route(
+            "GET",
+            "/readyz",
+            ops.readyz,
+            "Readiness.",
+            logged=False,
+            tag="ops",
+            answer=Answer(answers.Ready, others={503: answers.Unready}),
+            public=True,
+        ),
+        Route(
+            "GET",
+            "/metrics",
+            ops.metrics,
+            "Prometheus metrics.",
+            logged=False,
+            tag="ops",
+            answer=Answer(media="text/plain"),
+            public=True,
+        ),
+        Route(
+            "GET",
+            "/api/v1/openapi.json",
+            ops.openapi,
+            "This document.",
+            logged=False,
+            tag="ops",
+            answer=Answer(answers.OpenAPIDocument),
+            public=True,
         ),
     ]

@@ -37,5 +37,5 @@ async def metrics(ctx: RequestContext) -> Response:
 
 
 async def openapi(ctx: RequestContext) -> Response:
-    """The OpenAPI document, built once at start."""
-    return Response(ctx.state.openapi, 200, media_type="application/json")
+    """The OpenAPI document, built once."""
+    return Response(ctx.state.openapi(), 200, media_type="application/json")

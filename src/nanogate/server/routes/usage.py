@@ -136,7 +136,8 @@ async def usage_report(ctx: RequestContext) -> Response:
     """A key's requests, spend and tokens over a UTC date range, by day and model."""
     key = await require_key(ctx)
     now = ctx.state.clock()
-    query = parse_qs(ctx.scope.get("query_string", b"").decode())
+    # blank values are kept: `?to=` is a 'to' that is not a date, not a missing 'to'
+    query = parse_qs(ctx.scope.get("query_string", b"").decode(), keep_blank_values=True)
     grouping = query.get("group_by", ["day,model"])[-1].replace(" ", "")
     grouping = "day,model" if grouping == "model,day" else grouping
     if grouping not in GROUPINGS:

@@ -10,14 +10,47 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
+
+JsonSchema = dict[str, Any]
+NULL: JsonSchema = {"type": "null"}
+STRING: JsonSchema = {"type": "string"}
+OBJECT: JsonSchema = {"type": "object"}
 
 
 class Schema(BaseModel):
     """Strict, frozen, and tolerant of fields it does not know (they pass through)."""
 
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore", populate_by_name=True)
+
+
+def whole(value: Any) -> Any:
+    """A number with no fractional part as the integer it is (JSON Schema's reading:
+    ``2.0`` is the integer ``2``); anything else as it is."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def is_integer(value: Any) -> bool:
+    """Whether ``value`` is a JSON integer: ``2`` or ``2.0``, never ``true``."""
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    )
+
+
+Integer = Annotated[int, BeforeValidator(whole)]
+"""An integer field: strict, except that ``2.0`` is ``2``. (Bounds go inside the
+``Annotated``, before the validator, or the JSON Schema loses them.)"""
+PositiveInteger = Annotated[int, Field(ge=1), BeforeValidator(whole)]
 
 
 def invalid(message: str) -> PydanticCustomError:
@@ -37,8 +70,31 @@ def _string_or_strings(max_items: int) -> Callable[[Any], Any]:
     return check
 
 
-Stop = Annotated[Any, AfterValidator(_string_or_strings(4))]
-StopSequences = Annotated[Any, AfterValidator(_string_or_strings(64))]
+def strings_schema(max_items: int) -> JsonSchema:
+    """What :func:`_string_or_strings` accepts."""
+    return {
+        "anyOf": [STRING, {"type": "array", "items": STRING, "maxItems": max_items}, NULL],
+    }
+
+
+def obj(required: dict[str, JsonSchema], **optional: JsonSchema) -> JsonSchema:
+    """An object with these required properties (and any others)."""
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": {**required, **optional},
+    }
+
+
+def typed(kind: str, **required: JsonSchema) -> JsonSchema:
+    """A content part or block of ``type: kind`` with these required properties."""
+    return obj({"type": {"const": kind}, **required})
+
+
+Stop = Annotated[Any, AfterValidator(_string_or_strings(4)), WithJsonSchema(strings_schema(4))]
+StopSequences = Annotated[
+    Any, AfterValidator(_string_or_strings(64)), WithJsonSchema(strings_schema(64))
+]
 
 
 def require_object(value: Any, what: str) -> Mapping[str, Any]:

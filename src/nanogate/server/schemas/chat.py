@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from nanogate.server.schemas._common import (
+    NULL,
+    OBJECT,
+    STRING,
+    Integer,
+    PositiveInteger,
     Schema,
     Stop,
     invalid,
+    obj,
     part_type,
     require_object,
     require_text,
+    typed,
+    whole,
 )
 
 CHAT_PART_TYPES = frozenset({"text", "image_url", "input_audio", "file", "video_url", "refusal"})
@@ -55,8 +63,36 @@ def _check_tool_choice(value: Any) -> Any:
     )
 
 
-Content = Annotated[Any, AfterValidator(_check_content)]
-ToolChoice = Annotated[Any, AfterValidator(_check_tool_choice)]
+CONTENT_PART = {
+    "anyOf": [
+        typed("text", text=STRING),
+        typed("refusal", refusal=STRING),
+        typed("image_url", image_url=obj({"url": STRING})),
+        typed("video_url", video_url=obj({"url": STRING})),
+        typed("input_audio", input_audio=obj({"data": STRING})),
+        typed("file", file=OBJECT),
+    ]
+}
+"""What :func:`_check_content` accepts of one part."""
+
+Content = Annotated[
+    Any,
+    AfterValidator(_check_content),
+    WithJsonSchema({"anyOf": [STRING, {"type": "array", "items": CONTENT_PART}, NULL]}),
+]
+ToolChoice = Annotated[
+    Any,
+    AfterValidator(_check_tool_choice),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": ["none", "auto", "required"]},
+                typed("function", function=obj({"name": STRING})),
+                NULL,
+            ]
+        }
+    ),
+]
 
 
 class FunctionCall(Schema):
@@ -111,17 +147,17 @@ class ChatCompletionRequest(Schema):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    max_tokens: PositiveInteger | None = None
+    max_completion_tokens: PositiveInteger | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
-    n: int | None = Field(None, ge=1, le=128)
+    n: Annotated[int, Field(ge=1, le=128), BeforeValidator(whole)] | None = None
     stop: Stop = None
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
-    seed: int | None = None
+    seed: Integer | None = None
     logprobs: bool | None = None
-    top_logprobs: int | None = Field(None, ge=0, le=20)
+    top_logprobs: Annotated[int, Field(ge=0, le=20), BeforeValidator(whole)] | None = None
     tools: list[Tool] | None = None
     tool_choice: ToolChoice = None
     parallel_tool_calls: bool | None = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, WithJsonSchema
 
-from nanogate.server.schemas._common import Schema, invalid
+from nanogate.server.schemas._common import PositiveInteger, Schema, invalid, is_integer, whole
 
 MAX_INPUTS = 2048
 
@@ -24,24 +24,40 @@ def _check_input(value: Any) -> Any:
         if not all(value):
             raise invalid("input cannot contain empty strings")
         return value
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        return value
-    if all(
-        isinstance(v, list) and v and all(isinstance(t, int) and not isinstance(t, bool) for t in v)
-        for v in value
-    ):
-        return value
+    if all(is_integer(v) for v in value):
+        return [whole(v) for v in value]
+    if all(isinstance(v, list) and v and all(is_integer(t) for t in v) for v in value):
+        return [[whole(t) for t in v] for v in value]
     raise invalid("expected a string, an array of strings, or an array of token arrays")
 
 
-EmbeddingInput = Annotated[Any, AfterValidator(_check_input)]
+def _items(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items, "minItems": 1, "maxItems": MAX_INPUTS}
+
+
+_TOKENS = {"type": "array", "items": {"type": "integer"}, "minItems": 1}
+
+EmbeddingInput = Annotated[
+    Any,
+    AfterValidator(_check_input),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                _items({"type": "string", "minLength": 1}),
+                _items({"type": "integer"}),
+                _items(_TOKENS),
+            ]
+        }
+    ),
+]
 
 
 class EmbeddingsRequest(Schema):
     model: str
     input: EmbeddingInput
     encoding_format: Literal["float", "base64"] | None = "float"
-    dimensions: int | None = Field(None, ge=1)
+    dimensions: PositiveInteger | None = None
     user: str | None = None
 
     def inputs(self) -> list[str] | list[list[int]]:

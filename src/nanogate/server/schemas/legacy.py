@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from nanogate.server.schemas._common import Schema
+from nanogate.server.schemas._common import PositiveInteger, Schema
 from nanogate.server.schemas.chat import ChatMessage
 
 
@@ -15,8 +15,23 @@ class TalkToGPTRequest(Schema):
     ``missing_required_parameter``.
     """
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["prompt"],
+                    "properties": {"prompt": {"type": "string", "minLength": 1}},
+                },
+                {
+                    "required": ["messages"],
+                    "properties": {"messages": {"type": "array", "minItems": 1}},
+                },
+            ]
+        }
+    )
+
     model: str
     prompt: str | None = None
     messages: list[ChatMessage] | None = None
-    max_tokens: int | None = Field(None, ge=1)
+    max_tokens: PositiveInteger | None = None
     temperature: float | None = Field(None, ge=0, le=2)

@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from nanogate.server.schemas._common import (
+    OBJECT,
+    STRING,
+    JsonSchema,
+    PositiveInteger,
     Schema,
     StopSequences,
     invalid,
+    obj,
     part_type,
     require_object,
     require_text,
+    typed,
+    whole,
 )
 
 BLOCK_TYPES = frozenset(
@@ -73,8 +87,48 @@ def _check_system(value: Any) -> Any:
     return _check_blocks(value, frozenset({"text"}))
 
 
-Blocks = Annotated[Any, AfterValidator(_check_blocks)]
-System = Annotated[Any, AfterValidator(_check_system)]
+def _source_schema(what: str) -> JsonSchema:
+    sources = [
+        typed("base64", media_type=STRING, data=STRING),
+        typed("url", url=STRING),
+    ]
+    if what == "document":
+        sources.append(typed("text", data=STRING))
+    return {"anyOf": sources}
+
+
+_TEXT = typed("text", text=STRING)
+_IMAGE = typed("image", source=_source_schema("image"))
+_DOCUMENT = typed("document", source=_source_schema("document"))
+
+
+def _blocks_schema(*blocks: JsonSchema) -> JsonSchema:
+    return {"anyOf": [STRING, {"type": "array", "items": {"anyOf": list(blocks)}}]}
+
+
+BLOCKS_SCHEMA = _blocks_schema(
+    _TEXT,
+    _IMAGE,
+    _DOCUMENT,
+    typed("tool_use", id=STRING, name=STRING, input=OBJECT),
+    {
+        **typed("tool_result", tool_use_id=STRING),
+        "properties": {
+            "type": {"const": "tool_result"},
+            "tool_use_id": STRING,
+            "content": {"anyOf": [_blocks_schema(_TEXT, _IMAGE, _DOCUMENT), {"type": "null"}]},
+        },
+    },
+    obj({"type": {"enum": ["thinking", "redacted_thinking"]}}),
+)
+"""What :func:`_check_blocks` accepts."""
+
+Blocks = Annotated[Any, AfterValidator(_check_blocks), WithJsonSchema(BLOCKS_SCHEMA)]
+System = Annotated[
+    Any,
+    AfterValidator(_check_system),
+    WithJsonSchema({"anyOf": [*_blocks_schema(_TEXT)["anyOf"], {"type": "null"}]}),
+]
 
 
 class MessageParam(Schema):
@@ -89,9 +143,24 @@ class ToolParam(Schema):
 
 
 class ToolChoiceParam(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"type": {"enum": ["auto", "any", "none"]}}},
+                {"required": ["name"], "properties": {"type": {"const": "tool"}, "name": STRING}},
+            ]
+        }
+    )
+
     type: Literal["auto", "any", "tool", "none"]
     name: str | None = None
     disable_parallel_tool_use: bool | None = None
+
+    @model_validator(mode="after")
+    def _names_its_tool(self) -> ToolChoiceParam:
+        if self.type == "tool" and self.name is None:
+            raise invalid("a tool choice of type 'tool' needs the 'name' of the tool")
+        return self
 
 
 class Metadata(Schema):
@@ -100,14 +169,14 @@ class Metadata(Schema):
 
 class MessagesRequest(Schema):
     model: str
-    max_tokens: int = Field(ge=1)
+    max_tokens: PositiveInteger
     messages: list[MessageParam] = Field(min_length=1)
     system: System = None
     stop_sequences: StopSequences = None
     stream: bool | None = False
     temperature: float | None = Field(None, ge=0, le=1)
     top_p: float | None = Field(None, ge=0, le=1)
-    top_k: int | None = Field(None, ge=0)
+    top_k: Annotated[int, Field(ge=0), BeforeValidator(whole)] | None = None
     tools: list[ToolParam] | None = None
     tool_choice: ToolChoiceParam | None = None
     metadata: Metadata | None = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
-from nanogate.server.schemas._common import Schema, invalid, require_text
+from nanogate.server.schemas._common import STRING, Schema, invalid, obj, require_text, typed
 
 MAX_INPUTS = 2048
 
@@ -39,7 +39,29 @@ def _check_input(value: Any) -> Any:
     return value
 
 
-ModerationInput = Annotated[Any, AfterValidator(_check_input)]
+_URL = {"type": "string", "minLength": 1}
+_PART = {
+    "anyOf": [
+        typed("text", text=STRING),
+        typed("image_url", image_url={"anyOf": [_URL, obj({"url": _URL})]}),
+        obj({"type": {"type": "string", "not": {"enum": ["text", "image_url"]}}}),
+    ]
+}
+"""What :func:`_check_part` accepts."""
+
+ModerationInput = Annotated[
+    Any,
+    AfterValidator(_check_input),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                STRING,
+                {"type": "array", "items": STRING, "maxItems": MAX_INPUTS},
+                {"type": "array", "items": _PART, "maxItems": MAX_INPUTS},
+            ]
+        }
+    ),
+]
 
 
 class ModerationRequest(Schema):

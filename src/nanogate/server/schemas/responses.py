@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 
 from nanogate.server.schemas._common import (
+    STRING,
+    PositiveInteger,
     Schema,
     invalid,
+    obj,
     part_type,
     require_object,
     require_text,
+    typed,
 )
 
 INPUT_PART_TYPES = frozenset(
@@ -38,6 +42,10 @@ def _check_parts(parts: Any) -> None:
             audio = require_object(part.get("input_audio"), "'input_audio'")
             if not isinstance(audio.get("data"), str):
                 raise invalid("'input_audio.data' must be a base64 string")
+            if not isinstance(audio.get("format"), str):
+                raise invalid("'input_audio.format' must be a string such as 'wav'")
+        elif kind == "refusal":
+            require_text(part, "refusal", "a refusal part")
 
 
 def _check_input(value: Any) -> Any:
@@ -49,7 +57,7 @@ def _check_input(value: Any) -> Any:
         if not isinstance(item, dict):
             raise invalid("each input item must be an object")
         kind = item.get("type", "message")
-        if kind not in ITEM_TYPES:
+        if not isinstance(kind, str) or kind not in ITEM_TYPES:
             raise invalid(
                 f"unsupported input item type {kind!r}; expected one of "
                 f"{', '.join(sorted(ITEM_TYPES))}"
@@ -63,8 +71,11 @@ def _check_input(value: Any) -> Any:
                 require_text(item, field, "a function_call item")
         else:
             require_text(item, "call_id", "a function_call_output item")
-            if not isinstance(item.get("output"), str | list):
+            output = item.get("output")
+            if not isinstance(output, str | list):
                 raise invalid("a function_call_output item needs an 'output'")
+            if isinstance(output, list) and not all(isinstance(p, dict) for p in output):
+                raise invalid("a function_call_output item's 'output' parts must be objects")
     return value
 
 
@@ -79,8 +90,56 @@ def _check_tool_choice(value: Any) -> Any:
     )
 
 
-Input = Annotated[Any, AfterValidator(_check_input)]
-ToolChoice = Annotated[Any, AfterValidator(_check_tool_choice)]
+_PART = {
+    "anyOf": [
+        typed("input_text", text=STRING),
+        typed("output_text", text=STRING),
+        {
+            **typed("input_image"),
+            "anyOf": [obj({"image_url": STRING}), obj({"file_id": STRING})],
+        },
+        typed("input_audio", input_audio=obj({"data": STRING, "format": STRING})),
+        typed("refusal", refusal=STRING),
+        typed("input_file"),
+    ]
+}
+_ITEM = {
+    "anyOf": [
+        obj(
+            {
+                "role": {"enum": ["user", "assistant", "system", "developer"]},
+                "content": {"anyOf": [STRING, {"type": "array", "items": _PART}]},
+            },
+            type={"const": "message"},
+        ),
+        typed("function_call", call_id=STRING, name=STRING, arguments=STRING),
+        typed(
+            "function_call_output",
+            call_id=STRING,
+            output={"anyOf": [STRING, {"type": "array", "items": {"type": "object"}}]},
+        ),
+    ]
+}
+"""What :func:`_check_input` accepts of one item (``type`` defaults to ``message``)."""
+
+Input = Annotated[
+    Any,
+    AfterValidator(_check_input),
+    WithJsonSchema({"anyOf": [STRING, {"type": "array", "items": _ITEM}]}),
+]
+ToolChoice = Annotated[
+    Any,
+    AfterValidator(_check_tool_choice),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": ["none", "auto", "required"]},
+                typed("function", name=STRING),
+                {"type": "null"},
+            ]
+        }
+    ),
+]
 
 
 class FunctionTool(Schema):
@@ -102,12 +161,21 @@ class TextConfig(Schema):
     format: TextFormat | None = None
 
 
+def _input_required(schema: dict[str, Any]) -> None:
+    schema["required"] = [*schema.get("required", []), "input"]
+
+
 class ResponsesRequest(Schema):
+    """``input`` may be left out here; the route answers ``missing_required_parameter``
+    for it (after the other fields are checked), and the document says it is required."""
+
+    model_config = ConfigDict(json_schema_extra=_input_required)
+
     model: str
     input: Input = None
     instructions: str | None = None
     previous_response_id: str | None = None
-    max_output_tokens: int | None = Field(None, ge=1)
+    max_output_tokens: PositiveInteger | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
     tools: list[FunctionTool] | None = None

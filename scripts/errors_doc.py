@@ -135,6 +135,20 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
         "Relax the constraints.",
         {},
     ),
+    "malformed_request": (
+        "The bytes on the connection are not a valid HTTP/1.1 request: a bad request line "
+        "or version, a negative or duplicated `Content-Length`, `Content-Length` together "
+        "with `Transfer-Encoding`, a bad chunk size, forbidden characters in a header or the "
+        "path. Answered by the HTTP edge before any route sees the request, always in the "
+        "OpenAI envelope; the connection is closed. If a response had already started on "
+        "the connection, it is closed without an answer.",
+        "Fix the client or the proxy in front of the gateway. Do not retry unchanged.",
+        {
+            "message": "The request is not valid HTTP/1.1: Transfer-Encoding can't be present "
+            "with Content-Length.",
+            "headers": {"connection": "close"},
+        },
+    ),
     "missing_api_key": (
         "No key was sent on a route that needs one.",
         "Send `Authorization: Bearer <key>` or `x-api-key: <key>`. Do not retry without one.",
@@ -234,7 +248,11 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
         },
     ),
     "request_timeout": (
-        "The request body did not arrive within the body timeout; the connection is closed.",
+        "The request body did not arrive within the body timeout (`[server] "
+        "body_timeout_s`), or the request head within the header timeout (`[server] "
+        "header_timeout_s`, answered by the HTTP edge in the OpenAI envelope); the "
+        "connection is closed. A connection that sends nothing at all is closed without "
+        "an answer.",
         "Retry with backoff; check the network path.",
         {"headers": {"connection": "close"}},
     ),
@@ -268,6 +286,18 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
         "Send `Content-Type: application/json`.",
         {},
     ),
+    "request_header_fields_too_large": (
+        "The request line and headers are over the limit (64 KiB by default, `[server] "
+        "max_header_bytes`). Answered by the HTTP edge as soon as the limit is passed, "
+        "before the rest of the head is read, always in the OpenAI envelope; the connection "
+        "is closed.",
+        "Send fewer or smaller headers (large cookies, long URLs or query strings).",
+        {
+            "message": "The request line and headers are larger than the limit of "
+            "65536 bytes.",
+            "headers": {"connection": "close"},
+        },
+    ),
     "rate_limit_exceeded": (
         "Too many requests per second for this key (or IP for accountless requests), or the "
         "upstream is rate limiting.",
@@ -297,7 +327,10 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
     ),
     "service_unavailable": (
         "The upstream failed or is overloaded, a moderation provider is unavailable "
-        "(nothing charged), or the gateway is draining.",
+        "(nothing charged), or the gateway is draining. Also the answer, in the OpenAI "
+        "envelope with `Retry-After: 1` and `Connection: close`, to the first request of a "
+        "connection opened while the worker already holds `[server] max_connections`; that "
+        "request never runs.",
         "Retry with backoff; consider another model if it persists.",
         {},
     ),
@@ -396,7 +429,18 @@ when you ask the operator about a request. Every error carries `x-should-retry` 
 
 Retry 408, 429 (except the daily limits), 500, 503 and 504, with exponential backoff
 (1 s, 2 s, 4 s, with jitter) and honouring `Retry-After`. Do not retry 400, 401, 402, 403,
-404, 409, 410, 413 or 415 without changing the request.
+404, 409, 410, 413, 415 or 431 without changing the request.
+
+## The HTTP edge
+
+A few errors are answered by the gateway's HTTP edge, before the request reaches a route:
+`request_header_fields_too_large` (431, a request head over `[server] max_header_bytes`),
+`request_timeout` (408, a head not complete within `[server] header_timeout_s`),
+`malformed_request` (400, bytes that are not HTTP/1.1) and `service_unavailable` (503, a
+connection over `[server] max_connections`). They come in the OpenAI envelope on every
+surface (the route, and so the surface, is not known yet), carry `X-Request-ID` and
+`x-should-retry`, and close the connection (`Connection: close`). When a response is already
+being sent on the connection there is no room for an answer, and the connection is just closed.
 
 ## Streaming
 

@@ -114,7 +114,7 @@ def serve_gateway(tmp_path: Path) -> Iterator[LiveFactory]:
         settings = settings or make_settings(tmp_path)
         seeded = run_sync(seed(settings.database.url, balance, **key_options))
         app = create_app(settings, providers=providers, clock=clock or utc_now)
-        served = ServedASGI(app).__enter__()
+        served = ServedASGI(app, server=settings.server).__enter__()
         stack.append(served)
         return Live(served.url, seeded, settings, app)
 

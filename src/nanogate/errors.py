@@ -26,7 +26,8 @@ response body.
     │   ├── ContentPolicyViolation          content_policy_violation
     │   ├── ContextLengthExceeded           context_length_exceeded
     │   ├── EmptyResponse                   empty_response
-    │   └── NoFallbackAvailable             no_fallback_available
+    │   ├── NoFallbackAvailable             no_fallback_available
+    │   └── MalformedRequest                malformed_request (not valid HTTP/1.1)
     ├── AuthenticationFailed ............................... 401
     │   ├── MissingAPIKey                   missing_api_key
     │   └── InvalidAPIKey                   invalid_api_key
@@ -55,6 +56,7 @@ response body.
     ├── PaymentExpired ..................................... 410 payment_expired
     ├── RequestTooLarge .................................... 413 request_too_large
     ├── UnsupportedMediaType ............................... 415 unsupported_media_type
+    ├── RequestHeaderFieldsTooLarge ........................ 431 request_header_fields_too_large
     ├── RateLimited ........................................ 429
     │   ├── RateLimitExceeded               rate_limit_exceeded
     │   └── DailyLimitExceeded
@@ -106,6 +108,7 @@ __all__ = [
     "InvalidJSONSchema",
     "InvalidParameterValue",
     "InvalidRequest",
+    "MalformedRequest",
     "MemoryBalanceRequired",
     "MethodNotAllowed",
     "MissingAPIKey",
@@ -127,6 +130,7 @@ __all__ = [
     "RateLimitExceeded",
     "RateLimitUnavailable",
     "RateLimited",
+    "RequestHeaderFieldsTooLarge",
     "RequestNotFound",
     "RequestTimeout",
     "RequestTooLarge",
@@ -312,6 +316,14 @@ class NoFallbackAvailable(InvalidRequest):
     default_param = "provider"
 
 
+class MalformedRequest(InvalidRequest):
+    """The bytes on the connection are not a valid HTTP/1.1 request (answered by the
+    HTTP edge, before any route sees the request)."""
+
+    code = "malformed_request"
+    default_message = "The request is not valid HTTP/1.1."
+
+
 # 401 ---------------------------------------------------------------------------------
 
 
@@ -453,7 +465,7 @@ class PaymentNotFound(NotFound):
     default_message = "No payment with this id."
 
 
-# 405, 408, 409, 410, 413, 415 --------------------------------------------------------
+# 405, 408, 409, 410, 413, 415, 431 ---------------------------------------------------
 
 
 class MethodNotAllowed(GatewayError):
@@ -529,6 +541,18 @@ class UnsupportedMediaType(GatewayError):
     anthropic_type = "invalid_request_error"
     retryable = False
     default_message = "The request body must be JSON (Content-Type: application/json)."
+
+
+class RequestHeaderFieldsTooLarge(GatewayError):
+    """The request line and headers are over the edge's limit (answered by the HTTP
+    edge, before the rest of the head is read)."""
+
+    status = 431
+    code = "request_header_fields_too_large"
+    openai_type = "invalid_request_error"
+    anthropic_type = "invalid_request_error"
+    retryable = False
+    default_message = "The request line and headers are too large."
 
 
 # 429 ---------------------------------------------------------------------------------

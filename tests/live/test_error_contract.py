@@ -294,7 +294,7 @@ def contract_gateway(tmp_path_factory: pytest.TempPathFactory) -> Any:
     allowed = [m.id for m in settings.models if m.id != "local/embed"]
     seeded = run_sync(seed(settings.database.url, models=allowed))
     app = create_app(settings, providers={"broken": BrokenProvider()})
-    with ServedASGI(app) as served:
+    with ServedASGI(app, server=settings.server) as served:
         yield Live(served.url, seeded, settings, app)
 
 

@@ -61,7 +61,7 @@ def test_two_instances_share_one_daily_limit(
     with --daily-requests 10: exactly 10 succeed in all, and the books balance."""
     settings = with_redis(make_settings(tmp_path), "redis://127.0.0.1:6379/0", prefix)
     first = serve_gateway(settings, daily_requests=10)
-    with ServedASGI(create_app(settings)) as second:
+    with ServedASGI(create_app(settings), server=settings.server) as second:
         statuses = run_sync(fire_at([first.url, second.url], first.key, 40))
     assert statuses.count(200) == 10
     assert statuses.count(429) == 70

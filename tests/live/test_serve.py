@@ -35,7 +35,7 @@ class Run:
 
 
 @contextmanager
-def serving(cwd: Path, *args: str) -> Iterator[Run]:
+def serving(cwd: Path, *args: str, start_timeout: float = 60) -> Iterator[Run]:
     """Run ``nanogate serve`` in ``cwd`` until it answers /healthz; stop it with SIGTERM."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NANOGATE_")}
@@ -50,7 +50,7 @@ def serving(cwd: Path, *args: str) -> Iterator[Run]:
     url = f"http://127.0.0.1:{port}"
     run = Run(url, process)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + start_timeout
         while True:
             assert process.poll() is None, "the gateway exited during start-up"
             try:
@@ -102,14 +102,20 @@ def test_first_start_prints_a_demo_key_once_and_it_works(tmp_path: Path) -> None
 
 
 def test_several_workers_serve_the_same_gateway(tmp_path: Path) -> None:
-    """--workers 2 starts two worker processes that answer alike."""
+    """--workers 2 starts two worker processes that answer alike, each behind the HTTP
+    edge (an oversized head gets the edge's 431, whichever worker takes it)."""
     with serving(tmp_path, "--workers", "2") as run:
         pid = run.process.pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         assert len(children) >= 2
         with httpx.Client(base_url=run.url) as client:
             statuses = {client.get("/api/v1/models").status_code for _ in range(20)}
+            oversized = {"x-pad": "a" * 70_000}
+            refused = {
+                client.get("/api/v1/models", headers=oversized).status_code for _ in range(6)
+            }
         assert statuses == {200}
+        assert refused == {431}
 
 
 def test_a_bad_configuration_file_is_refused_with_its_reason(tmp_path: Path) -> None:

@@ -117,7 +117,7 @@ def served_gateway(settings: Settings) -> Iterator[Live]:
     """The gateway for ``settings`` on loopback, with a seeded account and key."""
     seeded = run_sync(seed(settings.database.url, "50"))
     app = create_app(settings)
-    with ServedASGI(app) as served:
+    with ServedASGI(app, server=settings.server) as served:
         yield Live(served.url, seeded, settings, app)
 
 

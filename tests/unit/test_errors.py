@@ -65,6 +65,7 @@ TABLE: dict[str, tuple[int, str, str]] = {
     "payment_already_completed": (409, "conflict_error", "invalid_request_error"),
     "payment_expired": (410, "invalid_request_error", "invalid_request_error"),
     "request_too_large": (413, "invalid_request_error", "request_too_large"),
+    "request_header_fields_too_large": (431, "invalid_request_error", "invalid_request_error"),
     "unsupported_media_type": (415, "invalid_request_error", "invalid_request_error"),
     "server_error": (500, "server_error", "api_error"),
     "service_unavailable": (503, "service_unavailable", "api_error"),

@@ -35,6 +35,7 @@ EXPORTS: dict[str, list[str]] = {
         "InvalidJSONSchema",
         "InvalidParameterValue",
         "InvalidRequest",
+        "MalformedRequest",
         "MemoryBalanceRequired",
         "MethodNotAllowed",
         "MissingAPIKey",
@@ -56,6 +57,7 @@ EXPORTS: dict[str, list[str]] = {
         "RateLimitExceeded",
         "RateLimitUnavailable",
         "RateLimited",
+        "RequestHeaderFieldsTooLarge",
         "RequestNotFound",
         "RequestTimeout",
         "RequestTooLarge",
@@ -109,6 +111,7 @@ EXPORTS: dict[str, list[str]] = {
         "url_secrets",
         "usd_to_nano",
     ],
+    "nanogate.edge": ["EdgeLimits", "EdgeProtocol", "edge_response", "uvicorn_options"],
     "nanogate.billing": [
         "Admission",
         "Bill",

@@ -8,7 +8,7 @@ import pytest
 
 from nanogate.config._x402 import DEFAULT_ENDPOINTS
 from nanogate.errors import GatewayError, catalogue, error_for_code
-from nanogate.server._openapi import EDGE, openapi_document
+from nanogate.server._openapi import AT_THE_EDGE, EDGE, openapi_document
 from nanogate.server.routes import all_routes
 from nanogate.server.routes._steps import ACCOUNTLESS
 
@@ -25,8 +25,9 @@ def codes(response: dict[str, Any]) -> set[str]:
     options = schema.get("anyOf", [schema])
     found: set[str] = set()
     for option in options:
-        if "$ref" in option:  # the x402 challenge
-            found.add("insufficient_quota")
+        if "$ref" in option:  # the x402 challenge, or an answer that is not an error
+            if option["$ref"].endswith("/PaymentChallengeBody"):
+                found.add("insufficient_quota")
             continue
         narrowing = option["allOf"][1]["properties"]
         error = narrowing.get("error", {}).get("properties", {})
@@ -50,17 +51,30 @@ def test_every_operation_documents_each_status_its_steps_raise(route: Any) -> No
     responses = operation(route.method.lower(), route.path.replace(":path}", "}"))["responses"]
     assert "default" not in responses
     expected: dict[int, set[str]] = {}
-    for cls in [*EDGE, *(c for s in route.steps for c in s.errors)]:
+    for cls in [*EDGE, *AT_THE_EDGE, *(c for s in route.steps for c in s.errors)]:
         expected.setdefault(cls.status, set()).add(cls.code)
     documented = {
         int(status): set(response["description"].split(", "))
         for status, response in responses.items()
-        if int(status) >= 400 and int(status) not in route.answer.others
+        if int(status) >= 400 and not response["description"].startswith("Not an error")
     }
     assert documented == expected
     for status, response in documented.items():
         assert codes(responses[str(status)]) <= response
     assert "200" in responses and responses["200"]["content"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/chat/completions", "/api/v1/messages", "/healthz"])
+def test_the_edges_answers_are_documented_in_the_openai_envelope(path: str) -> None:
+    """Every operation documents the HTTP edge's 431 and malformed-HTTP 400 in the OpenAI
+    envelope, the one the edge answers in before any route (and surface) is known."""
+    method = "get" if path == "/healthz" else "post"
+    responses = operation(method, path)["responses"]
+    assert "request_header_fields_too_large" in codes(responses["431"])
+    assert "malformed_request" in codes(responses["400"])
+    schema = responses["431"]["content"]["application/json"]["schema"]
+    options = schema.get("anyOf", [schema])
+    assert any("type" not in o["allOf"][1]["properties"] for o in options)  # OpenAI's
 
 
 def test_conflicting_credentials_is_documented_where_a_key_is_read() -> None:
@@ -134,9 +148,9 @@ def test_error_statuses_carry_their_envelope_and_headers() -> None:
     messages = operation("post", "/api/v1/messages")["responses"]
     assert all("request-id" in r["headers"] for r in messages.values())
     legacy = operation("post", "/api/talk-to-gpt")["responses"]["400"]
-    assert legacy["content"]["application/json"]["schema"]["allOf"][0] == {
-        "$ref": "#/components/schemas/LegacyError"
-    }
+    own, edge = legacy["content"]["application/json"]["schema"]["anyOf"]
+    assert own["allOf"][0] == {"$ref": "#/components/schemas/LegacyError"}
+    assert edge["allOf"][0] == {"$ref": "#/components/schemas/OpenAIError"}
 
 
 def test_x402_quoting_endpoints_take_no_credentials_and_document_the_challenge() -> None:

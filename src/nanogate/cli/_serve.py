@@ -20,6 +20,7 @@ from nanogate.cli._common import (
 )
 from nanogate.config import Settings
 from nanogate.core import format_usd, usd_to_nano
+from nanogate.edge import uvicorn_options
 from nanogate.server._logging import log_config
 from nanogate.storage import NewKey, Store
 
@@ -78,13 +79,11 @@ def serve(
         host=server.host,
         port=server.port,
         workers=server.workers,
-        loop="uvloop",
-        http="httptools",
         log_level=server.log_level,
         log_config=log_config(server.log_level),
         access_log=False,
         server_header=False,
-        timeout_keep_alive=30,
+        **uvicorn_options(server),
     )
 
 

@@ -29,6 +29,16 @@ class ServerSettings(_Section):
     max_body_bytes: int = Field(33_554_432, ge=1024)
     body_timeout_s: float = Field(60.0, gt=0)
     """Seconds a client has to send its whole request body."""
+    max_header_bytes: int = Field(65_536, ge=1024)
+    """Largest request head (request line and headers) accepted; a larger one gets 431."""
+    header_timeout_s: float = Field(10.0, gt=0)
+    """Seconds a client has to send a whole request head: from the connection's start, or
+    from the head's first byte on a kept-alive connection. A late head gets 408."""
+    keepalive_timeout_s: float = Field(5.0, gt=0)
+    """Seconds an idle kept-alive connection stays open waiting for its next request."""
+    max_connections: int = Field(2048, ge=0)
+    """Open connections per worker process (0: no cap). A connection over the cap gets
+    503 to its first request and is closed; the request never runs."""
     create_demo_account: bool = True
     """On first start with an empty database, create an account and key and print the key."""
     demo_balance_usd: Decimal = Decimal("5")

@@ -23,8 +23,12 @@ from nanogate.errors import (
     ContentPolicyViolation,
     GatewayError,
     InsufficientBalance,
+    MalformedRequest,
     MemoryBalanceRequired,
+    RequestHeaderFieldsTooLarge,
+    RequestTimeout,
     ServerError,
+    ServiceUnavailable,
     WebSearchBalanceRequired,
     catalogue,
 )
@@ -36,6 +40,15 @@ from nanogate.server.schemas.answers import PaymentChallengeBody
 
 EDGE: tuple[type[GatewayError], ...] = (ServerError,)
 """Errors any request can meet, whatever its route: an unexpected exception."""
+AT_THE_EDGE: tuple[type[GatewayError], ...] = (
+    MalformedRequest,
+    RequestTimeout,
+    RequestHeaderFieldsTooLarge,
+    ServiceUnavailable,
+)
+"""Answers of the HTTP edge (:mod:`nanogate.edge`) before any route runs: malformed HTTP,
+a late or oversized head, a connection over the cap. They are in the OpenAI envelope
+whatever the route, since the route is not known yet."""
 
 _REQUIRED_BALANCE = {
     "requiredBalance": {
@@ -300,6 +313,9 @@ class _Builder:
             for cls in self.errors(owner):
                 if cls not in by_status[cls.status][owner_surface]:
                     by_status[cls.status][owner_surface].append(cls)
+        for cls in AT_THE_EDGE:
+            if cls not in by_status[cls.status]["openai"]:
+                by_status[cls.status]["openai"].append(cls)
         for status in sorted(by_status):
             envelopes = by_status[status]
             schemas = [
@@ -307,6 +323,9 @@ class _Builder:
                 for s, classes in envelopes.items()
             ]
             every = [cls for classes in envelopes.values() for cls in classes]
+            answer = responses.get(str(status))
+            if answer is not None:  # an answer in this state too (/readyz's 503)
+                schemas.insert(0, answer["content"]["application/json"]["schema"])
             responses[str(status)] = {
                 "description": ", ".join(_unique(cls.code for cls in every)),
                 "headers": _error_headers(surface, every),

@@ -11,25 +11,35 @@ from typing import Any
 import uvicorn
 from aiohttp import web
 
+from nanogate.config import ServerSettings
+from nanogate.edge import uvicorn_options
+
 
 class ServedASGI:
     """``with ServedASGI(app) as served:`` runs ``app`` under uvicorn at ``served.url``.
 
-    It uses the same event loop and HTTP parser as ``nanogate serve`` (uvloop,
-    httptools), so tests see exactly what clients of a real gateway see.
+    It uses the same event loop, HTTP parser and HTTP edge as ``nanogate serve``
+    (uvloop, httptools, the limits of ``server``), so tests see exactly what clients
+    of a real gateway see.
     """
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", **options: Any) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        server: ServerSettings | None = None,
+        **options: Any,
+    ) -> None:
         config = uvicorn.Config(
             app,
             host=host,
             port=0,
-            loop="uvloop",
-            http="httptools",
             log_level="warning",
             access_log=False,
             lifespan="on",
-            **options,
+            server_header=False,
+            **{**uvicorn_options(server or ServerSettings()), **options},
         )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, name="served-asgi", daemon=True)

@@ -23,7 +23,7 @@ from nanogate.config import Settings
 from nanogate.providers import Provider
 from nanogate.server import Gateway, create_app
 from nanogate.server._state import utc_now
-from nanogate.testing import ServedASGI
+from nanogate.testing import FakeUpstream, ServedAioHTTP, ServedASGI
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
@@ -126,3 +126,21 @@ def serve_gateway(tmp_path: Path) -> Iterator[LiveFactory]:
 @pytest.fixture
 def live(serve_gateway: LiveFactory) -> Live:
     return serve_gateway()
+
+
+@pytest.fixture(scope="module")
+def served_fake() -> Iterator[tuple[FakeUpstream, str]]:
+    """One fake upstream served on loopback for a whole module: (the fake, its URL)."""
+    upstream = FakeUpstream(record=False)
+    with ServedAioHTTP(upstream.app()) as served:
+        yield upstream, served.url
+
+
+@pytest.fixture
+def fake(served_fake: tuple[FakeUpstream, str]) -> Iterator[FakeUpstream]:
+    """The module's fake upstream with no faults queued; a test that queues a fault must
+    use it."""
+    upstream = served_fake[0]
+    upstream.faults.clear()
+    yield upstream
+    assert not upstream.faults, "the injected fault was not used"

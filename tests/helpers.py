@@ -19,7 +19,7 @@ import orjson
 from nanogate.config import ProviderSettings, Settings, load_settings
 from nanogate.core._money import usd_to_nano
 from nanogate.errors import error_for_code
-from nanogate.storage import SQLStore
+from nanogate.storage import RequestRecord, SQLStore
 
 T = TypeVar("T")
 
@@ -254,6 +254,22 @@ def requests_written(url: str, *request_ids: str) -> bool:
             await store.close()
 
     return run_sync(read())
+
+
+def written_record(url: str, request_id: str, timeout: float = 10.0) -> RequestRecord:
+    """The record of ``request_id``, once the request log has written it."""
+
+    async def read() -> RequestRecord | None:
+        store = SQLStore(url)
+        try:
+            return await store.get_request(request_id)
+        finally:
+            await store.close()
+
+    found: RequestRecord = wait_until(
+        lambda: run_sync(read()), f"the record of {request_id}", timeout
+    )
+    return found
 
 
 @contextmanager

@@ -46,7 +46,7 @@ from nanogate.client import (
 )
 from nanogate.config import ProviderSettings
 from nanogate.server import create_app
-from nanogate.testing import FakeUpstream, Fault, ServedAioHTTP, ServedASGI
+from nanogate.testing import FakeUpstream, Fault, ServedASGI
 
 HI = [{"role": "user", "content": "hi"}]
 UPSTREAM_TEXT = "Hello from the upstream."
@@ -399,21 +399,6 @@ async def test_429_daily_limit_is_never_retried(serve_gateway: LiveFactory) -> N
 
 
 # Upstream faults: 503, 504, and streams --------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def served_fake() -> Iterator[tuple[FakeUpstream, str]]:
-    upstream = FakeUpstream(record=False)
-    with ServedAioHTTP(upstream.app()) as served:
-        yield upstream, served.url
-
-
-@pytest.fixture
-def fake(served_fake: tuple[FakeUpstream, str]) -> Iterator[FakeUpstream]:
-    upstream = served_fake[0]
-    upstream.faults.clear()
-    yield upstream
-    assert not upstream.faults, "the injected fault was not used"
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from tests.helpers import (
     run_sync,
     wait_until,
     with_provider,
+    written_record,
 )
 from tests.live.test_balances import assert_books_balance
 
@@ -212,18 +213,7 @@ def test_a_disconnect_is_charged_for_what_was_produced(
     assert before - balance(charged_live) == expected
     assert_books_balance(charged_live.settings.database.url, charged_live.seeded.account_id)
 
-    async def record() -> Any:
-        store = SQLStore(charged_live.settings.database.url)
-        try:
-            for _ in range(50):
-                found = await store.get_request(request_id)
-                if found is not None:
-                    return found
-                await asyncio.sleep(0.05)
-        finally:
-            await store.close()
-
-    logged = run_sync(record())
+    logged = written_record(charged_live.settings.database.url, request_id)
     assert logged.usage_estimated and logged.code == "client_disconnected"
     assert logged.cost_nusd == expected
 

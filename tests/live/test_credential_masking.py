@@ -27,14 +27,13 @@ import orjson
 import pytest
 from aiohttp import web
 from tests.conftest import Live, LiveFactory
-from tests.helpers import logging_restored, make_settings, run_sync, seed
+from tests.helpers import logging_restored, make_settings, run_sync, seed, written_record
 from typer.testing import CliRunner
 
 from nanogate.cli._app import app as cli
 from nanogate.config import Settings
 from nanogate.server import create_app
 from nanogate.server._logging import log_config
-from nanogate.storage import SQLStore
 from nanogate.testing import FakeUpstream, Fault, ServedAioHTTP, ServedASGI
 
 OPERATOR = "opcred-4f7c2a9e1b3d5f60a7c9"
@@ -62,21 +61,6 @@ def echoes(credential: str, whole: bool) -> str:
 
 
 # The gateway, its upstream, its logs ---------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def served_fake() -> Iterator[tuple[FakeUpstream, str]]:
-    upstream = FakeUpstream(record=False)
-    with ServedAioHTTP(upstream.app()) as served:
-        yield upstream, served.url
-
-
-@pytest.fixture
-def fake(served_fake: tuple[FakeUpstream, str]) -> Iterator[FakeUpstream]:
-    upstream = served_fake[0]
-    upstream.faults.clear()
-    yield upstream
-    assert not upstream.faults, "the injected fault was not used"
 
 
 def masking_settings(tmp_path: Path, url: str) -> Settings:
@@ -166,20 +150,7 @@ def logs(live: Live) -> Iterator[Capture]:
 
 def stored(live: Live, request_id: str) -> str:
     """The request's record as stored (once the request log has written it), as JSON."""
-
-    async def read() -> Any:
-        store = SQLStore(live.settings.database.url)
-        try:
-            for _ in range(200):
-                found = await store.get_request(request_id)
-                if found is not None:
-                    return found
-                await asyncio.sleep(0.05)
-        finally:
-            await store.close()
-        raise AssertionError(f"{request_id} was never written")
-
-    record = run_sync(read())
+    record = written_record(live.settings.database.url, request_id)
     return orjson.dumps(dataclasses.asdict(record), default=str).decode()
 
 

@@ -7,7 +7,6 @@ a real HTTP server on loopback whose faults are injected per request.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -17,12 +16,11 @@ import httpx
 import orjson
 import pytest
 from tests.conftest import Live, LiveFactory
-from tests.helpers import assert_envelope, make_settings, run_sync
+from tests.helpers import assert_envelope, make_settings, written_record
 from tests.live.test_charging import balance
 
 from nanogate.config import Settings
 from nanogate.core import format_usd
-from nanogate.storage import RequestRecord, SQLStore
 from nanogate.testing import FakeUpstream, Fault, ServedAioHTTP
 
 CHAT = "/api/v1/chat/completions"
@@ -95,25 +93,6 @@ def calls(upstreams: dict[str, tuple[FakeUpstream, str]]) -> dict[str, list[str]
     }
 
 
-def stored(live: Live, request_id: str) -> RequestRecord:
-    """The request's record, once the request log has written it."""
-
-    async def read() -> RequestRecord | None:
-        store = SQLStore(live.settings.database.url)
-        try:
-            return await store.get_request(request_id)
-        finally:
-            await store.close()
-
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        record = run_sync(read())
-        if record is not None:
-            return record
-        time.sleep(0.05)
-    raise AssertionError(f"no record of {request_id}")
-
-
 def post(live: Live, body: dict[str, Any] = BODY, **headers: str) -> httpx.Response:
     return httpx.post(live.url + CHAT, json=body, headers={**live.auth(), **headers}, timeout=10)
 
@@ -137,7 +116,7 @@ def test_the_third_deployment_answers_when_the_first_two_fail(
     assert Decimal(str(answer["x_nanogpt_pricing"]["cost"])) == Decimal(format_usd(expected, 0))
     assert before - balance(gateway) == expected
 
-    record = stored(gateway, response.headers["x-request-id"])
+    record = written_record(gateway.settings.database.url, response.headers["x-request-id"])
     attempts = [(d["provider"], d["upstream_model"], d["outcome"]) for d in record.deployments]
     assert attempts == [
         ("one", "chat-1", "failed"),
@@ -277,7 +256,12 @@ def test_an_open_circuit_skips_the_deployment(
     response = post(live)
     assert response.json()["choices"][0]["message"]["content"] == "Hello from two."
     assert len(upstreams["one"][0].requests) == 2, "the open circuit was skipped"
-    outcomes = [d["outcome"] for d in stored(live, response.headers["x-request-id"]).deployments]
+    outcomes = [
+        d["outcome"]
+        for d in written_record(
+            live.settings.database.url, response.headers["x-request-id"]
+        ).deployments
+    ]
     assert outcomes == ["skipped: circuit open", "answered"]
 
 
@@ -338,14 +322,14 @@ def test_embeddings_that_do_not_fit_fall_back_and_open_the_circuit(
         assert [item["index"] for item in response.json()["data"]] == [0, 1, 2]
         ids.append(response.headers["x-request-id"])
     assert [len(upstreams[n][0].requests) for n in NAMES] == [2, 3, 0]
-    failed, answered = stored(live, ids[0]).deployments
+    failed, answered = written_record(live.settings.database.url, ids[0]).deployments
     assert (failed["provider"], failed["outcome"], failed["code"]) == (
         "one",
         "failed",
         "service_unavailable",
     )
     assert (answered["provider"], answered["outcome"]) == ("two", "answered")
-    skipped, _ = stored(live, ids[2]).deployments
+    skipped, _ = written_record(live.settings.database.url, ids[2]).deployments
     assert skipped["outcome"] == "skipped: circuit open"
 
 
@@ -367,7 +351,7 @@ def test_a_fallback_the_request_does_not_fit_is_skipped_and_recorded(
     body = assert_envelope(response, "openai", "all_fallbacks_failed")
     assert "2 attempts" in body["error"]["message"]
     assert upstreams["three"][0].requests == []
-    record = stored(live, response.headers["x-request-id"])
+    record = written_record(live.settings.database.url, response.headers["x-request-id"])
     assert [(d["provider"], d["outcome"]) for d in record.deployments] == [
         ("three", "skipped: context_length_exceeded"),
         ("one", "failed"),

@@ -17,8 +17,14 @@ from typing import Any
 import httpx
 import pytest
 from tests.conftest import Live, LiveFactory
-from tests.helpers import SURFACE_PATHS, assert_envelope, make_settings, wait_until, with_provider
-from tests.live.test_balances import assert_books_balance, store_call
+from tests.helpers import (
+    SURFACE_PATHS,
+    assert_envelope,
+    make_settings,
+    with_provider,
+    written_record,
+)
+from tests.live.test_balances import assert_books_balance
 from tests.live.test_charging import balance
 from tests.x402_helpers import BODY, Peers, price_of, quote, serve_peers, x402_settings
 
@@ -26,7 +32,6 @@ from nanogate.billing import cost, maximum_cost
 from nanogate.config import ProviderSettings, Settings
 from nanogate.core import count_chat_tokens, format_usd
 from nanogate.routing import Model
-from nanogate.storage import RequestRecord, SQLStore
 from nanogate.testing import FakeUpstream, ServedAioHTTP
 
 HI = [{"role": "user", "content": "hi"}]
@@ -40,18 +45,6 @@ def model_of(settings: Settings, model_id: str) -> Model:
 def post(live: Live, body: dict[str, Any], path: str = SURFACE_PATHS["openai"]) -> httpx.Response:
     with httpx.Client(base_url=live.url, timeout=30) as client:
         return client.post(path, json=body, headers=live.auth())
-
-
-def record_of(live: Live, request_id: str) -> RequestRecord:
-    """The request's record, once the request log has written it."""
-
-    async def read(store: SQLStore) -> RequestRecord | None:
-        return await store.get_request(request_id)
-
-    found: RequestRecord = wait_until(
-        lambda: store_call(live.settings.database.url, read), f"the record of {request_id}"
-    )
-    return found
 
 
 def test_every_choice_is_held(serve_gateway: LiveFactory, tmp_path: Path) -> None:
@@ -191,7 +184,7 @@ def test_usage_beyond_what_the_request_allowed_is_recorded_and_not_billed(
         assert response.json()["usage"]["completion_tokens"] == 5000
     request_id = response.headers["x-request-id"]
     assert before - balance(live) == hold
-    record = record_of(live, request_id)
+    record = written_record(live.settings.database.url, request_id)
     assert record.cost_nusd == hold
     assert record.output_tokens == 5000
     assert record.discrepancy is not None
@@ -213,6 +206,9 @@ def test_usage_within_what_was_allowed_is_no_discrepancy(
     live = serve_gateway(make_settings(tmp_path))
     response = post(live, {**CHOICES, "n": 2})
     assert response.status_code == 200
-    assert record_of(live, response.headers["x-request-id"]).discrepancy is None
+    assert (
+        written_record(live.settings.database.url, response.headers["x-request-id"]).discrepancy
+        is None
+    )
     assert metric_value(live, "output") == 0.0
     assert metric_value(live, "cost") == 0.0

@@ -36,7 +36,7 @@ from nanogate.config import ProviderSettings, Settings
 from nanogate.core import SSEDecoder
 from nanogate.errors import error_for_code
 from nanogate.server import create_app
-from nanogate.testing import FakeUpstream, Fault, ServedAioHTTP, ServedASGI, refused_url
+from nanogate.testing import FakeUpstream, Fault, ServedASGI, refused_url
 
 HI = [{"role": "user", "content": "hi"}]
 TEXT = "Hello from the upstream."
@@ -63,21 +63,6 @@ def request_body(surface: str, dialect: str, stream: bool) -> dict[str, Any]:
 
 
 # The gateway and its upstreams --------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def served_fake() -> Iterator[tuple[FakeUpstream, str]]:
-    upstream = FakeUpstream(record=False)
-    with ServedAioHTTP(upstream.app()) as served:
-        yield upstream, served.url
-
-
-@pytest.fixture
-def fake(served_fake: tuple[FakeUpstream, str]) -> Iterator[FakeUpstream]:
-    upstream = served_fake[0]
-    upstream.faults.clear()
-    yield upstream
-    assert not upstream.faults, "the injected fault was not used"
 
 
 def upstream_settings(tmp_path: Path, url: str) -> Settings:

@@ -196,6 +196,22 @@ def test_text_from_the_server_is_printed_as_it_is(chat_live: Live) -> None:
     assert f"chatting with {model}; /exit or Ctrl-D to leave" in conversation.stderr
 
 
+def test_control_characters_in_an_answer_are_shown_as_escapes(
+    chat_live: Live, fake: FakeUpstream
+) -> None:
+    """An answer carrying terminal escapes (a clipboard write, a colour) is printed with
+    them as visible escapes, its newlines kept; the conversation keeps the text as
+    sent."""
+    fake.reply = "Hi \x1b]52;c;ZXZpbA==\x07 there\n\x1b[31mred"
+    try:
+        result = chat(chat_live, "--model", "acme/gpt", "hi")
+    finally:
+        fake.reply = FakeUpstream.reply
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "Hi \\x1b]52;c;ZXZpbA==\\x07 there\n\\x1b[31mred" in result.stdout
+
+
 def test_a_timeout_beyond_an_hour_is_a_usage_error() -> None:
     """``--timeout inf`` (or any timeout beyond an hour) is refused with exit 2 before any
     request, instead of a traceback from the socket layer."""

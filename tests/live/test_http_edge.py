@@ -336,6 +336,79 @@ def test_a_stalled_head_on_a_kept_alive_connection_gets_408(
     assert 0.95 <= waited < 5, waited
 
 
+def test_a_body_dripped_after_an_early_answer_cannot_hold_the_connection(
+    serve_gateway: LiveFactory, tmp_path: Path
+) -> None:
+    """A request answered before its body was read (here a GET announcing a gigabyte)
+    has the rest of its body dropped for the keep-alive time only: a byte every 0.1 s
+    does not keep the connection open past it."""
+    live = serve_gateway(make_settings(tmp_path, keepalive_timeout_s=0.5, header_timeout_s=2.0))
+    with connection(live.url) as sock:
+        sock.sendall(request_head("GET", "/healthz", {"content-length": str(10**9)}))
+        assert one_response(sock).status == 200
+        began = time.monotonic()
+        closed = False
+        while not closed and time.monotonic() - began < 5:
+            try:
+                sock.sendall(b"x")
+                sock.settimeout(0.1)
+                closed = sock.recv(65536) == b""
+            except TimeoutError:
+                pass
+            except ConnectionError:
+                closed = True
+        waited = time.monotonic() - began
+    assert closed and waited < 2.5, waited
+
+
+def pipelined_stream(live: Live, after: bytes) -> bytes:
+    """Send a streamed chat request that takes about a second to answer and, while it
+    streams, ``after`` on the same connection; everything read up to the close."""
+    body = orjson.dumps(
+        {
+            "model": "local/chat",
+            "stream": True,
+            "messages": [{"role": "user", "content": "one two three four five six"}],
+        }
+    )
+    head = request_head(
+        "POST",
+        "/api/v1/chat/completions",
+        {**live.auth(), "content-type": "application/json", "content-length": str(len(body))},
+    )
+    with connection(live.url) as sock:
+        sock.sendall(head + body)
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200"), first
+        sock.sendall(after)
+        return first + read_all(sock)
+
+
+@pytest.mark.parametrize(
+    "after",
+    [b"NOT HTTP AT ALL\r\n\r\n", head_of_size(LIMIT + 1)],
+    ids=["malformed", "too-large"],
+)
+def test_a_bad_request_pipelined_behind_a_running_one_is_answered_after_it(
+    serve_gateway: LiveFactory, tmp_path: Path, after: bytes
+) -> None:
+    """A bad request sent while the one before it on the connection is still streaming
+    does not cut that stream: it is answered whole, then the bad one gets its error."""
+    settings = make_settings(tmp_path)
+    providers = tuple(p.model_copy(update={"stream_delay_ms": 100.0}) for p in settings.providers)
+    live = serve_gateway(settings.model_copy(update={"providers": providers}))
+    data = pipelined_stream(live, after)
+    done = data.find(b"data: [DONE]")
+    answer = data.find(b"HTTP/1.1 4", done)
+    assert done > 0 and answer > done, data[-600:]
+    status, code = (
+        (400, "malformed_request")
+        if after.startswith(b"NOT")
+        else (431, "request_header_fields_too_large")
+    )
+    assert_edge_answer(parse(data[answer:]), status, code)
+
+
 def test_slow_bodies_and_long_streams_are_not_cut_by_the_head_deadline(
     serve_gateway: LiveFactory, tmp_path: Path
 ) -> None:

@@ -212,3 +212,28 @@ def test_usage_within_what_was_allowed_is_no_discrepancy(
     )
     assert metric_value(live, "output") == 0.0
     assert metric_value(live, "cost") == 0.0
+
+
+def test_whole_numbers_written_with_a_point_count_as_integers(
+    serve_gateway: LiveFactory,
+    tmp_path: Path,
+    greedy: tuple[FakeUpstream, str],
+) -> None:
+    """``n: 2.0`` and ``max_tokens: 50.0`` are the integers 2 and 50: they are held as
+    such, reach the upstream as integers, and the discrepancy record counts in
+    integers."""
+    live = greedy_live(serve_gateway, tmp_path, greedy[1])
+    chat = model_of(live.settings, "acme/chat")
+    hold = maximum_cost(chat, count_chat_tokens(HI), 50, 2)
+    before = balance(live)
+    body = {"model": "acme/chat", "messages": HI, "max_tokens": 50.0, "n": 2.0}
+    response = post(live, body)
+    assert response.status_code == 200, response.text
+    sent = greedy[0].requests[-1]["body"]
+    assert (sent["n"], sent["max_tokens"]) == (2, 50)
+    assert type(sent["n"]) is int and type(sent["max_tokens"]) is int
+    assert before - balance(live) == hold
+    record = written_record(live.settings.database.url, response.headers["x-request-id"])
+    assert record.discrepancy is not None
+    assert record.discrepancy["allowed_output_tokens"] == 100
+    assert type(record.discrepancy["allowed_output_tokens"]) is int

@@ -17,7 +17,7 @@ import typer
 from rich.prompt import Prompt
 from rich.text import Text
 
-from nanogate.cli._console import err, styled
+from nanogate.cli._console import err, escaped, styled
 from nanogate.client import APIError, Client, StreamError
 
 # Prompts, notices and errors go to ``err``; answers alone go to stdout, as they arrive.
@@ -67,14 +67,16 @@ def show_error(error: APIError) -> None:
 
 
 def stream_answer(client: Client, model: str, messages: list[Message], pieces: list[str]) -> None:
-    """Stream one answer to stdout as it arrives, collecting its text in ``pieces``."""
+    """Stream one answer to stdout as it arrives, collecting its text in ``pieces``.
+    Control characters in it are shown as escapes, so a server cannot drive the
+    terminal (set its title, write the clipboard)."""
     with client.chat.completions.create(model=model, messages=messages, stream=True) as stream:
         for chunk in stream:
             for choice in chunk.get("choices") or ():
                 text = (choice.get("delta") or {}).get("content")
                 if text:
                     pieces.append(text)
-                    sys.stdout.write(text)
+                    sys.stdout.write(escaped(text))
                     sys.stdout.flush()
 
 

@@ -26,11 +26,16 @@ err = Console(stderr=True, markup=False, emoji=False)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def escaped(text: str) -> str:
+    """``text`` with control characters other than newline and tab written as escapes
+    (``\\x1b``): what a terminal shows without obeying."""
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
 def plain(value: object, style: str = "") -> Text:
     """``value`` as text to print as it is (``None`` is empty): no markup, and control
     characters other than newline and tab written as escapes."""
-    text = "" if value is None else str(value)
-    return Text(_CONTROL.sub(lambda m: ascii(m.group())[1:-1], text), style=style)
+    return Text(escaped("" if value is None else str(value)), style=style)
 
 
 def styled(*parts: str | tuple[str, str]) -> Text:
@@ -42,4 +47,4 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return line
 
 
-__all__ = ["err", "out", "plain", "styled"]
+__all__ = ["err", "escaped", "out", "plain", "styled"]

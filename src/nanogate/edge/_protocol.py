@@ -11,16 +11,18 @@ protocol with these bounds:
 - a head must be complete ``header_timeout_s`` after the connection opened, or
   after its first byte on a kept-alive connection: a late head gets 408
   ``request_timeout``, a connection that sent nothing is closed;
-- an idle kept-alive connection is closed after ``keepalive_timeout_s``;
+- an idle kept-alive connection is closed after ``keepalive_timeout_s``, and so
+  is one still sending the body of a request answered without it;
 - a connection over ``max_connections`` gets 503 ``service_unavailable`` to its
   first request, which never reaches the app;
 - bytes that are not HTTP/1.1 get 400 ``malformed_request``.
 
 Each answer is the OpenAI envelope with ``X-Request-ID`` and ``Connection:
-close``; then the connection lingers (reading and dropping what the client still
-sends) so that closing does not reset it before the client has read the answer.
-Where a response is already on the wire nothing can be answered: the connection
-is closed.
+close``, after the responses to any requests before it on the connection; then
+the connection lingers (reading and dropping what the client still sends) so that
+closing does not reset it before the client has read the answer. An error in the
+body of a request whose response is already on the wire cannot be answered: the
+connection is closed.
 
 On the request path the protocol adds a few integer operations per read and two
 clock reads per request; the deadlines reuse uvicorn's one keep-alive timer,
@@ -94,7 +96,8 @@ class EdgeProtocol(HttpToolsProtocol):
     still use (``-1`` once the head is complete, until the request's last byte);
     ``_head_deadline`` is when the head must be complete (``0`` before its first
     byte on a kept-alive connection); ``_idle_deadline`` is when a connection that
-    has sent nothing since its last response is closed.
+    has begun no request head since its last response is closed; ``_deferred`` is
+    the error of a pipelined request, answered once the responses before it are.
     """
 
     def __init__(
@@ -118,7 +121,7 @@ class EdgeProtocol(HttpToolsProtocol):
         self._idle_deadline = 0.0
         self._over_cap = False
         self._answered = False
-        self._progress = False
+        self._deferred: GatewayError | None = None
 
     # Connection ---------------------------------------------------------------------
 
@@ -135,7 +138,6 @@ class EdgeProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         # Unlike uvicorn's, this does not cancel the keep-alive timer: its handler
         # decides, from the deadlines, what the wait has become.
-        self._progress = True
         room = self._head_room
         if room >= 0:  # a request head is arriving
             if not self._head_deadline:
@@ -219,6 +221,12 @@ class EdgeProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         self._idle_deadline = self.loop.time() + self.limits.keepalive_timeout_s
         _base.on_response_complete(self)
+        deferred = self._deferred
+        if deferred is not None and not self.pipeline:
+            cycle = self.cycle
+            if cycle is None or cycle.response_complete:
+                self._deferred = None
+                self._write_answer(deferred)
 
     # Deadlines ----------------------------------------------------------------------
 
@@ -231,14 +239,9 @@ class EdgeProtocol(HttpToolsProtocol):
         if cycle is not None and not cycle.response_complete:
             return  # a request is being served; its response re-arms the timer
         now = self.loop.time()
-        if self._head_room < 0:
-            # answered before its body was read; the rest of the body is dropped
-            if self._progress:
-                self._progress = False
-                self._wait(self.limits.keepalive_timeout_s)
-            else:
-                self.transport.close()
-        elif self._head_room == self.limits.max_header_bytes:  # nothing since the last response
+        if self._head_room < 0 or self._head_room == self.limits.max_header_bytes:
+            # nothing since the last response, or the rest of a body its answer did
+            # not wait for, which is dropped: either way the keep-alive time runs
             if now < self._idle_deadline:
                 self._wait(self._idle_deadline - now)
             else:
@@ -256,14 +259,25 @@ class EdgeProtocol(HttpToolsProtocol):
     # Answers ------------------------------------------------------------------------
 
     def _answer(self, err: GatewayError) -> None:
-        """Answer ``err`` and let the connection linger to its close, or just close it
-        if a response is already on the wire (or queued behind one, when pipelining)."""
+        """Answer ``err`` and let the connection linger to its close.
+
+        ``err`` may concern the request being served or a later one. A later one
+        (pipelined while the one before it runs) is answered once every response
+        before it is complete. An error in the body of the request being served ends
+        that request: it is answered if no response to it has started, else the
+        connection is closed."""
+        if self._answered:
+            return
         self._answered = True
         transport = self.transport
         if transport.is_closing():
             return
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
+            if not cycle.more_body:  # the error is in a later request: its turn comes
+                self._deferred = err
+                self.flow.pause_reading()
+                return
             if cycle.response_started or self.pipeline:
                 transport.close()
                 return
@@ -271,6 +285,13 @@ class EdgeProtocol(HttpToolsProtocol):
             # whatever it sends from now on is dropped
             cycle.disconnected = True
             cycle.message_event.set()
+        self._write_answer(err)
+
+    def _write_answer(self, err: GatewayError) -> None:
+        """Write the answer to ``err`` with ``Connection: close``, then linger."""
+        transport = self.transport
+        if transport.is_closing():
+            return
         request_id = new_request_id()
         peer = "{}:{}".format(*self.client) if self.client else "?"
         log.info("%d %s from %s, request_id=%s", err.status, err.code, peer, request_id)

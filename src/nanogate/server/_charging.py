@@ -105,7 +105,11 @@ class Charge:
         """Charge the reported usage, or an estimate from the prompt and what was produced.
 
         The charge never exceeds the hold: usage beyond what the request allowed, or
-        costing more than was held, is recorded as a discrepancy and not billed."""
+        costing more than was held, is recorded as a discrepancy and not billed. A
+        charge settles once: a later call (a stream cancelled while its last events are
+        sent) changes nothing."""
+        if self.settled:
+            return
         reported = usage_tokens(usage)
         record = self.ctx.record
         if reported is None:

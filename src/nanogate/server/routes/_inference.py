@@ -122,10 +122,18 @@ GATEWAY_FIELDS = (
 )
 """Request fields for the gateway itself, never sent upstream."""
 
+INTEGER_FIELDS = frozenset({"n", "max_tokens", "max_completion_tokens", "seed", "top_logprobs"})
+"""Chat fields validated as integers, where ``2.0`` is ``2``: sent upstream as ``2``."""
+
 
 def upstream_body(body: Mapping[str, Any]) -> dict[str, Any]:
-    """``body`` without the fields that are for the gateway itself."""
-    return {k: v for k, v in body.items() if k not in GATEWAY_FIELDS}
+    """``body`` without the fields that are for the gateway itself, its integers
+    written as integers."""
+    return {
+        k: int(v) if k in INTEGER_FIELDS and isinstance(v, float) else v
+        for k, v in body.items()
+        if k not in GATEWAY_FIELDS
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +208,7 @@ def chat_target(
         max_tokens,
         ctx.request_id,
         byok,
-        choices=body.get("n") or 1,
+        choices=int(body.get("n") or 1),
     )
 
 

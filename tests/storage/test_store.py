@@ -15,6 +15,18 @@ async def test_upgrade_is_idempotent(store: SQLStore) -> None:
     await store.ping()
 
 
+def test_the_schema_head_is_alembics_head() -> None:
+    """The revision a database must be at to skip migrating is the newest migration's."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from nanogate.storage._sql import _MIGRATIONS, SCHEMA_HEAD
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+
+
 async def test_accounts_hold_exact_balances(store: SQLStore) -> None:
     """Balances are integers of nano-dollars; top-ups add exactly; unknown ids are None."""
     account = await store.create_account(5_000_000_000, name="demo")

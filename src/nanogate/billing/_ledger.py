@@ -19,11 +19,10 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from nanogate.billing._calendar import day_of, second_of
 from nanogate.billing._model import Admission, Hold, Replay
-from nanogate.billing._redis import RedisLimiter, Slot
 from nanogate.billing._scripts import (
     admit,
     claim_idempotency,
@@ -37,6 +36,9 @@ from nanogate.billing._scripts import (
 )
 from nanogate.core import new_id
 from nanogate.storage import Driver, Script
+
+if TYPE_CHECKING:
+    from nanogate.billing._redis import RedisLimiter, Slot
 
 log = logging.getLogger("nanogate.ledger")
 

@@ -6,7 +6,7 @@ Changes made here reach running gateways within a second (they poll for them).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,7 +23,9 @@ from nanogate.cli._common import (
 )
 from nanogate.cli._values import MAX_COUNT, moment, positive_usd, usd
 from nanogate.core import format_usd, nano_to_usd
-from nanogate.storage import Account, APIKey, RequestRecord
+
+if TYPE_CHECKING:
+    from nanogate.storage import Account, APIKey, RequestRecord
 
 accounts = typer.Typer(help="Prepaid accounts.", no_args_is_help=True)
 keys = typer.Typer(help="API keys.", no_args_is_help=True)

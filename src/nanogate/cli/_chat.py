@@ -11,14 +11,16 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.prompt import Prompt
 from rich.text import Text
 
 from nanogate.cli._console import err, escaped, styled
-from nanogate.client import APIError, Client, StreamError
+
+if TYPE_CHECKING:
+    from nanogate.client import APIError, Client
 
 # Prompts, notices and errors go to ``err``; answers alone go to stdout, as they arrive.
 
@@ -46,6 +48,8 @@ def client_logs_quiet() -> Iterator[None]:
 
 def show_error(error: APIError) -> None:
     """The failure, on stderr: what went wrong, its code and the request id."""
+    from nanogate.client import StreamError
+
     if isinstance(error, StreamError):
         headline = "the answer failed mid-stream"
     elif error.status is None:
@@ -82,6 +86,8 @@ def stream_answer(client: Client, model: str, messages: list[Message], pieces: l
 
 def ask(client: Client, model: str, messages: list[Message]) -> str | None:
     """One turn: the streamed answer's text, or ``None`` after showing the failure."""
+    from nanogate.client import APIError
+
     pieces: list[str] = []
     try:
         stream_answer(client, model, messages, pieces)
@@ -163,6 +169,8 @@ def chat(
     ] = 60.0,
 ) -> None:
     """Chat with a model of any NanoGPT-compatible endpoint, streaming the answers."""
+    from nanogate.client import Client
+
     messages: list[Message] = [{"role": "system", "content": system}] if system else []
     with (
         client_logs_quiet(),

@@ -1,4 +1,7 @@
-"""What every command shares: finding the configuration, opening the store, output."""
+"""What every command shares: finding the configuration, opening the store, output.
+
+The configuration, the store and SQLAlchemy are imported by the commands that use
+them, so ``nanogate --help`` and a command's own ``--help`` load none of them."""
 
 from __future__ import annotations
 
@@ -9,17 +12,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import orjson
 import typer
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from nanogate.cli._console import err, out, plain, styled
-from nanogate.config import ConfigError, Settings, load_settings
-from nanogate.core import redact
-from nanogate.storage import SQLStore
+
+if TYPE_CHECKING:
+    from nanogate.config import Settings
+    from nanogate.storage import SQLStore
 
 T = TypeVar("T")
 
@@ -42,6 +45,8 @@ def fail(message: str) -> NoReturn:
 
 
 def settings_from(config: Path | None) -> Settings:
+    from nanogate.config import ConfigError, load_settings
+
     try:
         return load_settings(config, os.environ)
     except ConfigError as exc:
@@ -51,6 +56,8 @@ def settings_from(config: Path | None) -> Settings:
 @asynccontextmanager
 async def open_store(settings: Settings) -> AsyncIterator[SQLStore]:
     """The configured database, migrated to the latest schema, closed on exit."""
+    from nanogate.storage import SQLStore
+
     store = SQLStore(settings.database.url)
     try:
         await store.upgrade()
@@ -61,6 +68,9 @@ async def open_store(settings: Settings) -> AsyncIterator[SQLStore]:
 
 def run_with_store(settings: Settings, action: Callable[[SQLStore], Awaitable[T]]) -> T:
     """Run ``action`` against the configured database; an unreachable one is a clean failure."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from nanogate.core import redact
 
     async def run() -> T:
         async with open_store(settings) as store:

@@ -7,7 +7,7 @@ locally without money; it refuses unless the configuration enables that rail.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,13 +22,15 @@ from nanogate.cli._common import (
 )
 from nanogate.cli._values import atomic_units
 from nanogate.core import nano_to_usd, new_id
-from nanogate.storage import SQLStore, StoredPayment, StoredReceipt
 from nanogate.x402 import arrived_in_time, observed_status, usd_text
+
+if TYPE_CHECKING:
+    from nanogate.storage import SQLStore, StoredPayment, StoredReceipt
 
 payments = typer.Typer(help="Accountless x402 payments.", no_args_is_help=True)
 
 
-Receipts = list[StoredReceipt]
+Receipts = list["StoredReceipt"]
 
 
 def payment_view(payment: StoredPayment, receipts: Receipts) -> dict[str, Any]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 from rich.panel import Panel
 
 from nanogate.cli._common import (
@@ -18,11 +17,11 @@ from nanogate.cli._common import (
     styled,
     with_store,
 )
-from nanogate.config import Settings
 from nanogate.core import format_usd, usd_to_nano
-from nanogate.edge import uvicorn_options
-from nanogate.server._logging import log_config
-from nanogate.storage import NewKey, Store
+
+if TYPE_CHECKING:
+    from nanogate.config import Settings
+    from nanogate.storage import NewKey, Store
 
 db = typer.Typer(help="The database schema.", no_args_is_help=True)
 
@@ -71,6 +70,11 @@ def serve(
             ),
             highlight=False,
         )
+    import uvicorn
+
+    from nanogate.edge import uvicorn_options
+    from nanogate.server._logging import log_config
+
     url = f"http://{server.host}:{server.port}"
     err.print(f"nanogate listening on {url}  (OpenAI base URL: {url}/api/v1)", highlight=False)
     uvicorn.run(

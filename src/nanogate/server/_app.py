@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from nanogate.billing import Ledger, RedisLimiter, connect_redis
+from nanogate.billing import Ledger
 from nanogate.byok import sealer_for
 from nanogate.config import ConfigError, Settings
 from nanogate.core import KnownSecrets, Secrets, url_secrets
@@ -113,7 +113,9 @@ def create_app(
     quoting = settings.x402.endpoints if settings.x402.enabled else ()
     limiter = None
     if settings.redis.url:
-        redis = connect_redis(settings.redis.url)
+        from nanogate.billing._redis import RedisLimiter, connect
+
+        redis = connect(settings.redis.url)
         limiter = RedisLimiter(redis, settings.redis.prefix, settings.redis.fail_open)
     ledger = Ledger(store.fast, clock, limiter)
     request_log = RequestLog(store, settings.server.request_log_flush_s, secrets)

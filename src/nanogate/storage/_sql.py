@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import String, event, func, insert, select, update
+from sqlalchemy import String, event, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -41,6 +41,11 @@ from nanogate.storage._tables import (
 )
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+
+SCHEMA_HEAD = "0006"
+"""The newest migration's revision. A database already at it is not handed to
+Alembic, whose import and script scan would double a CLI command's start-up; a
+test keeps this equal to Alembic's head."""
 log = logging.getLogger("nanogate.storage")
 
 
@@ -530,7 +535,17 @@ def _credentials(value: str | None) -> tuple[ProviderCredential, ...]:
     return tuple(ProviderCredential(**c) for c in orjson.loads(value)) if value else ()
 
 
+def _at_head(connection: Connection) -> bool:
+    """Whether the database's schema is at :data:`SCHEMA_HEAD` already."""
+    if not inspect(connection).has_table("alembic_version"):
+        return False
+    versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
+    return list(versions) == [SCHEMA_HEAD]
+
+
 def _run_migrations(connection: Connection) -> None:
+    if _at_head(connection):
+        return
     from alembic import command
     from alembic.config import Config
 

@@ -1,0 +1,58 @@
+"""What loads what: the command line's help needs none of the gateway, the database
+stack, the HTTP server or the client, and a gateway without Redis never loads redis-py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("nanogate.server", "nanogate.storage", "sqlalchemy", "alembic", "uvicorn", "redis")
+"""Modules a command loads only when it runs (and ``nanogate chat`` alone loads httpx)."""
+
+PROBE = """
+import sys
+sys.argv = ["nanogate", *sys.argv[1:]]
+from nanogate.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print("\\n".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--help",), ("accounts", "--help"), ("keys", "create", "--help"), ("serve", "--help")],
+    ids=" ".join,
+)
+def test_help_loads_nothing_heavy(args: tuple[str, ...]) -> None:
+    """``nanogate --help`` and each command's ``--help`` print their help without
+    importing the gateway, the store, SQLAlchemy, Alembic, uvicorn, Redis or httpx."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True
+    )
+    assert "Usage" in done.stdout
+    loaded = set(done.stderr.split())
+    heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
+    assert heavy == [], heavy
+    assert "httpx" not in loaded
+
+
+APP = """
+import sys
+from nanogate.config import load_settings
+from nanogate.server import create_app
+create_app(load_settings(None, {}))
+print("\\n".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_a_gateway_without_redis_never_imports_it() -> None:
+    """Building the app with no ``[redis] url`` loads no module of redis-py."""
+    done = subprocess.run([sys.executable, "-c", APP], capture_output=True, text=True, check=True)
+    loaded = set(done.stderr.split())
+    assert "nanogate.server._app" in loaded
+    assert sorted(m for m in loaded if m.split(".")[0] == "redis") == []

@@ -21,9 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-import asyncpg
+if TYPE_CHECKING:
+    import asyncpg
+
 
 T = TypeVar("T")
 
@@ -334,6 +336,8 @@ class PostgresDriver:
         if self._pool is None:
             async with self._lock:
                 if self._pool is None:
+                    import asyncpg  # only a PostgreSQL database needs it
+
                     self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=16)
         return self._pool
 

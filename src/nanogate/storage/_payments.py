@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -104,6 +103,16 @@ class PaymentStore:
         self._writer = writer
         self._dialect = dialect
 
+    def _upsert(self) -> Any:
+        """The dialect's ``insert`` (with ``on_conflict_do_nothing``), imported on use."""
+        if self._dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            return postgresql_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+
     async def create(
         self,
         payment: NewPayment,
@@ -186,7 +195,7 @@ class PaymentStore:
                 )
             ).scalars()
         )
-        make = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        make = self._upsert()
         for address in pool:
             if address in held:
                 continue
@@ -303,7 +312,7 @@ class PaymentStore:
         ``(receipt id, amount, when it arrived)``; a receipt already recorded, for any
         payment, is not counted again. Returns how many were new."""
         added = 0
-        make = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        make = self._upsert()
         async with self._writer.begin() as conn:
             for receipt_id, amount, arrived_at in receipts:
                 statement = (

@@ -7,8 +7,10 @@ generator returned plus process facts, :func:`markdown` renders the result.
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Any
 
+from bench._litellm import LITELLM
 from bench._stats import summary_ms
 from bench._targets import DIRECT, GATEWAY, PASSTHROUGH
 
@@ -16,6 +18,7 @@ LABELS = {
     DIRECT: "direct (fake upstream)",
     GATEWAY: "gateway (nanogate serve)",
     PASSTHROUGH: "bare pass-through",
+    LITELLM: "LiteLLM proxy (one worker)",
 }
 
 BARS = {
@@ -85,6 +88,33 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b else math.nan
 
 
+def _compiled(raw: dict[str, list[dict[str, Any]]] | None) -> dict[str, Any] | None:
+    """Per target, from ``wrk``'s rounds: the median req/s and latency, and errors."""
+    if raw is None:
+        return None
+    return {
+        name: {
+            "rps": statistics.median(r["rps"] for r in rounds),
+            "rps_rounds": [r["rps"] for r in rounds],
+            "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
+            "p99_ms": statistics.median(r["p99_ms"] for r in rounds),
+            "errors": sum(r["errors"] for r in rounds),
+        }
+        for name, rounds in raw.items()
+    }
+
+
+def _ratios(rps: dict[str, float]) -> dict[str, float]:
+    ratios = {
+        "gateway/passthrough": _ratio(rps[GATEWAY], rps[PASSTHROUGH]),
+        "gateway/direct": _ratio(rps[GATEWAY], rps[DIRECT]),
+        "passthrough/direct": _ratio(rps[PASSTHROUGH], rps[DIRECT]),
+    }
+    if LITELLM in rps:
+        ratios["gateway/litellm"] = _ratio(rps[GATEWAY], rps[LITELLM])
+    return ratios
+
+
 def summarise(
     *,
     machine: dict[str, Any],
@@ -92,6 +122,7 @@ def summarise(
     latency: dict[str, Any],
     stream: dict[str, Any],
     throughput: dict[str, Any],
+    wrk: dict[str, Any] | None,
     gateway: dict[str, Any],
     started_at: str,
     wall_seconds: float,
@@ -100,13 +131,14 @@ def summarise(
     lat = _latency(latency, stream=False)
     streaming = _latency(stream, stream=True)
     thr = _throughput(throughput)
-    rps = {name: entry["rps"] for name, entry in thr.items()}
-    ratios = {
-        "gateway/passthrough": _ratio(rps[GATEWAY], rps[PASSTHROUGH]),
-        "gateway/direct": _ratio(rps[GATEWAY], rps[DIRECT]),
-        "passthrough/direct": _ratio(rps[PASSTHROUGH], rps[DIRECT]),
-    }
+    ratios = _ratios({name: entry["rps"] for name, entry in thr.items()})
+    compiled = _compiled(wrk)
     problems = [
+        f"wrk {name}: {entry['errors']} failed requests"
+        for name, entry in (compiled or {}).items()
+        if entry["errors"]
+    ]
+    problems += [
         f"{phase} {name}: non-200 answers {entry['errors']}"
         for phase, table in (("latency", lat), ("streaming", streaming), ("throughput", thr))
         for name, entry in table.items()
@@ -149,6 +181,8 @@ def summarise(
         "added_latency_ms": added,
         "throughput": thr,
         "throughput_ratios": ratios,
+        "wrk": compiled,
+        "wrk_ratios": _ratios({n: e["rps"] for n, e in compiled.items()}) if compiled else None,
         "streaming": streaming,
         "first_byte_added_ms": first_byte_added,
         "gateway": gateway,
@@ -231,6 +265,31 @@ def _throughput_lines(summary: dict[str, Any]) -> list[str]:
         )
     ratios = summary["throughput_ratios"]
     lines += ["", "Ratios: " + "; ".join(f"{k} = {_f(v, 3)}" for k, v in ratios.items()), ""]
+    if LITELLM not in summary["throughput"]:
+        lines += ["LiteLLM's proxy was not measured (no `--litellm`).", ""]
+    return lines
+
+
+def _wrk_lines(summary: dict[str, Any]) -> list[str]:
+    compiled = summary["wrk"]
+    if compiled is None:
+        return ["### Saturation with wrk", "", "Not measured: `wrk` is not installed.", ""]
+    s = summary["settings"]
+    lines = [
+        f"### Saturation with wrk ({s['wrk_connections']} connections, `wrk -t1`, "
+        f"{s['wrk_seconds']:g} s × {s['wrk_rounds']} rounds, medians)",
+        "",
+        "| target | req/s | req/s per round | p50 ms | p99 ms | failed |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
+    for name, entry in compiled.items():
+        per_round = " / ".join(f"{r:.0f}" for r in entry["rps_rounds"])
+        lines.append(
+            f"| {LABELS[name]} | {entry['rps']:.0f} | {per_round} | {_f(entry['p50_ms'], 2)} "
+            f"| {_f(entry['p99_ms'], 2)} | {entry['errors']} |"
+        )
+    ratios = summary["wrk_ratios"]
+    lines += ["", "Ratios: " + "; ".join(f"{k} = {_f(v, 3)}" for k, v in ratios.items()), ""]
     return lines
 
 
@@ -271,6 +330,7 @@ def markdown(summary: dict[str, Any]) -> str:
     lines += _latency_table("Latency, one client, non-streaming", summary["latency"], "latency_ms")
     lines += _added_table("Added latency, one client", summary["added_latency_ms"])
     lines += _throughput_lines(summary)
+    lines += _wrk_lines(summary)
     lines += _latency_table(
         "Streaming, one client: time to first body byte", summary["streaming"], "first_byte_ms"
     )

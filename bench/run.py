@@ -10,8 +10,12 @@ process on 127.0.0.1:
   (``bench.passthrough``);
 
 then drives all three from a load-generator process (``bench.load``), interleaving
-the targets in rounds so that drift on a noisy machine hits each alike. Only ratios
-and differences measured in the same run are meaningful.
+the targets in rounds so that drift on a noisy machine hits each alike. Saturation is
+measured again with ``wrk``, a compiled load generator (when installed), so the
+client is never the bottleneck; LiteLLM's proxy joins both saturation phases when
+``--litellm`` (or ``NANOGATE_BENCH_LITELLM``) names its command (see
+``bench._litellm``). Only ratios and differences measured in the same run are
+meaningful.
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ from typing import Any
 
 import orjson
 
+from bench._litellm import litellm_command, start_litellm
 from bench._machine import describe
 from bench._procs import Processes, rss_kib
 from bench._report import markdown, summarise
 from bench._targets import start_gateway, start_passthrough, start_upstream
+from bench._wrk import run_wrk_rounds, wrk_command
 from bench.load import run_phase
 
 
@@ -51,6 +57,9 @@ class Plan:
     throughput_rounds: int = 4
     warmup_seconds: float = 0.5
     client: str = "raw"
+    wrk_connections: int = 32
+    wrk_seconds: float = 5.0
+    wrk_rounds: int = 3
 
 
 QUICK = Plan(
@@ -63,6 +72,9 @@ QUICK = Plan(
     connections=16,
     throughput_rounds=2,
     warmup_seconds=0.25,
+    wrk_connections=16,
+    wrk_seconds=1.0,
+    wrk_rounds=1,
 )
 
 
@@ -71,8 +83,8 @@ def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def measure(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
-    """Start the three servers, run every phase, stop the servers; the raw results."""
+def measure(plan: Plan, log: Callable[[str], None], litellm: str | None) -> dict[str, Any]:
+    """Start the servers, run every phase, stop the servers; the raw results."""
     with (
         tempfile.TemporaryDirectory(prefix="nanogate-bench-") as tmp,
         Processes(Path(tmp)) as procs,
@@ -85,7 +97,12 @@ def measure(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
         rss_idle = rss_kib(gateway.child.pid)
         log("starting the bare pass-through")
         passthrough = start_passthrough(procs, upstream)
-        targets = [server.target() for server in (upstream, gateway, passthrough)]
+        servers = [upstream, gateway, passthrough]
+        if litellm is not None:
+            log("starting LiteLLM's proxy")
+            servers.append(start_litellm(procs, Path(tmp), upstream, litellm))
+        targets = [server.target() for server in servers[:3]]
+        saturated = [server.target() for server in servers]
         common = {"targets": targets, "client": plan.client}
         log(f"latency, one client: {plan.requests} requests per target")
         latency = run_phase(
@@ -102,6 +119,7 @@ def measure(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
         throughput = run_phase(
             {
                 **common,
+                "targets": saturated,
                 "phase": "throughput",
                 "connections": plan.connections,
                 "seconds": plan.seconds,
@@ -121,9 +139,16 @@ def measure(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
                 "rounds": plan.latency_rounds,
             }
         )
-        for server in (upstream, gateway, passthrough):
+        compiled: dict[str, Any] | None = None
+        if wrk_command() is not None:
+            log(f"saturation with wrk: {plan.wrk_connections} connections")
+            compiled = run_wrk_rounds(
+                saturated, plan.wrk_connections, plan.wrk_seconds, plan.wrk_rounds
+            )
+        for server in servers:
             server.child.check_alive()
         return {
+            "wrk": compiled,
             "latency": latency,
             "throughput": throughput,
             "stream": stream,
@@ -148,6 +173,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, help="timed one-client requests per target")
     parser.add_argument("--seconds", type=float, help="saturation seconds per target")
     parser.add_argument("--connections", type=int, help="concurrent saturation connections")
+    parser.add_argument(
+        "--litellm",
+        help="LiteLLM's `litellm` command, from a throwaway virtualenv "
+        "(default: $NANOGATE_BENCH_LITELLM; none: the LiteLLM arm is skipped)",
+    )
     parser.add_argument(
         "--client",
         choices=("raw", "aiohttp"),
@@ -179,13 +209,17 @@ def main(argv: list[str] | None = None) -> int:
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = describe()
     clock = time.perf_counter()
-    raw = measure(plan, log)
+    litellm = litellm_command(args.litellm)
+    if litellm is None:
+        log("LiteLLM's proxy is not configured (--litellm): its arm is skipped")
+    raw = measure(plan, log, litellm)
     summary = summarise(
         machine=machine,
         settings=asdict(plan),
         latency=raw["latency"],
         stream=raw["stream"],
         throughput=raw["throughput"],
+        wrk=raw["wrk"],
         gateway=raw["gateway"],
         started_at=started_at,
         wall_seconds=time.perf_counter() - clock,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_a_bounded_benchmark_run_is_valid(tmp_path: Path) -> None:
     """`bench.run` with tiny settings starts every target, gets only 200s, and reports
-    every quality bar; performance is judged from full runs, never here."""
+    every quality bar, and the saturation measured with `wrk` where it is installed;
+    performance is judged from full runs, never here."""
     out = tmp_path / "bench.json"
     result = subprocess.run(
         [
@@ -48,3 +50,8 @@ def test_a_bounded_benchmark_run_is_valid(tmp_path: Path) -> None:
         "rss_mib",
         "startup_s",
     }
+    if shutil.which("wrk") is None:
+        assert summary["wrk"] is None
+    else:
+        assert set(summary["wrk"]) >= {"direct", "gateway", "passthrough"}
+        assert all(entry["rps"] > 0 for entry in summary["wrk"].values())

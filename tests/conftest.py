@@ -138,9 +138,10 @@ def served_fake() -> Iterator[tuple[FakeUpstream, str]]:
 
 @pytest.fixture
 def fake(served_fake: tuple[FakeUpstream, str]) -> Iterator[FakeUpstream]:
-    """The module's fake upstream with no faults queued; a test that queues a fault must
-    use it."""
+    """The module's fake upstream with no faults queued and no requests recorded; a test
+    that queues a fault must use it."""
     upstream = served_fake[0]
     upstream.faults.clear()
+    upstream.requests.clear()
     yield upstream
     assert not upstream.faults, "the injected fault was not used"

@@ -36,18 +36,10 @@ def chat(live: Live, *args: str, key: str | None = None, **invoke: Any) -> Resul
 
 @pytest.fixture(scope="module")
 def served_fake() -> Iterator[tuple[FakeUpstream, str]]:
+    """The shared fake upstream, recording requests: the conversation tests read them."""
     upstream = FakeUpstream()
     with ServedAioHTTP(upstream.app()) as served:
         yield upstream, served.url
-
-
-@pytest.fixture
-def fake(served_fake: tuple[FakeUpstream, str]) -> Iterator[FakeUpstream]:
-    upstream = served_fake[0]
-    upstream.faults.clear()
-    upstream.requests.clear()
-    yield upstream
-    assert not upstream.faults, "the injected fault was not used"
 
 
 @pytest.fixture(scope="module")

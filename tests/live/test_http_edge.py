@@ -294,6 +294,20 @@ def test_an_idle_keepalive_connection_is_closed(serve_gateway: LiveFactory, tmp_
     assert 0.45 <= waited < 4, waited
 
 
+def partial_head_after_a_response(live: Live, idle_s: float, partial: bytes) -> tuple[bytes, float]:
+    """On a kept-alive connection: one served request, ``idle_s`` of silence, then the
+    start of a head that never ends; what the gateway sends, and how long after the
+    partial head it closed."""
+    with connection(live.url) as sock:
+        sock.sendall(request_head("GET", "/healthz", {}))
+        assert one_response(sock).status == 200
+        time.sleep(idle_s)
+        sock.sendall(partial)
+        began = time.monotonic()
+        data, _ = wait_for_close(sock)
+        return data, time.monotonic() - began
+
+
 def test_a_keepalive_longer_than_the_header_timeout_still_cuts_slow_heads(
     serve_gateway: LiveFactory, tmp_path: Path
 ) -> None:
@@ -305,14 +319,8 @@ def test_a_keepalive_longer_than_the_header_timeout_still_cuts_slow_heads(
         assert one_response(sock).status == 200
         data, waited = wait_for_close(sock)
     assert data == b"" and 1.45 <= waited < 5, waited
-    with connection(live.url) as sock:
-        sock.sendall(request_head("GET", "/healthz", {}))
-        assert one_response(sock).status == 200
-        time.sleep(0.7)  # idle past the header timeout, within the keep-alive
-        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
-        began = time.monotonic()
-        data, _ = wait_for_close(sock)
-        waited = time.monotonic() - began
+    # idle past the header timeout, within the keep-alive
+    data, waited = partial_head_after_a_response(live, 0.7, b"GET /healthz HTTP/1.1\r\n")
     assert_edge_answer(parse(data), 408, "request_timeout")
     assert 0.45 <= waited < 4, waited
 
@@ -324,14 +332,8 @@ def test_a_stalled_head_on_a_kept_alive_connection_gets_408(
     partial head that stalls gets 408 at the header timeout, not a silent close at the
     keep-alive one."""
     live = serve_gateway(make_settings(tmp_path, keepalive_timeout_s=0.3, header_timeout_s=1.0))
-    with connection(live.url) as sock:
-        sock.sendall(request_head("GET", "/healthz", {}))
-        assert one_response(sock).status == 200
-        time.sleep(0.1)
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: gateway\r\n")
-        began = time.monotonic()
-        data, _ = wait_for_close(sock)
-        waited = time.monotonic() - began
+    partial = b"GET /healthz HTTP/1.1\r\nhost: gateway\r\n"
+    data, waited = partial_head_after_a_response(live, 0.1, partial)
     assert_edge_answer(parse(data), 408, "request_timeout")
     assert 0.95 <= waited < 5, waited
 

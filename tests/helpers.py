@@ -60,6 +60,7 @@ def make_settings(tmp_path: Path, **server: Any) -> Settings:
             "create_demo_account": False,
             "key_refresh_s": 0.05,
             "request_log_flush_s": 0.05,
+            "lease_idle_s": 0.05,
             "body_timeout_s": 2.0,
             **server,
         }

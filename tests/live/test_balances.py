@@ -59,10 +59,16 @@ def store_call(url: str, action: Callable[[SQLStore], Any]) -> Any:
 
 
 def assert_books_balance(url: str, account_id: str) -> None:
-    """The stored balance equals the ledger's sum, no hold is left, and walking the ledger
-    in order, neither the balance nor the money available ever went below zero."""
-    audit = store_call(url, lambda s: s.audit(account_id))
-    assert audit.consistent and audit.reserved_nusd == 0 and audit.open_holds == 0, audit
+    """The stored balance equals the ledger's sum, no lease or hold is left once the
+    gateway gives its idle leases back, and walking the ledger in order, neither the
+    balance nor the money available ever went below zero."""
+
+    def settled() -> Any:
+        audit = store_call(url, lambda s: s.audit(account_id))
+        return audit if (audit.reserved_nusd, audit.open_holds) == (0, 0) else None
+
+    audit = wait_until(settled, "the gateway to give its unused leases back")
+    assert audit.consistent, audit
     balance = held = 0
     for entry in store_call(url, lambda s: s.ledger(account_id, limit=100_000)):
         balance += entry.amount_nusd

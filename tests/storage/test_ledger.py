@@ -14,8 +14,8 @@ import pytest
 from tests.helpers import wait_until_async
 
 from nanogate.billing import Admission, Ledger, Limits
-from nanogate.errors import IdempotencyConflict, InsufficientBalance
-from nanogate.storage import Audit, SQLStore, driver_for
+from nanogate.errors import DailyRequestLimitExceeded, IdempotencyConflict, InsufficientBalance
+from nanogate.storage import Audit, Query, Script, SQLStore, driver_for
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -72,9 +72,10 @@ async def test_settling_twice_charges_once(store: SQLStore, ledger: Ledger) -> N
     assert await ledger.settle(hold, 100) == 100
     assert await ledger.settle(hold, 100) == 0
     await ledger.release(hold, "again")
+    await ledger.return_unused()
     audit = await store.audit(account_id)
     assert audit is not None and audit.consistent
-    assert (audit.balance_nusd, audit.reserved_nusd) == (900, 0)
+    assert (audit.balance_nusd, audit.reserved_nusd, audit.open_holds) == (900, 0, 0)
 
 
 async def test_a_request_settling_after_recovery_is_still_charged(
@@ -93,7 +94,7 @@ async def test_a_request_settling_after_recovery_is_still_charged(
         assert await judge.recover() == 1
         assert await slow.settle(hold, 300) == 300
         kinds = [entry.kind for entry in await store.ledger(account_id)]
-        assert kinds == ["topup", "reservation", "recovery", "settlement"]
+        assert kinds == ["topup", "lease", "recovery", "settlement"]
         audit = await store.audit(account_id)
         assert audit is not None and audit.consistent and audit.balance_nusd == 700
     finally:
@@ -124,7 +125,9 @@ async def test_recovery_releases_holds_of_dead_processes_only(
         assert await live.recover() == 1  # the other host's heartbeat is now stale
         audit = await store.audit(account_id)
         assert audit is not None and audit.consistent
-        assert (audit.reserved_nusd, audit.open_holds, audit.balance_nusd) == (100, 1, 10_000)
+        kept = live.escrow.pools[("balance", account_id, "")].lease
+        assert kept >= 100  # the live process's lease, covering its hold
+        assert (audit.reserved_nusd, audit.open_holds, audit.balance_nusd) == (kept, 1, 10_000)
     finally:
         await close(live, dead, far)
 
@@ -153,8 +156,8 @@ async def test_idempotency_records(store: SQLStore, ledger: Ledger) -> None:
 async def test_concurrent_scripts_commit_together_and_fail_alone(
     store: SQLStore, ledger: Ledger
 ) -> None:
-    """Fifty admissions at once against money for thirty: the thirty commit (on SQLite in
-    shared transactions) and each refusal rolls back only itself."""
+    """Fifty admissions at once against money for thirty: the thirty are admitted from
+    leases that grow to the whole balance, and each refusal takes nothing."""
     account_id, key_id = await account(store, 30 * 100)
     outcomes = await asyncio.gather(
         *(ledger.admit(admission(account_id, key_id, f"req_{i}", 100)) for i in range(50)),
@@ -165,7 +168,8 @@ async def test_concurrent_scripts_commit_together_and_fail_alone(
     assert (len(admitted), len(refused)) == (30, 20)
     audit = await store.audit(account_id)
     assert audit is not None and audit.consistent
-    assert (audit.reserved_nusd, audit.open_holds) == (3000, 30)
+    assert (audit.reserved_nusd, audit.open_holds) == (3000, 1)
+    assert ledger.escrow.pools[("balance", account_id, "")].free == 0
 
 
 @contextlib.asynccontextmanager
@@ -192,10 +196,12 @@ async def write_locked(database_url: str, account_id: str) -> AsyncIterator[None
         await connection.close()
 
 
-async def eventually_free(store: SQLStore, account_id: str) -> None:
-    """Wait until the account holds nothing, and check its ledger adds up."""
+async def eventually_free(store: SQLStore, ledger: Ledger, account_id: str) -> None:
+    """Wait until nothing is taken from the account's lease, so that it can all be given
+    back, and check its ledger adds up."""
 
     async def free() -> Audit | None:
+        await ledger.return_unused()
         audit = await store.audit(account_id)
         assert audit is not None
         return audit if (audit.reserved_nusd, audit.open_holds) == (0, 0) else None
@@ -228,8 +234,8 @@ async def waits_for_the_writer(database_url: str, task: asyncio.Future[Any]) -> 
 
 async def test_a_cancelled_admission_leaves_no_hold(store: SQLStore, ledger: Ledger) -> None:
     """An admission that waits for another writer when its request is cancelled still
-    commits once the writer is done, and its hold is then released at once, not left
-    until the next restart."""
+    commits once the writer is done; what it leased stays this process's, free (not
+    taken by the gone request), and is given back like any unused lease."""
     account_id, key_id = await account(store, 1000)
     async with write_locked(store.url, account_id):
         task = asyncio.ensure_future(ledger.admit(admission(account_id, key_id, "req_c", 400)))
@@ -237,7 +243,7 @@ async def test_a_cancelled_admission_leaves_no_hold(store: SQLStore, ledger: Led
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    await eventually_free(store, account_id)
+    await eventually_free(store, ledger, account_id)
 
 
 async def test_a_settlement_outlives_its_cancelled_request(store: SQLStore, ledger: Ledger) -> None:
@@ -251,6 +257,156 @@ async def test_a_settlement_outlives_its_cancelled_request(store: SQLStore, ledg
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    await eventually_free(store, account_id)
+    await eventually_free(store, ledger, account_id)
     audit = await store.audit(account_id)
     assert audit is not None and audit.balance_nusd == 750
+
+
+class Counting:
+    """A driver that counts the transactions it runs."""
+
+    def __init__(self, driver: Any) -> None:
+        self.inner = driver
+        self.runs = 0
+
+    async def run(self, script: Any, *, undo: Any = None) -> Any:
+        self.runs += 1
+        return await self.inner.run(script, undo=undo)
+
+    async def maintain(self) -> None:
+        await self.inner.maintain()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_requests_are_admitted_from_a_lease_without_the_database(store: SQLStore) -> None:
+    """The first request leases a slice of the balance; the next ones are admitted from it
+    in memory, and settlements arriving together are written in one transaction."""
+    account_id, key_id = await account(store, 1_000_000)
+    driver = Counting(store.fast)
+    ledger = Ledger(driver, clock=lambda: NOW)  # type: ignore[arg-type]
+    try:
+        holds = [await ledger.admit(admission(account_id, key_id, "req_0", 100))]
+        assert driver.runs == 1
+        for i in range(1, 20):
+            holds.append(await ledger.admit(admission(account_id, key_id, f"req_{i}", 100)))
+        assert driver.runs == 1, "admitted from the lease"
+        charges = await asyncio.gather(*(ledger.settle(hold, 60) for hold in holds))
+        assert charges == [60] * 20
+        assert driver.runs == 2, "twenty settlements, one transaction"
+        await ledger.return_unused()
+        audit = await store.audit(account_id)
+        assert audit is not None and audit.consistent
+        assert (audit.balance_nusd, audit.reserved_nusd, audit.open_holds) == (
+            1_000_000 - 20 * 60,
+            0,
+            0,
+        )
+    finally:
+        await ledger.close()
+
+
+async def processes(database_url: str, count: int) -> list[Ledger]:
+    made = [ledger_on(database_url, lambda: NOW) for _ in range(count)]
+    for one in made:
+        await one.register()
+    return made
+
+
+async def test_leases_of_several_processes_spend_a_balance_exactly(
+    store: SQLStore, database_url: str
+) -> None:
+    """Two processes, 200 requests at once on money for 37: exactly 37 are admitted (no
+    slice is stranded in a lease), the account never goes below zero, and the ledger adds
+    up once every lease is given back."""
+    account_id, key_id = await account(store, 37 * 100)
+    ledgers = await processes(database_url, 2)
+    try:
+        outcomes = await asyncio.gather(
+            *(
+                ledgers[i % 2].admit(admission(account_id, key_id, f"req_{i}", 100))
+                for i in range(200)
+            ),
+            return_exceptions=True,
+        )
+        admitted = [(i, o) for i, o in enumerate(outcomes) if not isinstance(o, BaseException)]
+        assert len(admitted) == 37
+        refused = [o for o in outcomes if isinstance(o, BaseException)]
+        assert all(isinstance(o, InsufficientBalance) for o in refused)
+        await asyncio.gather(*(ledgers[i % 2].settle(hold, 100) for i, hold in admitted))
+        for one in ledgers:
+            await one.return_unused()
+        audit = await store.audit(account_id)
+        assert audit is not None and audit.consistent
+        assert (audit.balance_nusd, audit.reserved_nusd, audit.open_holds) == (0, 0, 0)
+    finally:
+        await close(*ledgers)
+
+
+async def test_leases_of_several_processes_keep_a_daily_limit_exact(
+    store: SQLStore, database_url: str
+) -> None:
+    """Two processes, 200 requests at once on a key allowed 50 a day: exactly 50 are
+    admitted, and the day's counter is 50 once the leases are given back."""
+    account_id, key_id = await account(store, 10**9)
+    ledgers = await processes(database_url, 2)
+    limits = Limits(daily_requests=50)
+    try:
+        outcomes = await asyncio.gather(
+            *(
+                ledgers[i % 2].admit(
+                    Admission(f"req_{i}", f"key:{key_id}", NOW, limits, account_id, key_id, 10)
+                )
+                for i in range(200)
+            ),
+            return_exceptions=True,
+        )
+        admitted = [(i, o) for i, o in enumerate(outcomes) if not isinstance(o, BaseException)]
+        assert len(admitted) == 50
+        refused = [o for o in outcomes if isinstance(o, BaseException)]
+        assert all(isinstance(o, DailyRequestLimitExceeded) for o in refused)
+        await asyncio.gather(*(ledgers[i % 2].release(hold, "test") for i, hold in admitted))
+        for one in ledgers:
+            await one.return_unused()
+        counted = await store.fast.run(daily_requests(f"key:{key_id}"))
+        assert counted == 50
+    finally:
+        await close(*ledgers)
+
+
+def daily_requests(subject: str) -> Script[int]:
+    rows = (
+        yield Query(
+            "SELECT requests FROM usage_daily WHERE subject = :subject AND day = :day",
+            {"subject": subject, "day": "2026-03-01"},
+        )
+    ).rows
+    return int(rows[0][0])
+
+
+async def test_a_dead_processes_leases_are_recovered_and_its_settlements_kept(
+    store: SQLStore, database_url: str
+) -> None:
+    """A process that settled some requests and died with others in flight: recovery gives
+    its leases back to the account and the day's counters, and the settled charges stay.
+    The two requests it never answered count neither in the balance nor in the day's
+    requests."""
+    account_id, key_id = await account(store, 10_000)
+    dead, survivor = await processes(database_url, 2)
+    dead.pid = 2**22 + 4321  # no such process
+    limits = Limits(daily_requests=100, daily_usd_nusd=10**6)
+    asking = [
+        Admission(f"req_{i}", f"key:{key_id}", NOW, limits, account_id, key_id, 200)
+        for i in range(4)
+    ]
+    try:
+        held = [await dead.admit(one) for one in asking]
+        assert [await dead.settle(hold, 150) for hold in held[:2]] == [150, 150]
+        assert await survivor.recover() == 3  # the balance, requests and spending leases
+        audit = await store.audit(account_id)
+        assert audit is not None and audit.consistent
+        assert (audit.balance_nusd, audit.reserved_nusd, audit.open_holds) == (10_000 - 300, 0, 0)
+        assert await store.fast.run(daily_requests(f"key:{key_id}")) == 2
+    finally:
+        await close(dead, survivor)

@@ -1,12 +1,16 @@
 """The ledger: admission, settlement and recovery of the money path, in one place.
 
 Every priced or limited request is *admitted* before it is dispatched (counted
-against its limits, its maximum cost held on the account) and *settled* after
-(charged what it cost, the hold released), in a transaction each. Daily
-counters and holds are rows in the database; with Redis, only the per-second
-windows live there. Holds are owned by this process; if the process dies, the
-next recovery (at start, and every few seconds in the others) releases them and
-corrects the daily spending counters as a settlement would.
+against its limits, its maximum cost held) and *settled* after (charged what it
+cost, the rest released). Admission takes from this process's escrow leases
+(:mod:`nanogate.billing._escrow`) in memory; only a lease that is too small is
+extended, in one transaction. Settlements are group-committed: every settlement
+that arrives while the previous batch is being written goes into the next
+batch, one transaction for all, and each request's answer waits for its batch.
+Leases unused for :data:`LEASE_IDLE_S` are given back. A process that dies
+leaves its leases in the database; the next recovery (at start, and every few
+seconds in the others) gives them back to the accounts and daily allowances.
+With Redis, the per-second windows live there; without it, in the database.
 """
 
 from __future__ import annotations
@@ -16,22 +20,27 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from nanogate.billing._calendar import day_of, second_of
-from nanogate.billing._model import Admission, Hold, Replay
+from nanogate.billing._escrow import BALANCE, REQUESTS, USD, Claim, Escrow, PoolKey, Shortfall
+from nanogate.billing._model import Admission, Hold, Replay, Spent
 from nanogate.billing._scripts import (
-    admit,
     claim_idempotency,
+    consumption,
+    count_second,
+    extend,
     finish_idempotency,
     forget_idempotency,
     heartbeat,
     instances,
     release_owner,
-    settle,
+    return_leases,
+    settle_leased,
     sweep,
 )
 from nanogate.core import new_id
@@ -44,10 +53,16 @@ log = logging.getLogger("nanogate.ledger")
 
 T = TypeVar("T")
 
-HEARTBEAT_S = 5.0
+HEARTBEAT_S = 2.0
+"""How often a process renews its registration and recovers dead processes' leases."""
+TICK_S = 0.25
+"""How often idle leases are looked for."""
+LEASE_IDLE_S = 1.0
+"""A lease with nothing in flight that has not been used for this long is given back
+(``[server] lease_idle_s``)."""
 STALE_AFTER = timedelta(seconds=60)
 """A process on another host that has not renewed its registration for this long is
-taken for dead and its holds are released."""
+taken for dead and its leases are released."""
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
@@ -69,20 +84,28 @@ class Ledger:
         driver: Driver,
         clock: Callable[[], datetime],
         limiter: RedisLimiter | None = None,
+        *,
+        lease_idle_s: float = LEASE_IDLE_S,
     ) -> None:
         self.driver = driver
+        self.lease_idle_s = lease_idle_s
         self.limiter = limiter
         self.clock = clock
         self.instance = new_id("gw")
         self.hostname = socket.gethostname()
         self.pid = os.getpid()
+        self.escrow = Escrow()
+        self._locks: dict[PoolKey, asyncio.Lock] = {}
+        self._open: set[str] = set()
+        """Admitted requests not yet settled: a request settles once."""
+        self._queue: list[tuple[Spent, asyncio.Future[int]]] = []
+        self._writer: asyncio.Future[None] | None = None
 
     async def _committed(
         self, script: Script[T], undo: Callable[[T], Awaitable[None]] | None = None
     ) -> T:
         """Run ``script``; if the caller is cancelled after it committed, ``undo`` reverses
-        it (a hold with no request left to settle it is released at once, not at the
-        next restart)."""
+        it."""
         return await self.driver.run(script, undo=undo)
 
     # Requests -------------------------------------------------------------------------
@@ -90,45 +113,194 @@ class Ledger:
     async def admit(self, admission: Admission) -> Hold:
         """Count the request and hold its maximum cost, or raise the 429/402 refusing it.
 
-        With Redis, the per-second window is counted there first; everything else
-        (daily counters, the hold) is one database transaction. A request refused
-        or cancelled after it took its per-second slot gives the slot back, so a
-        refused request consumes nothing."""
-        limits = admission.limits
+        Refusals, first match: ``rate_limit_exceeded``, ``daily_rpd_limit_exceeded``,
+        ``daily_usd_limit_exceeded``, then ``insufficient_balance``. With Redis, the
+        per-second window is counted there first. A request refused or cancelled
+        consumes nothing: what it took from a lease or a window is given back."""
+        a = admission
+        limits = a.limits
         slot: Slot | None = None
         if self.limiter is not None and limits.rps is not None:
-            slot = await self.limiter.take(admission)
-            admission = replace(admission, limits=replace(limits, rps=None))
-        needs_database = admission.reserve_nusd > 0 and admission.account_id is not None
-        if not (needs_database or admission.limits.any):
-            return Hold(
-                request_id=admission.request_id,
-                subject=admission.subject,
-                day=day_of(admission.now),
-                account_id=admission.account_id,
-                key_id=admission.key_id,
-                amount_nusd=0,
-                model=admission.model,
-            )
+            slot = await self.limiter.take(a)
+            limits = replace(limits, rps=None)
+        day = day_of(a.now)
+        claims: list[Claim] = []
+        if limits.daily_requests is not None:
+            claims.append(Claim((REQUESTS, a.subject, day), 1, limits.daily_requests))
+        if limits.daily_usd_nusd is not None and a.reserve_nusd > 0:
+            claims.append(Claim((USD, a.subject, day), a.reserve_nusd, limits.daily_usd_nusd))
+        if a.account_id is not None and a.reserve_nusd > 0:
+            claims.append(Claim((BALANCE, a.account_id, ""), a.reserve_nusd))
+        hold = Hold(
+            request_id=a.request_id,
+            subject=a.subject,
+            day=day,
+            account_id=a.account_id,
+            key_id=a.key_id,
+            amount_nusd=a.reserve_nusd,
+            model=a.model,
+            counts_requests=limits.daily_requests is not None,
+            counts_usd=limits.daily_usd_nusd is not None and a.reserve_nusd > 0,
+        )
+        if not claims and limits.rps is None:
+            return hold
         try:
-            return await self._committed(
-                admit(admission, self.instance),
-                lambda admitted: self.release(admitted, "released: its request was cancelled"),
-            )
+            await self._take(a, claims, limits.rps)
         except BaseException:
             if slot is not None and self.limiter is not None:
                 await self.limiter.give_back(slot)
             raise
+        if claims:
+            self._open.add(a.request_id)
+        return hold
+
+    async def _take(self, a: Admission, claims: list[Claim], per_second: int | None) -> None:
+        """Take ``claims`` from this process's leases, extending the leases that are short
+        (and counting the database's per-second window, if any) in one transaction."""
+        short = self.escrow.take(claims, time.monotonic())
+        if not short:
+            if per_second is None:
+                return
+            try:
+                await self.driver.run(count_second(a.subject, a.now, per_second))
+            except BaseException:
+                self._untake(claims, [])
+                raise
+            return
+        locks = [self._lock(key) for key in sorted({s.claim.key for s in short})]
+        held: list[asyncio.Lock] = []
+        try:
+            for lock in locks:
+                await lock.acquire()
+                held.append(lock)
+            short = [s for s in map(self.escrow.retake, short) if s is not None]
+            if short or per_second is not None:
+                await self._extend(a, short, per_second)
+        except BaseException:
+            self._untake(claims, short)
+            raise
+        finally:
+            for lock in held:
+                lock.release()
+
+    async def _extend(self, a: Admission, short: list[Shortfall], per_second: int | None) -> None:
+        """Lease what ``short`` needs. The lease is this process's whatever happens to the
+        request: one that goes away while it is written finds the lease in the pool."""
+        state = {"gone": False, "covered": False}
+        pending = list(short)
+
+        def written(done: asyncio.Future[list[int]]) -> None:
+            if done.cancelled() or done.exception() is not None:
+                return
+            for shortfall, granted in zip(pending, done.result(), strict=True):
+                self.escrow.covered(shortfall, granted)
+                if state["gone"]:
+                    self.escrow.untake(shortfall.claim.key, shortfall.taking)
+            state["covered"] = True
+
+        task = asyncio.ensure_future(
+            self.driver.run(extend(self.instance, pending, a.now, a, per_second))
+        )
+        task.add_done_callback(written)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            state["gone"] = True
+            if state["covered"]:
+                short.clear()  # the caller gives back all it claimed
+            raise
+        short.clear()  # covered: nothing of the claims is left to take
+
+    def _untake(self, claims: list[Claim], short: list[Shortfall]) -> None:
+        """Give back what a refused or cancelled admission took."""
+        missing = {s.claim.key: s.taking for s in short}
+        for claim in claims:
+            self.escrow.untake(claim.key, claim.amount - missing.get(claim.key, 0))
+
+    def _lock(self, key: PoolKey) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
 
     async def settle(self, hold: Hold, cost: int, note: str | None = None) -> int:
-        """Charge ``cost`` (0 releases the hold); returns what was charged."""
-        if not hold.holds_money and cost == 0:
+        """Charge ``cost`` (0 releases the hold), at most the hold; returns what was
+        charged, once the settlement is durable. The unspent part of the hold is free
+        for other requests at once. A settlement, once called, is written even if its
+        caller is cancelled."""
+        if hold.request_id not in self._open:
             return 0
-        return await self.driver.run(settle(hold, cost, self.clock(), note))
+        self._open.discard(hold.request_id)
+        charge = max(0, min(cost, hold.amount_nusd)) if hold.holds_money else 0
+        unspent = hold.amount_nusd - charge
+        if hold.holds_money:
+            assert hold.account_id is not None
+            self.escrow.untake((BALANCE, hold.account_id, ""), unspent)
+        if hold.counts_usd:
+            self.escrow.untake((USD, hold.subject, hold.day), unspent)
+        if charge == 0 and not hold.counts_requests:
+            return 0
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queue.append((Spent(hold, charge, note), future))
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._write())
+        return await asyncio.shield(future)
+
+    async def _write(self) -> None:
+        """Write queued settlements, a batch per transaction, until none are left."""
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                spent = [item for item, _ in batch]
+                used = consumption(spent)
+                try:
+                    charges, lost = await self.driver.run(
+                        settle_leased(self.instance, spent, self.clock())
+                    )
+                except Exception as exc:
+                    log.error("settlements could not be written: %s", exc)
+                    for key, amount in used.items():
+                        self.escrow.untake(key, amount)
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for key, amount in used.items():
+                    if key in lost:
+                        self.escrow.lost(key)
+                        self.escrow.untake(key, amount)
+                    else:
+                        self.escrow.consumed(key, amount)
+                for (_, future), charge in zip(batch, charges, strict=True):
+                    if not future.done():
+                        future.set_result(charge)
+        finally:
+            self._writer = None
 
     async def release(self, hold: Hold, note: str) -> None:
         """Release the hold without charging."""
         await self.settle(hold, 0, note)
+
+    async def return_unused(self, idle_s: float = 0.0) -> None:
+        """Give back every lease with nothing in flight, unused for ``idle_s``."""
+        today = day_of(self.clock())
+        parts = self.escrow.idle(time.monotonic(), idle_s, today)
+        if parts:
+            await self._give_back(parts, "returned: unused")
+
+    async def _give_back(self, parts: list[tuple[PoolKey, int]], note: str) -> None:
+        try:
+            done = await self.driver.run(return_leases(self.instance, parts, self.clock(), note))
+        except BaseException:
+            for key, amount in parts:
+                self.escrow.untake(key, amount)
+            raise
+        for (key, amount), ok in zip(parts, done, strict=True):
+            if ok:
+                self.escrow.returned(key, amount)
+            else:
+                self.escrow.lost(key)
+                self.escrow.untake(key, amount)
 
     # Processes ------------------------------------------------------------------------
 
@@ -169,10 +341,17 @@ class Ledger:
         return released
 
     async def run(self) -> None:
-        """Renew this process's registration, recover others' holds, sweep old counters."""
+        """Give back idle leases; renew this process's registration, recover others'
+        leases and sweep old counters every :data:`HEARTBEAT_S`."""
+        housekept = time.monotonic()
+        tick = min(TICK_S, self.lease_idle_s / 2)
         while True:
-            await asyncio.sleep(HEARTBEAT_S)
+            await asyncio.sleep(tick)
             try:
+                await self.return_unused(self.lease_idle_s)
+                if time.monotonic() - housekept < HEARTBEAT_S:
+                    continue
+                housekept = time.monotonic()
                 await self.register()
                 await self.recover()
                 now = self.clock()
@@ -185,8 +364,16 @@ class Ledger:
                 log.exception("ledger housekeeping failed; will retry")
 
     async def close(self) -> None:
-        """Release this process's own holds (none remain after a clean drain). The driver
-        belongs to whoever made it and is closed by them."""
+        """Write the settlements still queued, then give back this process's leases (no
+        request is in flight after a clean drain). The driver belongs to whoever made
+        it and is closed by them."""
+        with contextlib.suppress(Exception):
+            while self._writer is not None:
+                await asyncio.shield(self._writer)
+        with contextlib.suppress(Exception):
+            parts = self.escrow.everything()
+            if parts:
+                await self._give_back(parts, "returned: gateway stopped")
         with contextlib.suppress(Exception):
             await self.driver.run(
                 release_owner(self.instance, self.clock(), "released: gateway stopped")

@@ -51,8 +51,12 @@ class Hold:
     amount_nusd: int
     model: str | None
     counted: bool = False
-    """Whether the database's daily counters include this request; its spending
-    counter there is corrected when the hold settles."""
+    """A per-request hold of a database written before leases: whether its daily
+    counters include this request (corrected when the hold is released)."""
+    counts_requests: bool = False
+    """Whether the request was taken from a lease of its key's daily request allowance."""
+    counts_usd: bool = False
+    """Whether its hold was taken from a lease of its key's daily spending allowance."""
 
     @property
     def holds_money(self) -> bool:
@@ -67,3 +71,12 @@ class Replay:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """A settled request: what it held, what it is charged (at most the hold)."""
+
+    hold: Hold
+    charge: int
+    note: str | None = None

@@ -6,8 +6,9 @@ which rolls the whole transaction back. A driver (SQLite, PostgreSQL) runs a
 script inside one transaction; the logic lives here once, in SQL both databases
 understand.
 
-Lock order is the same in every script (rate window, daily usage, account), so
-concurrent transactions on PostgreSQL never deadlock; SQLite serialises writers.
+Lock order is the same in every script (rate window, lease, daily usage,
+account), so concurrent transactions on PostgreSQL never deadlock; SQLite
+serialises writers.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any, TypeVar
 import orjson
 
 from nanogate.billing._calendar import day_of, second_of, seconds_until_midnight
-from nanogate.billing._model import Admission, Hold, Replay
+from nanogate.billing._escrow import BALANCE, LEASE_SHARE, REQUESTS, PoolKey, Shortfall
+from nanogate.billing._model import Admission, Hold, Replay, Spent
 from nanogate.core import format_usd
 from nanogate.errors import (
     DailyRequestLimitExceeded,
@@ -209,11 +211,235 @@ def settle(
     return charge
 
 
+# Leases -------------------------------------------------------------------------------
+
+_LEASE_LOCK = """
+SELECT amount FROM leases
+WHERE owner = :owner AND kind = :kind AND subject = :subject AND day = :day"""
+_LEASE_GROW = """
+INSERT INTO leases (owner, kind, subject, day, amount)
+VALUES (:owner, :kind, :subject, :day, :amount)
+ON CONFLICT (owner, kind, subject, day) DO UPDATE SET amount = leases.amount + :amount"""
+_LEASE_SHRINK = """
+UPDATE leases SET amount = amount - :amount
+WHERE owner = :owner AND kind = :kind AND subject = :subject AND day = :day
+    AND amount >= :amount
+RETURNING amount"""
+_LEASES_OF = "SELECT kind, subject, day, amount FROM leases WHERE owner = :owner"
+_LEASES_EMPTY = "DELETE FROM leases WHERE owner = :owner AND amount <= 0"
+_LEASES_FORGET = "DELETE FROM leases WHERE owner = :owner"
+_DAILY_START = """
+INSERT INTO usage_daily (subject, day, requests, usd_nusd) VALUES (:subject, :day, 0, 0)
+ON CONFLICT (subject, day) DO NOTHING"""
+_DAILY_COUNTS = "SELECT requests, usd_nusd FROM usage_daily WHERE subject = :subject AND day = :day"
+_DAILY_ADD = {
+    REQUESTS: "UPDATE usage_daily SET requests = requests + :amount"
+    " WHERE subject = :subject AND day = :day",
+    "usd": "UPDATE usage_daily SET usd_nusd = usd_nusd + :amount"
+    " WHERE subject = :subject AND day = :day",
+}
+_RESERVE_MORE = "UPDATE accounts SET reserved_nusd = reserved_nusd + :amount WHERE id = :account"
+_PAY = """
+UPDATE accounts SET balance_nusd = balance_nusd - :charge, reserved_nusd = reserved_nusd - :lease
+WHERE id = :account"""
+
+
+def _pool_params(owner: str, key: PoolKey, amount: int) -> dict[str, Any]:
+    kind, subject, day = key
+    return {"owner": owner, "kind": kind, "subject": subject, "day": day, "amount": amount}
+
+
+def _refusal(kind: str, need: int, now: datetime) -> Exception:
+    if kind == REQUESTS:
+        return DailyRequestLimitExceeded(retry_after=seconds_until_midnight(now))
+    if kind == BALANCE:
+        return InsufficientBalance(fields={"requiredBalance": _required(need)})
+    return DailyUSDLimitExceeded(retry_after=seconds_until_midnight(now))
+
+
+def count_second(subject: str, now: datetime, limit: int) -> Script[None]:
+    """Count a request in its subject's per-second window, or refuse it."""
+    params = {"subject": subject, "second": second_of(now), "limit": limit}
+    if not (yield Query(_RATE, params)).rows:
+        raise RateLimitExceeded(retry_after=1)
+
+
+def extend(
+    owner: str,
+    shortfalls: list[Shortfall],
+    now: datetime,
+    request: Admission,
+    per_second: int | None = None,
+) -> Script[list[int]]:
+    """Lease at least each shortfall (and up to what it wants, within a share of what is
+    left) to ``owner``; returns each grant. Refusals, first match: the per-second
+    window (when ``per_second`` is counted here), ``daily_rpd_limit_exceeded``,
+    ``daily_usd_limit_exceeded``, ``insufficient_balance``; a refusal rolls back every
+    lease this request asked for."""
+    if per_second is not None:
+        yield from count_second(request.subject, now, per_second)
+    grants: list[int] = []
+    for shortfall in shortfalls:
+        claim = shortfall.claim
+        kind, subject, day = claim.key
+        yield Query(_LEASE_LOCK, _pool_params(owner, claim.key, 0), lock=True)
+        if kind == BALANCE:
+            rows = (yield Query(_ACCOUNT, {"account": subject}, lock=True)).rows
+            free = int(rows[0][0]) - int(rows[0][1]) if rows else -1
+        else:
+            daily = {"subject": subject, "day": day}
+            yield Query(_DAILY_START, daily)
+            rows = (yield Query(_DAILY_COUNTS, daily, lock=True)).rows
+            used = int(rows[0][0] if kind == REQUESTS else rows[0][1])
+            free = (UNLIMITED if claim.limit is None else claim.limit) - used
+        if free < shortfall.short:
+            raise _refusal(kind, claim.amount, now)
+        # whole holds of this size: requests of one size leave no stranded fragments
+        share = (free - shortfall.short) // LEASE_SHARE // claim.amount * claim.amount
+        grant = shortfall.short + min(shortfall.want, share)
+        if kind == BALANCE:
+            yield Query(_RESERVE_MORE, {"account": subject, "amount": grant})
+            yield Query(
+                _LEDGER,
+                {
+                    "account": subject,
+                    "kind": "lease",
+                    "amount": 0,
+                    "hold": grant,
+                    "request": request.request_id,
+                    "key": request.key_id,
+                    "model": request.model,
+                    "now": now,
+                    "note": f"leased to gateway process {owner}",
+                },
+            )
+        else:
+            yield Query(_DAILY_ADD[kind], {"subject": subject, "day": day, "amount": grant})
+        yield Query(_LEASE_GROW, _pool_params(owner, claim.key, grant))
+        grants.append(grant)
+    return grants
+
+
+def consumption(spent: list[Spent]) -> dict[PoolKey, int]:
+    """What settling ``spent`` takes out of each lease: one request from a daily request
+    allowance, the charge from a daily spending allowance and from the balance."""
+    out: dict[PoolKey, int] = {}
+    for item in spent:
+        hold = item.hold
+        if hold.counts_requests:
+            key = (REQUESTS, hold.subject, hold.day)
+            out[key] = out.get(key, 0) + 1
+        if item.charge:
+            if hold.counts_usd:
+                key = ("usd", hold.subject, hold.day)
+                out[key] = out.get(key, 0) + item.charge
+            if hold.holds_money:
+                assert hold.account_id is not None
+                key = (BALANCE, hold.account_id, "")
+                out[key] = out.get(key, 0) + item.charge
+    return out
+
+
+def settle_leased(
+    owner: str, spent: list[Spent], now: datetime
+) -> Script[tuple[list[int], set[PoolKey]]]:
+    """Write what a batch of requests spent from ``owner``'s leases, in one transaction;
+    returns each request's charge and the leases the database no longer had.
+
+    A request's charge moves from its process's lease to the account's spending: the
+    balance and the reserved part both fall by it. A lease released meanwhile by
+    another process (which took this one for dead) is gone: its requests are then
+    charged from what the account has free, never more, and counted in the daily
+    counters directly."""
+    lost: set[PoolKey] = set()
+    for key, amount in consumption(spent).items():
+        if not (yield Query(_LEASE_SHRINK, _pool_params(owner, key, amount))).rows:
+            lost.add(key)
+            if key[0] != BALANCE:
+                daily = {"subject": key[1], "day": key[2]}
+                yield Query(_DAILY_START, daily)
+                yield Query(_DAILY_ADD[key[0]], {**daily, "amount": amount})
+    charges = [item.charge for item in spent]
+    by_account: dict[str, list[int]] = {}
+    for index, item in enumerate(spent):
+        if item.charge and item.hold.holds_money:
+            by_account.setdefault(str(item.hold.account_id), []).append(index)
+    entries: list[dict[str, Any]] = []
+    for account, indexes in by_account.items():
+        leased = (BALANCE, account, "") not in lost
+        if not leased:
+            rows = (yield Query(_ACCOUNT, {"account": account}, lock=True)).rows
+            free = int(rows[0][0]) - int(rows[0][1]) if rows else 0
+            for index in indexes:
+                charges[index] = max(0, min(charges[index], free))
+                free -= charges[index]
+        total = sum(charges[index] for index in indexes)
+        yield Query(_PAY, {"account": account, "charge": total, "lease": total if leased else 0})
+        for index in indexes:
+            hold = spent[index].hold
+            entries.append(
+                {
+                    "account": account,
+                    "kind": "settlement",
+                    "amount": -charges[index],
+                    "hold": -charges[index] if leased else 0,
+                    "request": hold.request_id,
+                    "key": hold.key_id,
+                    "model": hold.model,
+                    "now": now,
+                    "note": spent[index].note,
+                }
+            )
+    if entries:
+        yield Query(_LEDGER, many=entries)
+    return charges, lost
+
+
+def _give_back(
+    owner: str, key: PoolKey, amount: int, now: datetime, kind: str, note: str
+) -> Script[bool]:
+    """Return ``amount`` of a lease to the account or the daily allowance it came from;
+    ``False`` if the lease no longer holds it."""
+    if not (yield Query(_LEASE_SHRINK, _pool_params(owner, key, amount))).rows:
+        return False
+    pool, subject, day = key
+    if pool == BALANCE:
+        yield Query(_RESERVE_MORE, {"account": subject, "amount": -amount})
+        yield Query(
+            _LEDGER,
+            {
+                "account": subject,
+                "kind": kind,
+                "amount": 0,
+                "hold": -amount,
+                "request": None,
+                "key": None,
+                "model": None,
+                "now": now,
+                "note": note,
+            },
+        )
+    else:
+        yield Query(_DAILY_ADD[pool], {"subject": subject, "day": day, "amount": -amount})
+    return True
+
+
+def return_leases(
+    owner: str, parts: list[tuple[PoolKey, int]], now: datetime, note: str
+) -> Script[list[bool]]:
+    """Give back the free parts of ``owner``'s leases; for each, whether it was there."""
+    done: list[bool] = []
+    for key, amount in parts:
+        done.append((yield from _give_back(owner, key, amount, now, "release", note)))
+    yield Query(_LEASES_EMPTY, {"owner": owner})
+    return done
+
+
 # Recovery after a crash ---------------------------------------------------------------
 
 _INSTANCES = """
 SELECT id, hostname, pid, CASE WHEN heartbeat_at < :stale THEN 1 ELSE 0 END FROM instances"""
-_OWNERS = "SELECT DISTINCT owner FROM reservations"
+_OWNERS = "SELECT DISTINCT owner FROM reservations UNION SELECT DISTINCT owner FROM leases"
 _HEARTBEAT = """
 INSERT INTO instances (id, hostname, pid, started_at, heartbeat_at)
 VALUES (:id, :hostname, :pid, :now, :now)
@@ -239,7 +465,12 @@ def heartbeat(instance: str, hostname: str, pid: int, now: datetime) -> Script[N
 
 
 def release_owner(owner: str, now: datetime, note: str) -> Script[int]:
-    """Release every hold of a gateway process that is gone; returns how many."""
+    """Release every lease and hold of a gateway process that is gone; returns how many."""
+    leased = (yield Query(_LEASES_OF, {"owner": owner}, lock=True)).rows
+    for kind, subject, day, amount in leased:
+        if int(amount) > 0:
+            yield from _give_back(owner, (kind, subject, day), int(amount), now, "recovery", note)
+    yield Query(_LEASES_FORGET, {"owner": owner})
     rows = (yield Query(_RESERVATIONS_OF, {"owner": owner})).rows
     for request, account, key, subject, counted, model, amount, day in rows:
         hold = Hold(
@@ -254,7 +485,7 @@ def release_owner(owner: str, now: datetime, note: str) -> Script[int]:
         )
         yield from settle(hold, 0, now, note, kind="recovery")
     yield Query(_FORGET_INSTANCE, {"id": owner})
-    return len(rows)
+    return len(rows) + sum(1 for *_, amount in leased if int(amount) > 0)
 
 
 _SWEEP = (

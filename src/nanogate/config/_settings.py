@@ -45,6 +45,8 @@ class ServerSettings(_Section):
     key_refresh_s: float = Field(0.25, gt=0, le=1)
     """How often a running gateway picks up key and account changes."""
     request_log_flush_s: float = Field(0.2, gt=0)
+    lease_idle_s: float = Field(1.0, gt=0, le=60)
+    """Seconds a worker keeps an escrow lease nothing uses before giving it back."""
     sse_keepalive_s: float = Field(15.0, gt=0)
     """Seconds of upstream silence in a started stream before a ``: keep-alive`` comment."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -117,7 +117,7 @@ def create_app(
 
         redis = connect(settings.redis.url)
         limiter = RedisLimiter(redis, settings.redis.prefix, settings.redis.fail_open)
-    ledger = Ledger(store.fast, clock, limiter)
+    ledger = Ledger(store.fast, clock, limiter, lease_idle_s=settings.server.lease_idle_s)
     request_log = RequestLog(store, settings.server.request_log_flush_s, secrets)
     state = GatewayState(
         settings=settings,

@@ -14,7 +14,8 @@ class Account:
     balance_nusd: int
     created_at: datetime
     reserved_nusd: int = 0
-    """The part of the balance held by requests in flight."""
+    """The part of the balance leased to gateway processes, which hold requests in
+    flight against it (an idle lease is given back within seconds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class Audit:
     ledger_balance_nusd: int
     ledger_reserved_nusd: int
     open_holds: int
+    """Leases of gateway processes on the account, and per-request holds."""
 
     @property
     def consistent(self) -> bool:

@@ -33,6 +33,7 @@ from nanogate.storage._records import (
 from nanogate.storage._tables import (
     accounts,
     api_keys,
+    leases,
     ledger,
     meta,
     request_log,
@@ -42,7 +43,7 @@ from nanogate.storage._tables import (
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 """The newest migration's revision. A database already at it is not handed to
 Alembic, whose import and script scan would double a CLI command's start-up; a
 test keeps this equal to Alembic's head."""
@@ -183,29 +184,35 @@ class SQLStore:
         return _account(row)
 
     async def audit(self, account_id: str) -> Audit | None:
-        """The account's balance against its ledger; ``None`` for an unknown account."""
+        """The account's balance against its ledger; ``None`` for an unknown account.
+
+        One statement, so it sees one snapshot even while gateways write (a second
+        statement in PostgreSQL's default isolation could see a later commit)."""
+        mine = ledger.c.account_id == account_id
+        held = reservations.c.account_id == account_id
+        leased = (leases.c.kind == "balance") & (leases.c.subject == account_id)
+        query = select(
+            accounts.c.balance_nusd,
+            accounts.c.reserved_nusd,
+            select(func.coalesce(func.sum(ledger.c.amount_nusd), 0)).where(mine).scalar_subquery(),
+            select(func.coalesce(func.sum(ledger.c.hold_nusd), 0)).where(mine).scalar_subquery(),
+            select(func.count()).select_from(reservations).where(held).scalar_subquery(),
+            select(func.count())
+            .select_from(leases)
+            .where(leased & (leases.c.amount > 0))
+            .scalar_subquery(),
+        ).where(accounts.c.id == account_id)
         async with self._reader.begin() as conn:
-            row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
-            if row is None:
-                return None
-            totals = (
-                await conn.execute(
-                    select(
-                        func.coalesce(func.sum(ledger.c.amount_nusd), 0),
-                        func.coalesce(func.sum(ledger.c.hold_nusd), 0),
-                    ).where(ledger.c.account_id == account_id)
-                )
-            ).one()
-            holds = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(reservations)
-                    .where(reservations.c.account_id == account_id)
-                )
-            ).scalar_one()
-        m = row._mapping
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        balance, reserved, ledger_balance, ledger_reserved, holds, leased_count = row
         return Audit(
-            int(m["balance_nusd"]), int(m["reserved_nusd"]), int(totals[0]), int(totals[1]), holds
+            int(balance),
+            int(reserved),
+            int(ledger_balance),
+            int(ledger_reserved),
+            int(holds) + int(leased_count),
         )
 
     # Keys ------------------------------------------------------------------------------

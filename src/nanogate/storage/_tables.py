@@ -1,12 +1,15 @@
 """The schema, as SQLAlchemy Core tables. Migrations in ``migrations/`` create it.
 
 Money columns hold integer nano-dollars (see :mod:`nanogate.core._money`). An
-account's ``balance_nusd`` is its money; ``reserved_nusd`` is the part held by
-requests in flight. Every change to either is a ``ledger`` row (``amount_nusd``
-changes the balance, ``hold_nusd`` the reserved part), so both can be recomputed
-from the ledger alone. Ledger kinds: ``topup``, ``reservation``, ``settlement``,
-``release`` (a request settled for nothing), ``recovery`` (a hold released because
-its gateway process stopped) and ``refund``.
+account's ``balance_nusd`` is its money; ``reserved_nusd`` is the part leased to
+gateway processes (``leases``), from which they hold requests in flight. Every
+change to either is a ``ledger`` row (``amount_nusd`` changes the balance,
+``hold_nusd`` the reserved part), so both can be recomputed from the ledger alone.
+Ledger kinds: ``topup``, ``lease`` (a slice leased to a process), ``settlement``
+(a request's charge, paid from its process's lease), ``release`` (a lease given
+back), ``recovery`` (a lease or hold released because its gateway process
+stopped), ``refund``, and ``reservation`` (a per-request hold, in databases
+written before leases).
 ``api_keys.seq`` takes the value of the ``admin_seq`` counter at the key's last
 change, so a running gateway can fetch just the keys changed since it last looked.
 """
@@ -136,6 +139,20 @@ reservations = Table(
     Column("owner", String(40), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("owner", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(80), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    PrimaryKeyConstraint("owner", "kind", "subject", "day"),
+)
+"""A gateway process's slice (``owner``) of an account's balance (kind ``balance``,
+``subject`` the account, no ``day``) or of a key's daily allowance (``requests``,
+``usd``). Counted in ``accounts.reserved_nusd`` and ``usage_daily`` while it lasts."""
 
 usage_daily = Table(
     "usage_daily",

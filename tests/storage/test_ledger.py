@@ -13,8 +13,14 @@ import asyncpg
 import pytest
 from tests.helpers import wait_until_async
 
-from nanogate.billing import Admission, Ledger, Limits
-from nanogate.errors import DailyRequestLimitExceeded, IdempotencyConflict, InsufficientBalance
+from nanogate.billing import Admission, Ledger, Limits, RedisLimiter, connect_redis
+from nanogate.core import new_id
+from nanogate.errors import (
+    DailyRequestLimitExceeded,
+    IdempotencyConflict,
+    InsufficientBalance,
+    RateLimitExceeded,
+)
 from nanogate.storage import Audit, Query, Script, SQLStore, driver_for
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -410,3 +416,42 @@ async def test_a_dead_processes_leases_are_recovered_and_its_settlements_kept(
         assert await store.fast.run(daily_requests(f"key:{key_id}")) == 2
     finally:
         await close(dead, survivor)
+
+
+@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.redis)])
+async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RedisLimiter | None]:
+    """Where per-second limits are counted: the database, or Redis under a fresh prefix."""
+    if request.param == "database":
+        yield None
+        return
+    made = RedisLimiter(connect_redis("redis://127.0.0.1:6379/0"), f"test-{new_id('p')}:")
+    yield made
+    await made.close()
+
+
+async def test_no_second_admits_more_than_the_per_second_limit(
+    store: SQLStore, limiter: RedisLimiter | None
+) -> None:
+    """rps 3: three requests at 0.9 s, then none at 1.1 s (fixed windows would let three
+    more through, six in 0.2 s), and three again once a second has passed since the
+    first three. A refused request takes no place in the second."""
+    now = [NOW + timedelta(milliseconds=900)]
+    ledger = Ledger(store.fast, clock=lambda: now[0], limiter=limiter)
+    limits = Limits(rps=3)
+
+    async def ask(request: str) -> bool:
+        try:
+            await ledger.admit(Admission(request, "key:k", now[0], limits))
+        except RateLimitExceeded as refused:
+            assert refused.retry_after == 1
+            return False
+        return True
+
+    try:
+        assert [await ask(f"req_a{i}") for i in range(4)] == [True, True, True, False]
+        now[0] += timedelta(milliseconds=200)  # 1.1 s: a new fixed window, same sliding second
+        assert [await ask(f"req_b{i}") for i in range(3)] == [False, False, False]
+        now[0] += timedelta(milliseconds=800)  # 1.9 s: a second after the first three
+        assert [await ask(f"req_c{i}") for i in range(4)] == [True, True, True, False]
+    finally:
+        await ledger.close()

@@ -1,4 +1,5 @@
-"""Time windows for limits, from one clock reading: the UTC day and the second."""
+"""Time windows for limits, from one clock reading: the UTC day, the second, the
+microsecond."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ def day_of(moment: datetime) -> str:
 def second_of(moment: datetime) -> int:
     """The whole UNIX second of ``moment``: the per-second limit's window."""
     return math.floor(moment.timestamp())
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(moment: datetime) -> int:
+    """``moment`` in whole microseconds since the UNIX epoch: the per-second log's time."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 def seconds_until_midnight(moment: datetime) -> int:

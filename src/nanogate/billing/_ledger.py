@@ -162,7 +162,7 @@ class Ledger:
             if per_second is None:
                 return
             try:
-                await self.driver.run(count_second(a.subject, a.now, per_second))
+                await self.driver.run(count_second(a.subject, a.request_id, a.now, per_second))
             except BaseException:
                 self._untake(claims, [])
                 raise

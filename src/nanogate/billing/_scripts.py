@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from nanogate.billing._calendar import day_of, second_of, seconds_until_midnight
+from nanogate.billing._calendar import micros, seconds_until_midnight
 from nanogate.billing._escrow import BALANCE, LEASE_SHARE, REQUESTS, PoolKey, Shortfall
 from nanogate.billing._model import Admission, Hold, Replay, Spent
 from nanogate.core import format_usd
@@ -35,33 +35,13 @@ T = TypeVar("T")
 
 UNLIMITED = 2**62
 
-_RATE = """
-INSERT INTO rate_window (subject, second, count) VALUES (:subject, :second, 1)
-ON CONFLICT (subject, second) DO UPDATE SET count = rate_window.count + 1
-WHERE rate_window.count < :limit
-RETURNING count"""
-
-_DAILY_REQUEST = """
-INSERT INTO usage_daily (subject, day, requests, usd_nusd) VALUES (:subject, :day, 1, 0)
-ON CONFLICT (subject, day) DO UPDATE SET requests = usage_daily.requests + 1
-WHERE usage_daily.requests < :limit
-RETURNING requests"""
-
-_DAILY_USD = """
-UPDATE usage_daily SET usd_nusd = usd_nusd + :amount
-WHERE subject = :subject AND day = :day AND usd_nusd + :amount <= :limit
-RETURNING usd_nusd"""
-
-_HOLD = """
-UPDATE accounts SET reserved_nusd = reserved_nusd + :amount
-WHERE id = :account AND balance_nusd - reserved_nusd >= :amount
-RETURNING reserved_nusd"""
-
-_RESERVE = """
-INSERT INTO reservations
-    (request_id, account_id, key_id, subject, counted, model, amount_nusd, day, owner, created_at)
-VALUES
-    (:request, :account, :key, :subject, :counted, :model, :amount, :day, :owner, :now)"""
+_LOG_LOCK = """
+INSERT INTO rate_log (subject, request_id, at_us) VALUES (:subject, '', 0)
+ON CONFLICT (subject, request_id) DO UPDATE SET at_us = 0"""
+_LOG_FORGET = """
+DELETE FROM rate_log WHERE subject = :subject AND at_us <= :since AND request_id <> ''"""
+_LOG_COUNT = "SELECT count(*) FROM rate_log WHERE subject = :subject AND at_us > :since"
+_LOG_ADD = "INSERT INTO rate_log (subject, request_id, at_us) VALUES (:subject, :request, :now)"
 
 _LEDGER = """
 INSERT INTO ledger
@@ -83,83 +63,6 @@ UPDATE usage_daily SET usd_nusd = usd_nusd + :delta WHERE subject = :subject AND
 def _required(amount: int) -> Any:
     """``requiredBalance``: the reserved maximum, as an exact JSON number of dollars."""
     return orjson.Fragment(format_usd(amount, 0).encode())
-
-
-def admit(a: Admission, owner: str) -> Script[Hold]:
-    """Count the request against its limits and hold its maximum cost, or refuse it.
-
-    Refusals, first match: ``rate_limit_exceeded``, ``daily_rpd_limit_exceeded``,
-    ``daily_usd_limit_exceeded`` (429s), then ``insufficient_balance`` (402). Any
-    refusal rolls back every counter this request touched. A per-second limit
-    counted elsewhere (Redis) is left out of ``a.limits`` by the caller.
-    """
-    day = day_of(a.now)
-    limits = a.limits
-    counted = limits.daily
-    if limits.rps is not None:
-        params = {"subject": a.subject, "second": second_of(a.now), "limit": limits.rps}
-        if not (yield Query(_RATE, params)).rows:
-            raise RateLimitExceeded(retry_after=1)
-    if counted:
-        params = {
-            "subject": a.subject,
-            "day": day,
-            "limit": limits.daily_requests or UNLIMITED,
-        }
-        if not (yield Query(_DAILY_REQUEST, params)).rows:
-            raise DailyRequestLimitExceeded(retry_after=seconds_until_midnight(a.now))
-        params = {
-            "subject": a.subject,
-            "day": day,
-            "amount": a.reserve_nusd,
-            "limit": UNLIMITED if limits.daily_usd_nusd is None else limits.daily_usd_nusd,
-        }
-        if not (yield Query(_DAILY_USD, params)).rows:
-            raise DailyUSDLimitExceeded(retry_after=seconds_until_midnight(a.now))
-    hold = Hold(
-        request_id=a.request_id,
-        subject=a.subject,
-        day=day,
-        account_id=a.account_id,
-        key_id=a.key_id,
-        amount_nusd=a.reserve_nusd,
-        model=a.model,
-        counted=counted,
-    )
-    if hold.holds_money:
-        params = {"account": a.account_id, "amount": a.reserve_nusd}
-        if not (yield Query(_HOLD, params)).rows:
-            raise InsufficientBalance(fields={"requiredBalance": _required(a.reserve_nusd)})
-        yield Query(
-            _RESERVE,
-            {
-                "request": a.request_id,
-                "account": a.account_id,
-                "key": a.key_id,
-                "subject": a.subject,
-                "counted": counted,
-                "model": a.model,
-                "amount": a.reserve_nusd,
-                "day": day,
-                "owner": owner,
-                "now": a.now,
-            },
-        )
-        yield Query(
-            _LEDGER,
-            {
-                "account": a.account_id,
-                "kind": "reservation",
-                "amount": 0,
-                "hold": a.reserve_nusd,
-                "request": a.request_id,
-                "key": a.key_id,
-                "model": a.model,
-                "now": a.now,
-                "note": None,
-            },
-        )
-    return hold
 
 
 def settle(
@@ -257,11 +160,17 @@ def _refusal(kind: str, need: int, now: datetime) -> Exception:
     return DailyUSDLimitExceeded(retry_after=seconds_until_midnight(now))
 
 
-def count_second(subject: str, now: datetime, limit: int) -> Script[None]:
-    """Count a request in its subject's per-second window, or refuse it."""
-    params = {"subject": subject, "second": second_of(now), "limit": limit}
-    if not (yield Query(_RATE, params)).rows:
+def count_second(subject: str, request_id: str, now: datetime, limit: int) -> Script[None]:
+    """Count a request in its subject's last second, or refuse it: at most ``limit`` in
+    any second (a sliding second, not fixed windows that let twice the limit through
+    across a boundary). The subject's lock row serialises its counts on PostgreSQL."""
+    at = micros(now)
+    params = {"subject": subject, "since": at - 1_000_000}
+    yield Query(_LOG_LOCK, params)
+    yield Query(_LOG_FORGET, params)
+    if int((yield Query(_LOG_COUNT, params)).rows[0][0]) >= limit:
         raise RateLimitExceeded(retry_after=1)
+    yield Query(_LOG_ADD, {"subject": subject, "request": request_id, "now": at})
 
 
 def extend(
@@ -277,7 +186,7 @@ def extend(
     ``daily_usd_limit_exceeded``, ``insufficient_balance``; a refusal rolls back every
     lease this request asked for."""
     if per_second is not None:
-        yield from count_second(request.subject, now, per_second)
+        yield from count_second(request.subject, request.request_id, now, per_second)
     grants: list[int] = []
     for shortfall in shortfalls:
         claim = shortfall.claim
@@ -489,7 +398,7 @@ def release_owner(owner: str, now: datetime, note: str) -> Script[int]:
 
 
 _SWEEP = (
-    "DELETE FROM rate_window WHERE second < :second",
+    "DELETE FROM rate_log WHERE at_us < :second",
     "DELETE FROM usage_daily WHERE day < :day",
     "DELETE FROM idempotency WHERE created_at < :expired",
 )
@@ -497,7 +406,7 @@ _SWEEP = (
 
 def sweep(now_second: int, oldest_day: str, expired: datetime) -> Script[None]:
     """Delete counters and idempotency records nothing will read again."""
-    params = {"second": now_second - 60, "day": oldest_day, "expired": expired}
+    params = {"second": (now_second - 60) * 1_000_000, "day": oldest_day, "expired": expired}
     for sql in _SWEEP:
         yield Query(sql, params)
 

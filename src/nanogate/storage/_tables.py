@@ -164,14 +164,18 @@ usage_daily = Table(
     PrimaryKeyConstraint("subject", "day"),
 )
 
-rate_window = Table(
-    "rate_window",
+rate_log = Table(
+    "rate_log",
     metadata,
     Column("subject", String(80), nullable=False),
-    Column("second", BigInteger, nullable=False),
-    Column("count", BigInteger, nullable=False),
-    PrimaryKeyConstraint("subject", "second"),
+    Column("request_id", String(40), nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("subject", "request_id"),
+    Index("ix_rate_log_subject_at", "subject", "at_us"),
 )
+"""The requests of the last second per subject, for per-second limits kept in the
+database: a sliding second (at most the limit in any second), not fixed windows.
+A row with an empty ``request_id`` is the subject's lock."""
 
 instances = Table(
     "instances",

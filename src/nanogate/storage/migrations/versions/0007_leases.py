@@ -1,4 +1,5 @@
-"""Escrow leases: the slices of balances and daily allowances each gateway process holds.
+"""Escrow leases: the slices of balances and daily allowances each gateway process holds;
+and the per-second log, whose sliding second replaces the fixed windows of ``rate_window``.
 
 Revision ID: 0007
 Revises: 0006
@@ -24,7 +25,25 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("owner", "kind", "subject", "day"),
     )
+    op.create_table(
+        "rate_log",
+        sa.Column("subject", sa.String(80), nullable=False),
+        sa.Column("request_id", sa.String(40), nullable=False),
+        sa.Column("at_us", sa.BigInteger, nullable=False),
+        sa.PrimaryKeyConstraint("subject", "request_id"),
+    )
+    op.create_index("ix_rate_log_subject_at", "rate_log", ["subject", "at_us"])
+    op.drop_table("rate_window")
 
 
 def downgrade() -> None:
+    op.create_table(
+        "rate_window",
+        sa.Column("subject", sa.String(80), nullable=False),
+        sa.Column("second", sa.BigInteger, nullable=False),
+        sa.Column("count", sa.BigInteger, nullable=False),
+        sa.PrimaryKeyConstraint("subject", "second"),
+    )
+    op.drop_index("ix_rate_log_subject_at", "rate_log")
+    op.drop_table("rate_log")
     op.drop_table("leases")

@@ -22,6 +22,28 @@ if TYPE_CHECKING:
 SCOPE_KEY = "nanogate"
 
 
+class RequestHeaders(Headers):
+    """A request's headers, looked up in a dict built once (Starlette's :class:`Headers`
+    scans the whole list on every lookup, and a request is looked up a dozen times).
+    The first of repeated headers wins, as in Starlette; ``getlist`` sees them all."""
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope=scope)
+        index: dict[str, str] = {}
+        for key, value in self._list:
+            index.setdefault(key.decode("latin-1").lower(), value.decode("latin-1"))
+        self._index = index
+
+    def __getitem__(self, key: str) -> str:
+        return self._index[key.lower()]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._index.get(key.lower(), default)
+
+    def __contains__(self, key: Any) -> bool:
+        return isinstance(key, str) and key.lower() in self._index
+
+
 def surface_for(path: str) -> Surface:
     """The error envelope a path answers in."""
     if path.startswith("/api/v1/messages"):
@@ -85,7 +107,7 @@ class RequestContext:
     @property
     def headers(self) -> Headers:
         if self._headers is None:
-            self._headers = Headers(scope=self.scope)
+            self._headers = RequestHeaders(self.scope)
         return self._headers
 
     def hold_secrets(self, values: Iterable[str]) -> None:

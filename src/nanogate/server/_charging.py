@@ -12,6 +12,8 @@ cannot leave a hold behind.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -231,6 +233,39 @@ async def admit(
         max_tokens=max_tokens,
         choices=choices,
     )
+
+
+@asynccontextmanager
+async def charged(
+    ctx: RequestContext,
+    model: Model,
+    prompt_tokens: int,
+    reserve: int,
+    *,
+    max_tokens: int | None = None,
+    choices: int = 1,
+    per_second: bool = True,
+    fee_percent: Decimal | None = None,
+) -> AsyncIterator[Charge]:
+    """The request admitted (see :func:`admit`) for the block: a block that raises, or is
+    cancelled, releases the hold unless the charge was settled in it. A block that ends
+    normally leaves the charge as it is, settled, or handed on (a stream settles it when
+    it ends)."""
+    charge = await admit(
+        ctx,
+        model,
+        prompt_tokens,
+        reserve,
+        max_tokens=max_tokens,
+        choices=choices,
+        per_second=per_second,
+        fee_percent=fee_percent,
+    )
+    try:
+        yield charge
+    except BaseException:
+        await charge.release("failed before an answer")
+        raise
 
 
 async def _admit_paid(

@@ -44,7 +44,7 @@ from nanogate.moderation import (
 )
 from nanogate.routing import Model
 from nanogate.server._auth import presented_key
-from nanogate.server._charging import Charge, admit
+from nanogate.server._charging import Charge, charged
 from nanogate.server._context import RequestContext
 from nanogate.storage import RequestRecord
 
@@ -93,13 +93,9 @@ async def charged_moderation(
     settled on the usage (released, uncharged, if the moderator fails)."""
     call = ModerationCall(inputs, model, ctx.request_id)
     reserve = maximum_cost(model, call.tokens, None)
-    charge = await admit(ctx, model, call.tokens, reserve, per_second=not preflight)
-    try:
+    async with charged(ctx, model, call.tokens, reserve, per_second=not preflight) as charge:
         result = await moderator_for(ctx, model).moderate(call)
-    except BaseException:
-        await charge.release("moderation failed")
-        raise
-    await charge.settle(dict(result.usage) if result.usage is not None else None)
+        await charge.settle(dict(result.usage) if result.usage is not None else None)
     return result, charge
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ from nanogate.routing import (
 from nanogate.server._auth import authenticate, presented_key
 from nanogate.server._body import read_json
 from nanogate.server._byok import ByokRoute, byok_route
-from nanogate.server._charging import Charge, admit, admit_accountless, produced
+from nanogate.server._charging import Charge, admit_accountless, charged, produced
 from nanogate.server._checks import check_chat
 from nanogate.server._context import RequestContext
 from nanogate.server._dispatch import dispatch, note_attempt
@@ -216,12 +217,13 @@ def provider_for(ctx: RequestContext, deployment: Deployment) -> Provider:
     return ctx.state.providers[deployment.provider]
 
 
-async def _admit(ctx: RequestContext, target: ChatTarget) -> Charge:
-    """Count the request and hold its maximum cost, then run its inline moderation if it
-    asked for one: a request its limits or balance refuse pays no moderation, and one
-    the moderator flags releases its hold."""
+@asynccontextmanager
+async def _charged(ctx: RequestContext, target: ChatTarget) -> AsyncIterator[Charge]:
+    """The request admitted for the block, after its inline moderation if it asked for
+    one: a request its limits or balance refuse pays no moderation, and one the
+    moderator flags, like a block that fails, releases its hold."""
     fee = target.byok.fee_percent if target.byok else None
-    charge = await admit(
+    async with charged(
         ctx,
         target.model,
         target.prompt_tokens,
@@ -229,13 +231,9 @@ async def _admit(ctx: RequestContext, target: ChatTarget) -> Charge:
         max_tokens=target.max_tokens,
         choices=target.choices,
         fee_percent=fee,
-    )
-    try:
+    ) as charge:
         await inline_moderation(ctx, target.body["messages"])
-    except BaseException:
-        await charge.release("refused before dispatch")
-        raise
-    return charge
+        yield charge
 
 
 async def complete(ctx: RequestContext, target: ChatTarget) -> tuple[dict[str, Any], Charge]:
@@ -245,23 +243,18 @@ async def complete(ctx: RequestContext, target: ChatTarget) -> tuple[dict[str, A
     A failure releases the hold; an answer with no content at all is
     ``empty_response`` and is not charged.
     """
-    charge = await _admit(ctx, target)
-    try:
+    async with _charged(ctx, target) as charge:
         completion, deployment = await dispatch(
             ctx,
             target.plan,
             lambda d: provider_for(ctx, d).chat(target.call(d)),
             shared_health=target.byok is None,
         )
-    except BaseException:
-        await charge.release("failed before an answer")
-        raise
-    charge.model = deployment.model
-    charge.produced = produced(completion, "message")
-    if not charge.produced:
-        await charge.release("empty response")
-        raise EmptyResponse()
-    await charge.settle(completion.get("usage"))
+        charge.model = deployment.model
+        charge.produced = produced(completion, "message")
+        if not charge.produced:
+            raise EmptyResponse()
+        await charge.settle(completion.get("usage"))
     return completion, charge
 
 
@@ -287,13 +280,9 @@ async def stream(
     response begins, so a failure up to there is an ordinary error (and no charge)
     and the next deployment can still be tried."""
     ctx.record.stream = True
-    charge = await _admit(ctx, target)
-    try:
+    async with _charged(ctx, target) as charge:
         (first, chunks), deployment = await dispatch(
             ctx, target.plan, lambda d: _first(ctx, target, d), shared_health=target.byok is None
         )
-    except BaseException:
-        await charge.release("failed before the first chunk")
-        raise
     charge.model = deployment.model
     return SSEResponse(ctx, relay(ctx, first, chunks, writer, charge, on_finish))

@@ -13,7 +13,7 @@ from nanogate.errors import ContextLengthExceeded, InvalidParameterValue, Unsupp
 from nanogate.providers import EmbeddingCall
 from nanogate.routing import Constraints, Deployment, chain, plan
 from nanogate.server._byok import byok_route
-from nanogate.server._charging import admit
+from nanogate.server._charging import charged
 from nanogate.server._context import RequestContext
 from nanogate.server._dispatch import dispatch
 from nanogate.server._idempotency import idempotent
@@ -82,19 +82,17 @@ async def create_embeddings(ctx: RequestContext) -> ASGIApp:
     async def run() -> ASGIApp:
         reserve = max(cost(d.model, prompt_tokens, 0) for d in routes.candidates)
         fee = byok.fee_percent if byok else None
-        charge = await admit(ctx, model, prompt_tokens, reserve, max_tokens=0, fee_percent=fee)
-        try:
+        async with charged(
+            ctx, model, prompt_tokens, reserve, max_tokens=0, fee_percent=fee
+        ) as charge:
             result, deployment = await dispatch(
                 ctx,
                 routes,
                 lambda d: provider_for(ctx, d).embed(call(d)),
                 shared_health=byok is None,
             )
-        except BaseException:
-            await charge.release("failed before an answer")
-            raise
-        charge.model = deployment.model
-        await charge.settle({"prompt_tokens": result.prompt_tokens, "completion_tokens": 0})
+            charge.model = deployment.model
+            await charge.settle({"prompt_tokens": result.prompt_tokens, "completion_tokens": 0})
         counted = prompt_tokens if result.prompt_tokens is None else result.prompt_tokens
         data = [
             {

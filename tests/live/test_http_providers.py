@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 
 from nanogate.config import ModelSettings, ProviderSettings
@@ -25,6 +24,7 @@ from nanogate.errors import (
     UpstreamTimeout,
 )
 from nanogate.providers import ChatCall, EmbeddingCall, Provider
+from nanogate.providers._wire import UpstreamConnectionError
 from nanogate.providers.anthropic import AnthropicProvider
 from nanogate.providers.openai import OpenAIProvider
 from nanogate.routing import Model
@@ -45,10 +45,10 @@ def fake() -> Iterator[tuple[FakeUpstream, str]]:
         yield upstream, served.url
 
 
-def provider_for(kind: str, url: str, **options: Any) -> Provider:
+def provider_for(kind: str, url: str) -> AnthropicProvider | OpenAIProvider:
     settings = ProviderSettings(name="up", kind=kind, base_url=url + "/v1", timeout_s=0.5)
     cls = AnthropicProvider if kind == "anthropic" else OpenAIProvider
-    return cls(settings, SECRET, **options)
+    return cls(settings, SECRET)
 
 
 @pytest.fixture
@@ -325,40 +325,29 @@ async def test_a_refused_connection_is_service_unavailable(kind: str) -> None:
             await provider.close()
     for caught in (plain, streamed):
         assert type(caught.value) is ServiceUnavailable
-        assert isinstance(caught.value.__cause__, aiohttp.ClientConnectorError)
+        assert isinstance(caught.value.__cause__, UpstreamConnectionError)
+        assert isinstance(caught.value.__cause__.__cause__, ConnectionRefusedError)
 
 
 # The wire: injected sessions, pooling, secrets ------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["anthropic", "openai"])
-async def test_an_injected_session_is_used_and_its_connection_kept_alive(
+async def test_sequential_requests_share_one_keep_alive_connection(
     fake: tuple[FakeUpstream, str], kind: str
 ) -> None:
-    """A session factory given to the constructor makes the provider's one session, on
-    first use; sequential requests, plain and streamed, reuse one keep-alive connection."""
-    made: list[aiohttp.ClientSession] = []
-    connections: list[object] = []
-
-    async def created(session: object, context: object, params: object) -> None:
-        connections.append(params)
-
-    def factory() -> aiohttp.ClientSession:
-        trace = aiohttp.TraceConfig()
-        trace.on_connection_create_end.append(created)
-        made.append(aiohttp.ClientSession(trace_configs=[trace]))
-        return made[-1]
-
-    provider = provider_for(kind, fake[1], session_factory=factory)
-    assert made == []
+    """The provider's pool opens its connection on first use; sequential requests, plain
+    and streamed, reuse it, and closing the provider closes it."""
+    provider = provider_for(kind, fake[1])
+    pool = provider._http.pool
+    assert pool.opened == 0
     try:
         await provider.chat(call())
         await collect(provider, call())
         await provider.chat(call())
     finally:
         await provider.close()
-    assert len(made) == 1 and made[0].closed
-    assert len(connections) == 1
+    assert pool.opened == 1
 
 
 @pytest.mark.parametrize("kind", ["anthropic", "openai"])

@@ -1,28 +1,28 @@
-"""What every HTTP upstream shares: one pooled session, and POSTs whose failures map
-through the upstream error table.
+"""What every HTTP upstream shares: one keep-alive connection pool (see
+:mod:`nanogate.providers._wire`), and POSTs whose failures map through the upstream
+error table.
 
-The session is made on first use inside the running event loop, by a factory the
-provider is given (tests inject their own) or, by default, around a keep-alive
-connection pool sized by the provider's ``max_connections``. Headers and timeouts
-travel with each request, so an injected session needs no configuration.
+The pool is made on first use inside the running event loop, sized by the provider's
+``max_connections``. :func:`pooled_session` makes the aiohttp sessions of the gateway's
+other HTTP clients (moderation, payment rails), which are off the request path.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import aiohttp
 import orjson
-from aiohttp.client import _RequestContextManager
 
 from nanogate.config import ProviderSettings
 from nanogate.core import Secrets, SSEDecoder, SSEEvent, url_secrets
 from nanogate.errors import GatewayError
 from nanogate.providers._upstream_errors import Dialect, error_for_status, malformed_answer
+from nanogate.providers._wire import Pool, Response
 
 SessionFactory = Callable[[], aiohttp.ClientSession]
 """Makes the provider's session; called inside the running loop, again if it was closed."""
@@ -45,7 +45,7 @@ Auth = Callable[[str], dict[str, str]]
 
 
 class UpstreamHTTP:
-    """One upstream's base URL, headers, credential, timeouts and pooled session.
+    """One upstream's base URL, headers, credential, timeouts and connection pool.
 
     Requests carry ``headers`` and the operator's ``api_key`` (as ``auth`` renders it),
     or, with BYOK, the caller's own credential instead; their failures then map as the
@@ -63,52 +63,44 @@ class UpstreamHTTP:
         auth: Auth,
         api_key: str | None,
         dialect: Dialect,
-        session_factory: SessionFactory | None = None,
     ) -> None:
         self.dialect: Dialect = dialect
-        self._base = settings.base_url.rstrip("/")
+        self._url = settings.base_url.rstrip("/")
         self._plain = dict(headers)
         self._auth = auth
         self._headers = {**headers, **auth(api_key)} if api_key else dict(headers)
         self._secrets = Secrets([api_key, *url_secrets(settings.base_url)])
-        self._make = session_factory or pooled_session(settings.max_connections)
-        self._session: aiohttp.ClientSession | None = None
-        self._whole = aiohttp.ClientTimeout(
-            total=settings.timeout_s, sock_connect=settings.connect_timeout_s
-        )
-        self._idle = aiohttp.ClientTimeout(
-            sock_connect=settings.connect_timeout_s, sock_read=settings.timeout_s
-        )
+        self._limit = settings.max_connections
+        self._connect_s = settings.connect_timeout_s
+        self._timeout_s = settings.timeout_s
+        self._pool: Pool | None = None
+
+    @property
+    def pool(self) -> Pool:
+        """The keep-alive connections, made on first use inside the running loop."""
+        if self._pool is None:
+            self._pool = Pool(self._url, self._limit, self._connect_s)
+        return self._pool
 
     def secrets(self, credential: str | None = None) -> Secrets:
         """What a request sent with ``credential`` (the caller's own, with BYOK; else the
         operator's) carries that its answer must not repeat."""
         return self._secrets if credential is None else self._secrets | Secrets([credential])
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = self._make()
-        return self._session
-
-    def _request(
+    def _send(
         self,
         path: str,
         body: dict[str, Any],
         request_id: str,
-        timeout: aiohttp.ClientTimeout,
         credential: str | None,
-    ) -> _RequestContextManager:
+        idle_s: float | None,
+    ) -> Awaitable[Response]:
         headers = self._headers if credential is None else {**self._plain, **self._auth(credential)}
-        return self._client().post(
-            self._base + path,
-            data=orjson.dumps(body),
-            headers={**headers, "x-request-id": request_id},
-            timeout=timeout,
+        return self.pool.post(
+            path, {**headers, "x-request-id": request_id}, orjson.dumps(body), idle_s=idle_s
         )
 
-    def _failure(
-        self, response: aiohttp.ClientResponse, payload: bytes, credential: str | None
-    ) -> GatewayError:
+    def _failure(self, response: Response, payload: bytes, credential: str | None) -> GatewayError:
         return error_for_status(
             response.status,
             payload,
@@ -126,10 +118,14 @@ class UpstreamHTTP:
         Transport failures propagate as they are: call inside
         :func:`~nanogate.providers._upstream_errors.upstream_errors`.
         """
-        async with self._request(path, body, request_id, self._whole, credential) as response:
-            payload = await response.read()
-            if response.status >= 400:
-                raise self._failure(response, payload, credential)
+        async with asyncio.timeout(self._timeout_s):
+            response = await self._send(path, body, request_id, credential, None)
+            try:
+                payload = await response.read()
+            finally:
+                response.release()
+        if response.status >= 400:
+            raise self._failure(response, payload, credential)
         data = orjson.loads(payload)
         if not isinstance(data, dict):
             raise malformed_answer()
@@ -143,16 +139,21 @@ class UpstreamHTTP:
         status raises the mapped error before any event. A consumer may leave the block
         early (at a stream's terminal event, or on failure); the connection then goes back
         to the pool if the stream had ended, and is closed otherwise."""
-        async with self._request(path, body, request_id, self._idle, credential) as response:
+        response = await self._send(path, body, request_id, credential, self._timeout_s)
+        try:
             if response.status >= 400:
-                raise self._failure(response, await response.read(), credential)
-            yield _Events(response.content)
-            await _drain(response.content)
+                async with asyncio.timeout(self._timeout_s):
+                    payload = await response.read()
+                raise self._failure(response, payload, credential)
+            yield _Events(response)
+            await _drain(response)
+        finally:
+            response.release()
 
     async def close(self) -> None:
         """Close the pooled connections."""
-        if self._session is not None:
-            await self._session.close()
+        if self._pool is not None:
+            await self._pool.close()
 
 
 _DRAIN_BYTES = 64 * 1024
@@ -161,15 +162,15 @@ _DRAIN_WAIT_S = 0.05
 that holds its connection open longer loses it: the client's answer does not wait."""
 
 
-async def _drain(content: aiohttp.StreamReader) -> None:
+async def _drain(response: Response) -> None:
     """Read what follows a stream's terminal event (normally just the end of the body),
     so that the connection can be reused; a failure here no longer matters."""
     left = _DRAIN_BYTES
-    with suppress(aiohttp.ClientError, OSError):  # OSError includes TimeoutError
+    with suppress(ConnectionError, OSError):  # OSError includes TimeoutError
         async with asyncio.timeout(_DRAIN_WAIT_S):
-            while left > 0 and not content.at_eof():
-                data = await content.readany()
-                if not data:
+            while left > 0:
+                data = await response.chunk()
+                if data is None:
                     return
                 left -= len(data)
 
@@ -180,8 +181,8 @@ class _Events:
 
     __slots__ = ("_chunks", "_decoder", "_pending")
 
-    def __init__(self, content: aiohttp.StreamReader) -> None:
-        self._chunks = content.iter_any()
+    def __init__(self, response: Response) -> None:
+        self._chunks = response.iter_chunks()
         self._decoder = SSEDecoder()
         self._pending: deque[SSEEvent] = deque()
 

@@ -377,7 +377,7 @@ def upstream_errors() -> Iterator[None]:
         yield
     except GatewayError:
         raise
-    except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors too
+    except TimeoutError as exc:  # asyncio's and aiohttp's timeouts alike
         raise UpstreamTimeout() from exc
     except (aiohttp.ClientError, ConnectionError) as exc:
         log.info("upstream connection failed: %s", type(exc).__name__)

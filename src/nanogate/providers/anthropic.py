@@ -21,7 +21,7 @@ from nanogate.errors import ModelNotAvailable
 from nanogate.providers._anthropic_reply import chat_completion
 from nanogate.providers._anthropic_request import messages_request
 from nanogate.providers._anthropic_stream import AnthropicChunks
-from nanogate.providers._http import SessionFactory, UpstreamHTTP
+from nanogate.providers._http import UpstreamHTTP
 from nanogate.providers._protocol import ChatCall, EmbeddingCall, EmbeddingResult, Provider
 from nanogate.providers._upstream_errors import (
     FilterWatch,
@@ -40,18 +40,9 @@ def _api_key(key: str) -> dict[str, str]:
 
 
 class AnthropicProvider:
-    """A :class:`~nanogate.providers.Provider` for an Anthropic Messages API.
+    """A :class:`~nanogate.providers.Provider` for an Anthropic Messages API."""
 
-    ``session_factory`` replaces the default pooled session (tests inject one).
-    """
-
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        api_key: str | None,
-        *,
-        session_factory: SessionFactory | None = None,
-    ) -> None:
+    def __init__(self, settings: ProviderSettings, api_key: str | None) -> None:
         self.name = settings.name
         headers = {
             "content-type": "application/json",
@@ -64,7 +55,6 @@ class AnthropicProvider:
             auth=_api_key,
             api_key=api_key,
             dialect="anthropic",
-            session_factory=session_factory,
         )
 
     async def chat(self, call: ChatCall) -> dict[str, Any]:

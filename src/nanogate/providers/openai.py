@@ -15,7 +15,7 @@ import orjson
 
 from nanogate.config import ProviderSettings
 from nanogate.providers._embeddings import read_embeddings
-from nanogate.providers._http import SessionFactory, UpstreamHTTP
+from nanogate.providers._http import UpstreamHTTP
 from nanogate.providers._protocol import ChatCall, EmbeddingCall, EmbeddingResult, Provider
 from nanogate.providers._upstream_errors import (
     FilterWatch,
@@ -32,18 +32,9 @@ def _bearer(key: str) -> dict[str, str]:
 
 
 class OpenAIProvider:
-    """A :class:`~nanogate.providers.Provider` for an OpenAI-compatible HTTP server.
+    """A :class:`~nanogate.providers.Provider` for an OpenAI-compatible HTTP server."""
 
-    ``session_factory`` replaces the default pooled session (tests inject one).
-    """
-
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        api_key: str | None,
-        *,
-        session_factory: SessionFactory | None = None,
-    ) -> None:
+    def __init__(self, settings: ProviderSettings, api_key: str | None) -> None:
         self.name = settings.name
         headers = {"content-type": "application/json", "accept": "application/json"}
         self._http = UpstreamHTTP(
@@ -52,7 +43,6 @@ class OpenAIProvider:
             auth=_bearer,
             api_key=api_key,
             dialect="openai",
-            session_factory=session_factory,
         )
 
     async def chat(self, call: ChatCall) -> dict[str, Any]:

@@ -55,15 +55,42 @@ class Target:
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+SSE_DATA = b"data:"
+
+
+class EventCounter:
+    """Counts ``data:`` fields (SSE events) in a body fed chunk by chunk.
+
+    A field name split across two chunks is counted once: the last bytes of the
+    previous chunk (fewer than the name's length) are kept and checked against the
+    start of the next.
+    """
+
+    __slots__ = ("count", "_tail")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        """Count the events in ``chunk``, and one straddling the previous chunk's end."""
+        keep = len(SSE_DATA) - 1
+        self.count += chunk.count(SSE_DATA)
+        if self._tail:
+            self.count += (self._tail + chunk[:keep]).count(SSE_DATA)
+        self._tail = chunk[-keep:] if len(chunk) >= keep else (self._tail + chunk)[-keep:]
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What one request took: status, and nanosecond timestamps."""
+    """What one request took: status, nanosecond timestamps, SSE events received."""
 
     status: int
     start_ns: int
     first_byte_ns: int
     end_ns: int
     body: bytes = b""
+    events: int = 0
 
     @property
     def latency_ns(self) -> int:
@@ -74,6 +101,11 @@ class Reply:
     def first_byte_after_ns(self) -> int:
         """From writing the request to the first byte of the answer's body."""
         return self.first_byte_ns - self.start_ns
+
+    @property
+    def after_first_byte_ns(self) -> int:
+        """From the first byte of the answer's body to its end."""
+        return self.end_ns - self.first_byte_ns
 
 
 class Connection(Protocol):
@@ -99,6 +131,7 @@ class RawConnection(asyncio.Protocol):
         self._first_byte_ns = 0
         self._keep_body = False
         self._chunks: list[bytes] = []
+        self._events = EventCounter()
         self._closed = False
         self._keep_alive = True
 
@@ -134,6 +167,7 @@ class RawConnection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         if not self._first_byte_ns:
             self._first_byte_ns = perf_counter_ns()
+        self._events.feed(body)
         if self._keep_body:
             self._chunks.append(body)
 
@@ -149,6 +183,7 @@ class RawConnection(asyncio.Protocol):
         self._first_byte_ns = 0
         self._keep_body = keep_body
         self._chunks = []
+        self._events = EventCounter()
         start = perf_counter_ns()
         self._transport.write(self._requests[stream])
         end = await self._waiter
@@ -156,7 +191,7 @@ class RawConnection(asyncio.Protocol):
         if not self._keep_alive:
             self._closed = True
         first = self._first_byte_ns or end
-        return Reply(status, start, first, end, b"".join(self._chunks))
+        return Reply(status, start, first, end, b"".join(self._chunks), self._events.count)
 
     async def close(self) -> None:
         if self._transport is not None:
@@ -182,6 +217,7 @@ class AiohttpConnection:
 
     async def send(self, stream: bool, keep_body: bool = False) -> Reply:
         chunks: list[bytes] = []
+        events = EventCounter()
         first = 0
         start = perf_counter_ns()
         async with self._session.post(
@@ -190,10 +226,12 @@ class AiohttpConnection:
             async for chunk in answer.content.iter_any():
                 if not first:
                     first = perf_counter_ns()
+                events.feed(chunk)
                 if keep_body:
                     chunks.append(chunk)
             end = perf_counter_ns()
-            return Reply(answer.status, start, first or end, end, b"".join(chunks))
+            body = b"".join(chunks)
+            return Reply(answer.status, start, first or end, end, body, events.count)
 
     async def close(self) -> None:
         await self._session.close()

@@ -1,8 +1,9 @@
 """The "gateway" target: a configuration, an account and a key, and the command to serve.
 
 The configuration puts one OpenAI-kind provider in front of the fake upstream and
-one model, ``bench/chat``, on it. The account and key are made with the
-``nanogate`` command line before the gateway starts, as an operator would.
+one model, ``bench/chat``, on it; its :class:`Mode` says which database, whether
+Redis, and how many workers. The account and key are made with the ``nanogate``
+command line before the gateway starts, as an operator would.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +23,12 @@ CONFIG = """\
 [server]
 host = "127.0.0.1"
 port = {port}
-workers = 1
+workers = {workers}
 create_demo_account = false
 
 [database]
-url = "sqlite:///{db}"
-
+url = "{database_url}"
+{redis}
 [[providers]]
 name = "fake"
 kind = "openai"
@@ -43,6 +45,45 @@ context_window = 128000
 max_output_tokens = 4096
 capabilities = ["streaming"]
 """
+
+REDIS = """
+[redis]
+url = "{url}"
+prefix = "{prefix}"
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    """How the gateway is backed and run."""
+
+    database_url: str | None = None
+    """``None``: a fresh SQLite file in the run's directory."""
+    redis_url: str | None = None
+    """``None``: no ``[redis]`` section."""
+    redis_prefix: str = "nanogate-bench:"
+    workers: int = 1
+
+
+def config_text(port: int, upstream_port: int, mode: Mode, workdir: Path) -> str:
+    """The gateway's configuration file for ``mode``."""
+    database_url = mode.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    redis = ""
+    if mode.redis_url is not None:
+        redis = REDIS.format(url=mode.redis_url, prefix=mode.redis_prefix)
+    return CONFIG.format(
+        port=port,
+        workers=mode.workers,
+        database_url=database_url,
+        redis=redis,
+        upstream_port=upstream_port,
+        model=MODEL,
+    )
+
+
+KEY_LIMITS = ("--daily-requests", "1000000000", "--daily-usd", "1000000", "--rps", "1000000")
+"""The key is limited like a customer's, so every limit is counted on every request (per
+second, per day, spending per day), though none is reached."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +124,29 @@ def _cli_json(argv: list[str]) -> dict[str, object]:
     return data
 
 
-def prepare(workdir: Path, port: int, upstream_port: int) -> GatewaySetup:
+def help_seconds(runs: int = 5) -> list[float]:
+    """Wall time of ``nanogate --help``, ``runs`` times: the command line's start-up."""
+    argv = [nanogate_command(), "--help"]
+    times: list[float] = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, timeout=60, check=False)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise RuntimeError(f"nanogate --help failed:\n{done.stderr.decode(errors='replace')}")
+    return times
+
+
+def prepare(workdir: Path, port: int, upstream_port: int, mode: Mode | None = None) -> GatewaySetup:
     """Write the configuration into ``workdir`` and create an account and a key."""
     config = workdir / "nanogate.toml"
-    config.write_text(
-        CONFIG.format(port=port, db=workdir / "bench.db", upstream_port=upstream_port, model=MODEL)
-    )
+    config.write_text(config_text(port, upstream_port, mode or Mode(), workdir))
     account = _cli_json(
         ["accounts", "create", "--balance", "1000", "--name", "bench", "--json"]
         + ["--config", str(config)]
     )
     key = _cli_json(
         ["keys", "create", "--account", str(account["id"]), "--name", "bench", "--json"]
-        + ["--config", str(config)]
+        + ["--config", str(config), *KEY_LIMITS]
     )
     return GatewaySetup(config, port, str(key["key"]), str(account["id"]))

@@ -164,6 +164,66 @@ def rss_kib(pid: int) -> dict[str, int]:
     return values
 
 
+def _parent_of(stat: str) -> int:
+    """The parent pid in a ``/proc/<pid>/stat`` line (after the command in parentheses)."""
+    return int(stat.rpartition(")")[2].split()[1])
+
+
+def children(pid: int) -> list[int]:
+    """The pids of ``pid``'s child processes: from ``/proc/<pid>/task/*/children`` where
+    the kernel has it, else by scanning every ``/proc/<n>/stat`` for its parent."""
+    listed = list(Path(f"/proc/{pid}/task").glob("*/children"))
+    if listed:
+        return sorted({int(n) for path in listed for n in path.read_text().split()})
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if _parent_of((entry / "stat").read_text()) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue  # the process exited while the table was read
+    return sorted(found)
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The worker processes of a server with several workers: the children that
+    multiprocessing spawned (uvicorn's workers), not its resource tracker."""
+    workers: list[int] = []
+    for child in children(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(child)
+        except OSError:
+            continue
+    return workers
+
+
+def wait_for_workers(child: Child, count: int, timeout: float = 30.0) -> None:
+    """Wait until ``child`` has ``count`` worker processes (see :func:`worker_pids`)."""
+    deadline = time.monotonic() + timeout
+    while len(worker_pids(child.pid)) < count:
+        child.check_alive()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{child.name} did not start {count} workers:\n{child.tail()}")
+        time.sleep(0.05)
+
+
+def workers_rss_kib(pid: int, workers: int) -> list[dict[str, int]]:
+    """:func:`rss_kib` of each worker: the process itself with one worker (uvicorn runs
+    in it then), else each of its worker processes."""
+    if workers <= 1:
+        return [{"pid": pid, **rss_kib(pid)}]
+    found: list[dict[str, int]] = []
+    for worker in worker_pids(pid):
+        try:
+            found.append({"pid": worker, **rss_kib(worker)})
+        except OSError:
+            continue  # the worker exited
+    return found
+
+
 def python() -> str:
     """The interpreter running the benchmark; children use the same one."""
     return sys.executable

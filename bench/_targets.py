@@ -17,11 +17,16 @@ from bench._procs import (
     python,
     wait_for_http,
     wait_for_port,
+    wait_for_workers,
 )
 
 DIRECT, GATEWAY, PASSTHROUGH = "direct", "gateway", "passthrough"
 CHAT_PATH = "/v1/chat/completions"
 PROMPT = "Say hello in one short sentence."
+MAX_TOKENS = 64
+RELAY_TOKENS = 1000
+"""``max_tokens`` of the relay phase's requests; the upstream answers a request asking
+for at least this many with exactly ``max_tokens`` words, one per streamed chunk."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +40,12 @@ class Server:
     model: str
     api_key: str | None = None
 
-    def target(self) -> dict[str, Any]:
+    def target(self, max_tokens: int = MAX_TOKENS) -> dict[str, Any]:
         """The load generator's description of this target (see ``bench._client.Target``)."""
         body = {
             "model": self.model,
             "messages": [{"role": "user", "content": PROMPT}],
-            "max_tokens": 64,
+            "max_tokens": max_tokens,
         }
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         address = {"name": self.name, "host": HOST, "port": self.port, "path": self.path}
@@ -65,11 +70,17 @@ def start_upstream(procs: Processes) -> Server:
     return Server(DIRECT, child, port, CHAT_PATH, "fake-chat")
 
 
-def start_gateway(procs: Processes, workdir: Path, upstream: Server) -> GatewayServer:
-    """``nanogate serve`` in front of ``upstream``, answering ``/healthz``."""
-    setup = _gateway.prepare(workdir, free_port(), upstream.port)
+def start_gateway(
+    procs: Processes, workdir: Path, upstream: Server, mode: _gateway.Mode | None = None
+) -> GatewayServer:
+    """``nanogate serve`` in front of ``upstream``, answering ``/healthz``, every worker
+    started."""
+    mode = mode or _gateway.Mode()
+    setup = _gateway.prepare(workdir, free_port(), upstream.port, mode)
     child = procs.start("gateway", setup.serve_argv(), child_env())
     startup_s = wait_for_http(child, setup.port, "/healthz")
+    if mode.workers > 1:
+        wait_for_workers(child, mode.workers)
     time.sleep(0.5)  # let start-up work finish before anything is measured
     server = Server(GATEWAY, child, setup.port, "/api" + CHAT_PATH, _gateway.MODEL, setup.api_key)
     return GatewayServer(server, startup_s)

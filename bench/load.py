@@ -10,7 +10,9 @@ It reads one JSON spec on stdin and writes one JSON result on stdout. Phases:
   measured seconds, non-200 counts and every latency sample per round.
 
 ``"stream": true`` in a latency spec sends streaming requests and records the time
-to the first body byte as well.
+to the first body byte as well. Every latency sample also comes with the SSE events
+its answer carried and the time from its first body byte to its end, so a latency
+spec whose targets ask for a long streamed reply measures relayed chunks per second.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ async def latency(spec: dict[str, Any]) -> dict[str, Any]:
             "probe": await probe(t, stream, client),
             "latency_ns": [],
             "first_byte_ns": [],
+            "after_first_byte_ns": [],
+            "events": [],
             "errors": {},
         }
         for t in targets
@@ -88,6 +92,8 @@ async def latency(spec: dict[str, Any]) -> dict[str, Any]:
         entry = result[target.name]
         entry["latency_ns"] += [r.latency_ns for r in replies]
         entry["first_byte_ns"] += [r.first_byte_after_ns for r in replies]
+        entry["after_first_byte_ns"] += [r.after_first_byte_ns for r in replies]
+        entry["events"] += [r.events for r in replies]
         errors = Counter(str(r.status) for r in replies if r.status != 200)
         entry["errors"] = dict(Counter(entry["errors"]) + errors)
     return result

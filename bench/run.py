@@ -1,21 +1,25 @@
-"""Run the benchmark: added latency, saturation throughput and streaming first byte.
+"""Run the benchmark: added latency, saturation throughput, streaming first byte and
+relayed chunks per second.
 
 ``python -m bench.run [--quick] [--out FILE] [--json FILE]`` starts, each in its own
 process on 127.0.0.1:
 
 - **direct**: the fake upstream (``bench.upstream``);
-- **gateway**: ``nanogate serve`` with one worker, in front of that upstream, with
-  a real account and API key;
+- **gateway**: ``nanogate serve`` in front of that upstream, with a real account and
+  API key: SQLite and one worker by default; ``--database postgres`` gives it a fresh
+  PostgreSQL database on 127.0.0.1:5432, ``--redis`` a Redis key prefix of its own on
+  127.0.0.1:6379 (both removed at the end), ``--workers N`` N worker processes;
 - **passthrough**: a bare Starlette + aiohttp pass-through to the same upstream
   (``bench.passthrough``);
 
 then drives all three from a load-generator process (``bench.load``), interleaving
-the targets in rounds so that drift on a noisy machine hits each alike. Saturation is
-measured again with ``wrk``, a compiled load generator (when installed), so the
-client is never the bottleneck; LiteLLM's proxy joins both saturation phases when
-``--litellm`` (or ``NANOGATE_BENCH_LITELLM``) names its command (see
-``bench._litellm``). Only ratios and differences measured in the same run are
-meaningful.
+the targets in rounds so that drift on a noisy machine hits each alike. The relay
+phase streams long answers (one word per chunk) and counts the chunks relayed per
+second. Saturation is measured again with ``wrk``, a compiled load generator (when
+installed), so the client is never the bottleneck; LiteLLM's proxy joins both
+saturation phases when ``--litellm`` (or ``NANOGATE_BENCH_LITELLM``) names its
+command (see ``bench._litellm``). Only ratios and differences measured in the same
+run are meaningful.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,11 +39,13 @@ from typing import Any
 
 import orjson
 
+from bench._gateway import Mode, help_seconds
 from bench._litellm import litellm_command, start_litellm
 from bench._machine import describe
-from bench._procs import Processes, rss_kib
+from bench._procs import Processes, rss_kib, workers_rss_kib
 from bench._report import markdown, summarise
-from bench._targets import start_gateway, start_passthrough, start_upstream
+from bench._services import REDIS_URL, postgres_database, redis_prefix
+from bench._targets import RELAY_TOKENS, start_gateway, start_passthrough, start_upstream
 from bench._wrk import run_wrk_rounds, wrk_command
 from bench.load import run_phase
 
@@ -52,6 +59,9 @@ class Plan:
     segment_warmup: int = 20
     latency_rounds: int = 4
     stream_requests: int = 500
+    relay_requests: int = 30
+    relay_rounds: int = 3
+    relay_warmup: int = 3
     seconds: float = 10.0
     connections: int = 64
     throughput_rounds: int = 4
@@ -60,6 +70,10 @@ class Plan:
     wrk_connections: int = 32
     wrk_seconds: float = 5.0
     wrk_rounds: int = 3
+    help_runs: int = 5
+    database: str = "sqlite"
+    redis: bool = False
+    workers: int = 1
 
 
 QUICK = Plan(
@@ -68,6 +82,9 @@ QUICK = Plan(
     segment_warmup=10,
     latency_rounds=2,
     stream_requests=100,
+    relay_requests=6,
+    relay_rounds=2,
+    relay_warmup=1,
     seconds=2.0,
     connections=16,
     throughput_rounds=2,
@@ -83,18 +100,44 @@ def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+@contextmanager
+def gateway_mode(plan: Plan, log: Callable[[str], None]) -> Iterator[Mode]:
+    """The gateway's mode for ``plan``, with the database and Redis prefix it names
+    created for the run and removed when it ends."""
+    with ExitStack() as stack:
+        database_url = None
+        if plan.database == "postgres":
+            log("creating a PostgreSQL database for the run")
+            database_url = stack.enter_context(postgres_database())
+        if not plan.redis:
+            yield Mode(database_url=database_url, workers=plan.workers)
+            return
+        prefix = stack.enter_context(redis_prefix())
+        yield Mode(database_url, REDIS_URL, prefix, plan.workers)
+
+
+def largest_rss(workers: list[dict[str, int]]) -> dict[str, int]:
+    """The largest ``VmRSS`` and ``VmHWM`` among the gateway's workers."""
+    if not workers:
+        raise RuntimeError("no gateway worker process was found")
+    return {key: max(w[key] for w in workers) for key in ("VmRSS", "VmHWM")}
+
+
 def measure(plan: Plan, log: Callable[[str], None], litellm: str | None) -> dict[str, Any]:
     """Start the servers, run every phase, stop the servers; the raw results."""
+    log(f"timing `nanogate --help`, {plan.help_runs} runs")
+    help_s = help_seconds(plan.help_runs)
     with (
         tempfile.TemporaryDirectory(prefix="nanogate-bench-") as tmp,
+        gateway_mode(plan, log) as mode,
         Processes(Path(tmp)) as procs,
     ):
         log("starting the fake upstream")
         upstream = start_upstream(procs)
         log("creating an account and an API key, starting the gateway")
-        started = start_gateway(procs, Path(tmp), upstream)
+        started = start_gateway(procs, Path(tmp), upstream, mode)
         gateway = started.server
-        rss_idle = rss_kib(gateway.child.pid)
+        rss_idle = largest_rss(workers_rss_kib(gateway.child.pid, plan.workers))
         log("starting the bare pass-through")
         passthrough = start_passthrough(procs, upstream)
         servers = [upstream, gateway, passthrough]
@@ -102,6 +145,7 @@ def measure(plan: Plan, log: Callable[[str], None], litellm: str | None) -> dict
             log("starting LiteLLM's proxy")
             servers.append(start_litellm(procs, Path(tmp), upstream, litellm))
         targets = [server.target() for server in servers[:3]]
+        relay_targets = [server.target(RELAY_TOKENS) for server in servers[:3]]
         saturated = [server.target() for server in servers]
         common = {"targets": targets, "client": plan.client}
         log(f"latency, one client: {plan.requests} requests per target")
@@ -139,6 +183,19 @@ def measure(plan: Plan, log: Callable[[str], None], litellm: str | None) -> dict
                 "rounds": plan.latency_rounds,
             }
         )
+        log(f"relayed chunks: {plan.relay_requests} streams of {RELAY_TOKENS} chunks per target")
+        relay = run_phase(
+            {
+                **common,
+                "targets": relay_targets,
+                "phase": "latency",
+                "stream": True,
+                "requests": plan.relay_requests,
+                "warmup": plan.relay_warmup,
+                "segment_warmup": 1,
+                "rounds": plan.relay_rounds,
+            }
+        )
         compiled: dict[str, Any] | None = None
         if wrk_command() is not None:
             log(f"saturation with wrk: {plan.wrk_connections} connections")
@@ -147,17 +204,23 @@ def measure(plan: Plan, log: Callable[[str], None], litellm: str | None) -> dict
             )
         for server in servers:
             server.child.check_alive()
+        workers_after = workers_rss_kib(gateway.child.pid, plan.workers)
         return {
             "wrk": compiled,
             "latency": latency,
             "throughput": throughput,
             "stream": stream,
+            "relay": relay,
             "gateway": {
                 "pid": gateway.child.pid,
+                "workers": plan.workers,
                 "startup_s": started.startup_s,
                 "rss_idle_kib": rss_idle,
-                "rss_after_kib": rss_kib(gateway.child.pid),
+                "rss_after_kib": largest_rss(workers_after),
+                "worker_rss_after_kib": workers_after,
+                "supervisor_rss_kib": rss_kib(gateway.child.pid),
                 "passthrough_rss_kib": rss_kib(passthrough.child.pid),
+                "help_s": help_s,
             },
         }
 
@@ -174,6 +237,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, help="saturation seconds per target")
     parser.add_argument("--connections", type=int, help="concurrent saturation connections")
     parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        help="the gateway's database (default sqlite: a file; postgres: a fresh database "
+        "on postgresql://postgres@127.0.0.1:5432, dropped at the end)",
+    )
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        default=None,
+        help="give the gateway Redis at redis://127.0.0.1:6379/0, under a key prefix of "
+        "the run's own (its keys deleted at the end)",
+    )
+    parser.add_argument(
+        "--workers", type=_positive, help="the gateway's worker processes (default 1)"
+    )
+    parser.add_argument(
         "--litellm",
         help="LiteLLM's `litellm` command, from a throwaway virtualenv "
         "(default: $NANOGATE_BENCH_LITELLM; none: the LiteLLM arm is skipped)",
@@ -186,14 +265,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _positive(text: str) -> int:
+    """An integer of at least 1, for argparse."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def plan_from(args: argparse.Namespace) -> Plan:
     """The plan the flags ask for."""
     plan = QUICK if args.quick else Plan()
-    overrides = {
-        name: getattr(args, name)
-        for name in ("requests", "seconds", "connections", "client")
-        if getattr(args, name) is not None
-    }
+    flags = ("requests", "seconds", "connections", "client", "database", "redis", "workers")
+    overrides = {name: getattr(args, name) for name in flags if getattr(args, name) is not None}
     return replace(plan, **overrides)
 
 
@@ -218,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         settings=asdict(plan),
         latency=raw["latency"],
         stream=raw["stream"],
+        relay=raw["relay"],
         throughput=raw["throughput"],
         wrk=raw["wrk"],
         gateway=raw["gateway"],

@@ -15,9 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_a_bounded_benchmark_run_is_valid(tmp_path: Path) -> None:
-    """`bench.run` with tiny settings starts every target, gets only 200s, and reports
-    every quality bar, and the saturation measured with `wrk` where it is installed;
-    performance is judged from full runs, never here."""
+    """`bench.run` with tiny settings starts every target, gets only 200s, relays long
+    streams through gateway and pass-through, and reports every quality bar, and the
+    saturation measured with `wrk` where it is installed; performance is judged from
+    full runs, never here."""
     out = tmp_path / "bench.json"
     result = subprocess.run(
         [
@@ -43,13 +44,23 @@ def test_a_bounded_benchmark_run_is_valid(tmp_path: Path) -> None:
     summary = json.loads(out.read_text())["summary"]
     assert summary["valid"] is True and summary["problems"] == []
     assert set(summary["bars"]) == {
-        "added_p50_ms",
+        "added_p50_vs_passthrough_ms",
         "added_p99_ms",
         "throughput_vs_passthrough",
-        "first_byte_added_ms",
+        "first_byte_added_vs_passthrough_ms",
+        "relay_vs_passthrough",
         "rss_mib",
         "startup_s",
-    }
+        "help_s",
+    }  # no LiteLLM arm, so no gateway / LiteLLM bar
+    unsigned = {name: bar for name, bar in summary["bars"].items() if not name.endswith("_ms")}
+    assert all(bar["measured"] > 0 for bar in unsigned.values())  # ratios, MiB, seconds
+    for name in ("gateway", "passthrough"):
+        relay = summary["relay"][name]
+        assert relay["chunks_per_s"] > 0
+        assert relay["streams"] >= 6 and relay["events_min"] >= 1000
+    assert summary["relay_ratios"]["gateway/passthrough"] > 0
+    assert summary["settings"]["database"] == "sqlite" and summary["settings"]["workers"] == 1
     if shutil.which("wrk") is None:
         assert summary["wrk"] is None
     else:

@@ -156,32 +156,33 @@ class Ledger:
 
     async def _take(self, a: Admission, claims: list[Claim], per_second: int | None) -> None:
         """Take ``claims`` from this process's leases, extending the leases that are short
-        (and counting the database's per-second window, if any) in one transaction."""
+        (and counting the database's per-second window, if any) in one transaction.
+
+        Extensions of one lease wait for each other; a request that finds the lease
+        extended meanwhile takes from it and goes on without waiting again."""
         short = self.escrow.take(claims, time.monotonic())
-        if not short:
-            if per_second is None:
-                return
-            try:
-                await self.driver.run(count_second(a.subject, a.request_id, a.now, per_second))
-            except BaseException:
-                self._untake(claims, [])
-                raise
-            return
-        locks = [self._lock(key) for key in sorted({s.claim.key for s in short})]
-        held: list[asyncio.Lock] = []
+        counted = per_second is None
         try:
-            for lock in locks:
-                await lock.acquire()
-                held.append(lock)
-            short = [s for s in map(self.escrow.retake, short) if s is not None]
-            if short or per_second is not None:
-                await self._extend(a, short, per_second)
+            if short:
+                locks = [self._lock(key) for key in sorted({s.claim.key for s in short})]
+                held: list[asyncio.Lock] = []
+                try:
+                    for lock in locks:
+                        await lock.acquire()
+                        held.append(lock)
+                    short = [s for s in map(self.escrow.retake, short) if s is not None]
+                    if short:
+                        await self._extend(a, short, per_second)
+                        counted = True
+                finally:
+                    for lock in held:
+                        lock.release()
+            if not counted:
+                assert per_second is not None
+                await self.driver.run(count_second(a.subject, a.now, per_second))
         except BaseException:
             self._untake(claims, short)
             raise
-        finally:
-            for lock in held:
-                lock.release()
 
     async def _extend(self, a: Admission, short: list[Shortfall], per_second: int | None) -> None:
         """Lease what ``short`` needs. The lease is this process's whatever happens to the

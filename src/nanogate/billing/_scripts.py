@@ -35,11 +35,14 @@ T = TypeVar("T")
 
 UNLIMITED = 2**62
 
-_LOG_LOCK = """
-INSERT INTO rate_log (subject, request_id, at_us) VALUES (:subject, '', 0)
-ON CONFLICT (subject, request_id) DO UPDATE SET at_us = 0"""
-_LOG_COUNT = "SELECT count(*) FROM rate_log WHERE subject = :subject AND at_us > :since"
-_LOG_ADD = "INSERT INTO rate_log (subject, request_id, at_us) VALUES (:subject, :request, :now)"
+_SEQ_NEXT = """
+INSERT INTO rate_seq (subject, seq) VALUES (:subject, 1)
+ON CONFLICT (subject) DO UPDATE SET seq = rate_seq.seq + 1
+RETURNING seq"""
+_SLOT_READ = "SELECT at_us FROM rate_log WHERE subject = :subject AND slot = :slot"
+_SLOT_WRITE = """
+INSERT INTO rate_log (subject, slot, at_us) VALUES (:subject, :slot, :now)
+ON CONFLICT (subject, slot) DO UPDATE SET at_us = :now"""
 
 _LEDGER = """
 INSERT INTO ledger
@@ -158,18 +161,20 @@ def _refusal(kind: str, need: int, now: datetime) -> Exception:
     return DailyUSDLimitExceeded(retry_after=seconds_until_midnight(now))
 
 
-def count_second(subject: str, request_id: str, now: datetime, limit: int) -> Script[None]:
+def count_second(subject: str, now: datetime, limit: int) -> Script[None]:
     """Count a request in its subject's last second, or refuse it: at most ``limit`` in
     any second (a sliding second, not fixed windows that let twice the limit through
-    across a boundary). The subject's lock row serialises its counts on PostgreSQL;
-    entries older than a second are left to :func:`sweep`, since the count reads only
-    the last second of the index."""
+    across a boundary). The subject's admissions are a ring of ``limit`` slots; this
+    request takes the slot of the admission ``limit`` before it, which must be more than
+    a second old. One row lock, one read, one write, whatever the limit. A refusal rolls
+    the count back with the transaction."""
     at = micros(now)
-    params = {"subject": subject, "since": at - 1_000_000}
-    yield Query(_LOG_LOCK, params)
-    if int((yield Query(_LOG_COUNT, params)).rows[0][0]) >= limit:
+    seq = int((yield Query(_SEQ_NEXT, {"subject": subject})).rows[0][0])
+    slot = {"subject": subject, "slot": (seq - 1) % limit}
+    rows = (yield Query(_SLOT_READ, slot)).rows
+    if rows and int(rows[0][0]) > at - 1_000_000:
         raise RateLimitExceeded(retry_after=1)
-    yield Query(_LOG_ADD, {"subject": subject, "request": request_id, "now": at})
+    yield Query(_SLOT_WRITE, {**slot, "now": at})
 
 
 def extend(
@@ -185,7 +190,7 @@ def extend(
     ``daily_usd_limit_exceeded``, ``insufficient_balance``; a refusal rolls back every
     lease this request asked for."""
     if per_second is not None:
-        yield from count_second(request.subject, request.request_id, now, per_second)
+        yield from count_second(request.subject, now, per_second)
     grants: list[int] = []
     for shortfall in shortfalls:
         claim = shortfall.claim
@@ -397,7 +402,7 @@ def release_owner(owner: str, now: datetime, note: str) -> Script[int]:
 
 
 _SWEEP = (
-    "DELETE FROM rate_log WHERE at_us < :second AND request_id <> ''",
+    "DELETE FROM rate_log WHERE at_us < :second",
     "DELETE FROM usage_daily WHERE day < :day",
     "DELETE FROM idempotency WHERE created_at < :expired",
 )

@@ -164,18 +164,28 @@ usage_daily = Table(
     PrimaryKeyConstraint("subject", "day"),
 )
 
+rate_seq = Table(
+    "rate_seq",
+    metadata,
+    Column("subject", String(80), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+)
+"""How many requests each subject's per-second limit has admitted; its row is also the
+lock that serialises the subject's counts."""
+
 rate_log = Table(
     "rate_log",
     metadata,
     Column("subject", String(80), nullable=False),
-    Column("request_id", String(40), nullable=False),
+    Column("slot", BigInteger, nullable=False),
     Column("at_us", BigInteger, nullable=False),
-    PrimaryKeyConstraint("subject", "request_id"),
-    Index("ix_rate_log_subject_at", "subject", "at_us"),
+    PrimaryKeyConstraint("subject", "slot"),
 )
-"""The requests of the last second per subject, for per-second limits kept in the
-database: a sliding second (at most the limit in any second), not fixed windows.
-A row with an empty ``request_id`` is the subject's lock."""
+"""A ring of the last admissions per subject, ``limit`` slots long: slot ``seq % limit``
+holds when the request ``limit`` admissions ago was admitted. A request is admitted only
+if that was more than a second ago, so no second, wherever it starts, admits more than
+the limit (a sliding second, not fixed windows). Slots older than a second are swept
+(an empty slot admits)."""
 
 instances = Table(
     "instances",

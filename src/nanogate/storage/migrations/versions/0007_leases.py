@@ -26,13 +26,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("owner", "kind", "subject", "day"),
     )
     op.create_table(
+        "rate_seq",
+        sa.Column("subject", sa.String(80), primary_key=True),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+    )
+    op.create_table(
         "rate_log",
         sa.Column("subject", sa.String(80), nullable=False),
-        sa.Column("request_id", sa.String(40), nullable=False),
+        sa.Column("slot", sa.BigInteger, nullable=False),
         sa.Column("at_us", sa.BigInteger, nullable=False),
-        sa.PrimaryKeyConstraint("subject", "request_id"),
+        sa.PrimaryKeyConstraint("subject", "slot"),
     )
-    op.create_index("ix_rate_log_subject_at", "rate_log", ["subject", "at_us"])
     op.drop_table("rate_window")
 
 
@@ -44,6 +48,6 @@ def downgrade() -> None:
         sa.Column("count", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("subject", "second"),
     )
-    op.drop_index("ix_rate_log_subject_at", "rate_log")
     op.drop_table("rate_log")
+    op.drop_table("rate_seq")
     op.drop_table("leases")

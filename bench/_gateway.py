@@ -63,6 +63,8 @@ class Mode:
     """``None``: no ``[redis]`` section."""
     redis_prefix: str = "nanogate-bench:"
     workers: int = 1
+    limits: bool = True
+    """Whether the key has every limit (:data:`KEY_LIMITS`), or none."""
 
 
 def config_text(port: int, upstream_port: int, mode: Mode, workdir: Path) -> str:
@@ -139,14 +141,15 @@ def help_seconds(runs: int = 5) -> list[float]:
 
 def prepare(workdir: Path, port: int, upstream_port: int, mode: Mode | None = None) -> GatewaySetup:
     """Write the configuration into ``workdir`` and create an account and a key."""
+    mode = mode or Mode()
     config = workdir / "nanogate.toml"
-    config.write_text(config_text(port, upstream_port, mode or Mode(), workdir))
+    config.write_text(config_text(port, upstream_port, mode, workdir))
     account = _cli_json(
         ["accounts", "create", "--balance", "1000", "--name", "bench", "--json"]
         + ["--config", str(config)]
     )
     key = _cli_json(
         ["keys", "create", "--account", str(account["id"]), "--name", "bench", "--json"]
-        + ["--config", str(config), *KEY_LIMITS]
+        + ["--config", str(config), *(KEY_LIMITS if mode.limits else ())]
     )
     return GatewaySetup(config, port, str(key["key"]), str(account["id"]))

@@ -328,7 +328,8 @@ def _settings_lines(s: dict[str, Any]) -> list[str]:
         f"{s['throughput_rounds']} rounds (+{s['warmup_seconds']:g} s uncounted warm-up "
         f"each); client: {s['client']}",
         f"- gateway mode: database {DATABASES.get(s['database'], s['database'])}; "
-        f"Redis {'on' if s['redis'] else 'off'}; {workers}",
+        f"Redis {'on' if s['redis'] else 'off'}; {workers}; key limits "
+        f"{'on (per second, per day, spending per day)' if s.get('limits', True) else 'off'}",
     ]
 
 

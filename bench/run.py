@@ -74,6 +74,7 @@ class Plan:
     database: str = "sqlite"
     redis: bool = False
     workers: int = 1
+    limits: bool = True
 
 
 QUICK = Plan(
@@ -110,10 +111,10 @@ def gateway_mode(plan: Plan, log: Callable[[str], None]) -> Iterator[Mode]:
             log("creating a PostgreSQL database for the run")
             database_url = stack.enter_context(postgres_database())
         if not plan.redis:
-            yield Mode(database_url=database_url, workers=plan.workers)
+            yield Mode(database_url=database_url, workers=plan.workers, limits=plan.limits)
             return
         prefix = stack.enter_context(redis_prefix())
-        yield Mode(database_url, REDIS_URL, prefix, plan.workers)
+        yield Mode(database_url, REDIS_URL, prefix, plan.workers, plan.limits)
 
 
 def largest_rss(workers: list[dict[str, int]]) -> dict[str, int]:
@@ -253,6 +254,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--workers", type=_positive, help="the gateway's worker processes (default 1)"
     )
     parser.add_argument(
+        "--no-limits",
+        dest="limits",
+        action="store_false",
+        default=None,
+        help="give the benchmark key no limits (by default it has a per-second, a daily "
+        "request and a daily spending limit, none of them reached)",
+    )
+    parser.add_argument(
         "--litellm",
         help="LiteLLM's `litellm` command, from a throwaway virtualenv "
         "(default: $NANOGATE_BENCH_LITELLM; none: the LiteLLM arm is skipped)",
@@ -276,7 +285,16 @@ def _positive(text: str) -> int:
 def plan_from(args: argparse.Namespace) -> Plan:
     """The plan the flags ask for."""
     plan = QUICK if args.quick else Plan()
-    flags = ("requests", "seconds", "connections", "client", "database", "redis", "workers")
+    flags = (
+        "requests",
+        "seconds",
+        "connections",
+        "client",
+        "database",
+        "redis",
+        "workers",
+        "limits",
+    )
     overrides = {name: getattr(args, name) for name in flags if getattr(args, name) is not None}
     return replace(plan, **overrides)
 

@@ -8,6 +8,7 @@ import contextlib
 import gzip
 import ssl
 import subprocess
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -215,4 +216,45 @@ async def test_an_https_upstream_is_verified_and_spoken_to_over_tls(tmp_path: Pa
             await Pool(url, limit=1, connect_timeout_s=5).post("/x", {}, b"{}")
         assert isinstance(caught.value.__cause__, ssl.SSLCertVerificationError)
     finally:
+        server.close()
+
+
+async def test_a_body_that_ends_with_the_connection_is_read_whole() -> None:
+    """An answer with neither a length nor chunks (HTTP/1.0 style) ends when the upstream
+    closes the connection: its body is read whole, and the connection is not reused."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n" + b'{"whole": true}')
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    pool = Pool(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", 1, 2)
+    try:
+        async with asyncio.timeout(5):
+            response = await pool.post("/x", {}, b"")
+            assert await response.read() == b'{"whole": true}'
+        assert pool._idle == deque()
+    finally:
+        await pool.close()
+        server.close()
+
+
+async def test_a_connection_closed_before_the_request_fails_at_once() -> None:
+    """An upstream that accepts and closes at once: the request fails with a connection
+    error right away, not after a timeout."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    pool = Pool(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", 1, 2)
+    try:
+        with pytest.raises(UpstreamConnectionError):
+            async with asyncio.timeout(5):
+                response = await pool.post("/x", {}, b"{}")
+                await response.read()
+    finally:
+        await pool.close()
         server.close()

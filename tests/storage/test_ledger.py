@@ -455,3 +455,44 @@ async def test_no_second_admits_more_than_the_per_second_limit(
         assert [await ask(f"req_c{i}") for i in range(4)] == [True, True, True, False]
     finally:
         await ledger.close()
+
+
+class FailingOnce(Counting):
+    """A driver whose first settlement batch fails: before its commit, or (``after``)
+    once committed, as a connection lost while the commit's answer travels."""
+
+    def __init__(self, driver: Any, after: bool) -> None:
+        super().__init__(driver)
+        self.after = after
+        self.failed = False
+
+    async def run(self, script: Any, *, undo: Any = None) -> Any:
+        if getattr(script, "__name__", "") == "settle_leased" and not self.failed:
+            self.failed = True
+            if self.after:
+                await self.inner.run(script, undo=undo)
+            raise ConnectionResetError("the database connection was lost")
+        return await super().run(script, undo=undo)
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-commit", "after-commit"])
+async def test_a_failed_settlement_batch_is_written_once_on_retry(
+    store: SQLStore, after: bool
+) -> None:
+    """A settlement batch whose transaction fails is tried again: the request is charged
+    exactly once, whether the failure came before the commit or after it."""
+    account_id, key_id = await account(store, 10_000)
+    driver = FailingOnce(store.fast, after)
+    ledger = Ledger(driver, clock=lambda: NOW)  # type: ignore[arg-type]
+    try:
+        hold = await ledger.admit(admission(account_id, key_id, "req_r", 400))
+        assert await ledger.settle(hold, 300) == 300
+        assert driver.failed
+        await ledger.return_unused()
+        audit = await store.audit(account_id)
+        assert audit is not None and audit.consistent
+        assert (audit.balance_nusd, audit.reserved_nusd) == (10_000 - 300, 0)
+        settlements = [e for e in await store.ledger(account_id) if e.kind == "settlement"]
+        assert len(settlements) == 1
+    finally:
+        await ledger.close()

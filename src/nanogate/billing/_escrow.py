@@ -22,6 +22,17 @@ PoolKey = tuple[str, str, str]
 """``(kind, subject, day)``: ``("balance", account id, "")``, ``("requests", subject,
 day)`` or ``("usd", subject, day)``."""
 
+_KIND_ORDER = {REQUESTS: 0, USD: 1, BALANCE: 2}
+
+
+def lock_order(key: PoolKey) -> tuple[int, str, str]:
+    """The order every transaction takes pools in: daily request allowances, daily
+    spending allowances, balances; then by subject and day. Scripts lock the rows behind
+    them in this order, so two transactions on PostgreSQL never wait for each other in
+    a cycle (daily counters before accounts, accounts in one order)."""
+    return _KIND_ORDER[key[0]], key[1], key[2]
+
+
 LEASE_HOLDS = 32
 """A lease is extended by up to this many of the requesting hold's size at once."""
 LEASE_SHARE = 8
@@ -110,10 +121,12 @@ class Escrow:
             return None
         return Shortfall(shortfall.claim, taking + max(0, -pool.free), shortfall.want, taking)
 
-    def covered(self, shortfall: Shortfall, granted: int) -> None:
-        """A lease of ``granted`` (at least the shortfall) was written: the claim is whole."""
+    def covered(self, shortfall: Shortfall, granted: int, lease: int | None = None) -> None:
+        """A lease of ``granted`` (at least the shortfall) was written: the claim is whole.
+        ``lease`` is the lease as the database had it before (``None``: as here); a lease
+        another process released meanwhile is then known for lost."""
         pool = self.pool(shortfall.claim.key)
-        pool.lease += granted
+        pool.lease = (pool.lease if lease is None else lease) + granted
         pool.taken += shortfall.taking
 
     def untake(self, key: PoolKey, amount: int) -> None:
@@ -135,9 +148,12 @@ class Escrow:
 
     def idle(self, now: float, idle_s: float, today: str) -> list[tuple[PoolKey, int]]:
         """Leases to give back: nothing in flight, and unused for ``idle_s`` or of a past
-        day. Their free part is taken until :meth:`returned` (or :meth:`untake`)."""
+        day, in :func:`lock_order`. Their free part is taken until :meth:`returned` (or
+        :meth:`untake`). Pools left with nothing are forgotten."""
         out: list[tuple[PoolKey, int]] = []
-        for key, pool in self.pools.items():
+        for key in [k for k, p in self.pools.items() if p.lease <= 0 and p.taken <= 0]:
+            del self.pools[key]
+        for key, pool in sorted(self.pools.items(), key=lambda item: lock_order(item[0])):
             if pool.taken or pool.lease <= 0:
                 continue
             if now - pool.used_at >= idle_s or (key[0] != BALANCE and key[2] != today):
@@ -148,7 +164,7 @@ class Escrow:
     def everything(self) -> list[tuple[PoolKey, int]]:
         """Every lease's free part, taken for giving back (the process stops)."""
         out: list[tuple[PoolKey, int]] = []
-        for key, pool in self.pools.items():
+        for key, pool in sorted(self.pools.items(), key=lambda item: lock_order(item[0])):
             if pool.free > 0:
                 amount = pool.free
                 pool.taken += amount

@@ -60,6 +60,9 @@ TICK_S = 0.25
 LEASE_IDLE_S = 1.0
 """A lease with nothing in flight that has not been used for this long is given back
 (``[server] lease_idle_s``)."""
+SETTLE_RETRY_S = (0.05, 0.2, 0.5, 1.0, 2.0)
+"""Waits before writing a failed batch of settlements again (a deadlock, a lost
+connection, a database restarting): about 4 s in all before its requests fail."""
 STALE_AFTER = timedelta(seconds=60)
 """A process on another host that has not renewed its registration for this long is
 taken for dead and its leases are released."""
@@ -190,11 +193,11 @@ class Ledger:
         state = {"gone": False, "covered": False}
         pending = list(short)
 
-        def written(done: asyncio.Future[list[int]]) -> None:
+        def written(done: asyncio.Future[list[tuple[int, int]]]) -> None:
             if done.cancelled() or done.exception() is not None:
                 return
-            for shortfall, granted in zip(pending, done.result(), strict=True):
-                self.escrow.covered(shortfall, granted)
+            for shortfall, (before, granted) in zip(pending, done.result(), strict=True):
+                self.escrow.covered(shortfall, granted, before)
                 if state["gone"]:
                     self.escrow.untake(shortfall.claim.key, shortfall.taking)
             state["covered"] = True
@@ -248,16 +251,16 @@ class Ledger:
         return await asyncio.shield(future)
 
     async def _write(self) -> None:
-        """Write queued settlements, a batch per transaction, until none are left."""
+        """Write queued settlements, a batch per transaction, until none are left. A batch
+        that fails is tried again (:data:`SETTLE_RETRY_S`) before its requests fail: their
+        answers wait, since none is sent before its charge is written."""
         try:
             while self._queue:
                 batch, self._queue = self._queue, []
                 spent = [item for item, _ in batch]
                 used = consumption(spent)
                 try:
-                    charges, lost = await self.driver.run(
-                        settle_leased(self.instance, spent, self.clock())
-                    )
+                    charges, lost = await self._settle_batch(spent)
                 except Exception as exc:
                     log.error("settlements could not be written: %s", exc)
                     for key, amount in used.items():
@@ -278,6 +281,19 @@ class Ledger:
         finally:
             self._writer = None
 
+    async def _settle_batch(self, spent: list[Spent]) -> tuple[list[int], set[PoolKey]]:
+        for attempt, wait in enumerate((*SETTLE_RETRY_S, None)):
+            try:
+                return await self.driver.run(
+                    settle_leased(self.instance, spent, self.clock(), retry=attempt > 0)
+                )
+            except Exception as exc:
+                if wait is None:
+                    raise
+                log.warning("settlements could not be written, trying again: %s", exc)
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
+
     async def release(self, hold: Hold, note: str) -> None:
         """Release the hold without charging."""
         await self.settle(hold, 0, note)
@@ -286,22 +302,33 @@ class Ledger:
         """Give back every lease with nothing in flight, unused for ``idle_s``."""
         today = day_of(self.clock())
         parts = self.escrow.idle(time.monotonic(), idle_s, today)
+        for key in [k for k, lock in self._locks.items() if k not in self.escrow.pools]:
+            if not self._locks[key].locked():
+                del self._locks[key]
         if parts:
             await self._give_back(parts, "returned: unused")
 
     async def _give_back(self, parts: list[tuple[PoolKey, int]], note: str) -> None:
-        try:
-            done = await self.driver.run(return_leases(self.instance, parts, self.clock(), note))
-        except BaseException:
-            for key, amount in parts:
-                self.escrow.untake(key, amount)
-            raise
-        for (key, amount), ok in zip(parts, done, strict=True):
-            if ok:
-                self.escrow.returned(key, amount)
-            else:
-                self.escrow.lost(key)
-                self.escrow.untake(key, amount)
+        """Give ``parts`` back; the pools learn the outcome when the transaction ends,
+        even if this caller is cancelled first."""
+
+        def applied(done: asyncio.Future[list[bool]]) -> None:
+            if done.cancelled() or done.exception() is not None:
+                for key, amount in parts:
+                    self.escrow.untake(key, amount)
+                return
+            for (key, amount), ok in zip(parts, done.result(), strict=True):
+                if ok:
+                    self.escrow.returned(key, amount)
+                else:
+                    self.escrow.lost(key)
+                    self.escrow.untake(key, amount)
+
+        task = asyncio.ensure_future(
+            self.driver.run(return_leases(self.instance, parts, self.clock(), note))
+        )
+        task.add_done_callback(applied)
+        await asyncio.shield(task)
 
     # Processes ------------------------------------------------------------------------
 
@@ -350,6 +377,11 @@ class Ledger:
             await asyncio.sleep(tick)
             try:
                 await self.return_unused(self.lease_idle_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("unused leases could not be given back; will retry")
+            try:
                 if time.monotonic() - housekept < HEARTBEAT_S:
                     continue
                 housekept = time.monotonic()

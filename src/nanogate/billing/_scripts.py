@@ -19,7 +19,14 @@ from typing import Any, TypeVar
 import orjson
 
 from nanogate.billing._calendar import micros, seconds_until_midnight
-from nanogate.billing._escrow import BALANCE, LEASE_SHARE, REQUESTS, PoolKey, Shortfall
+from nanogate.billing._escrow import (
+    BALANCE,
+    LEASE_SHARE,
+    REQUESTS,
+    PoolKey,
+    Shortfall,
+    lock_order,
+)
 from nanogate.billing._model import Admission, Hold, Replay, Spent
 from nanogate.core import format_usd
 from nanogate.errors import (
@@ -183,19 +190,21 @@ def extend(
     now: datetime,
     request: Admission,
     per_second: int | None = None,
-) -> Script[list[int]]:
+) -> Script[list[tuple[int, int]]]:
     """Lease at least each shortfall (and up to what it wants, within a share of what is
     left) to ``owner``; returns each grant. Refusals, first match: the per-second
     window (when ``per_second`` is counted here), ``daily_rpd_limit_exceeded``,
     ``daily_usd_limit_exceeded``, ``insufficient_balance``; a refusal rolls back every
-    lease this request asked for."""
+    lease this request asked for. Returns, per shortfall, the lease as it was and what was
+    granted."""
     if per_second is not None:
         yield from count_second(request.subject, now, per_second)
-    grants: list[int] = []
-    for shortfall in shortfalls:
+    grants: list[tuple[int, int]] = []
+    for shortfall in sorted(shortfalls, key=lambda s: lock_order(s.claim.key)):
         claim = shortfall.claim
         kind, subject, day = claim.key
-        yield Query(_LEASE_LOCK, _pool_params(owner, claim.key, 0), lock=True)
+        held = (yield Query(_LEASE_LOCK, _pool_params(owner, claim.key, 0), lock=True)).rows
+        before = int(held[0][0]) if held else 0
         if kind == BALANCE:
             rows = (yield Query(_ACCOUNT, {"account": subject}, lock=True)).rows
             free = int(rows[0][0]) - int(rows[0][1]) if rows else -1
@@ -229,13 +238,15 @@ def extend(
         else:
             yield Query(_DAILY_ADD[kind], {"subject": subject, "day": day, "amount": grant})
         yield Query(_LEASE_GROW, _pool_params(owner, claim.key, grant))
-        grants.append(grant)
-    return grants
+        grants.append((before, grant))
+    order = sorted(range(len(shortfalls)), key=lambda i: lock_order(shortfalls[i].claim.key))
+    return [grants[order.index(i)] for i in range(len(shortfalls))]
 
 
 def consumption(spent: list[Spent]) -> dict[PoolKey, int]:
     """What settling ``spent`` takes out of each lease: one request from a daily request
-    allowance, the charge from a daily spending allowance and from the balance."""
+    allowance, the charge from a daily spending allowance and from the balance; in
+    :func:`lock_order`."""
     out: dict[PoolKey, int] = {}
     for item in spent:
         hold = item.hold
@@ -250,11 +261,33 @@ def consumption(spent: list[Spent]) -> dict[PoolKey, int]:
                 assert hold.account_id is not None
                 key = (BALANCE, hold.account_id, "")
                 out[key] = out.get(key, 0) + item.charge
-    return out
+    return dict(sorted(out.items(), key=lambda item: lock_order(item[0])))
+
+
+_SETTLED_CHARGE = """
+SELECT -amount_nusd FROM ledger WHERE request_id = :request AND kind = 'settlement'"""
+
+
+def settled_before(spent: list[Spent]) -> Script[list[int] | None]:
+    """The charges of a batch written already (its transaction committed, though its
+    writer heard of a failure), or ``None`` if it was not: told by the settlement row of
+    its first charged request. A batch without charges cannot be told, and is written
+    again (its requests then count twice in the day's counters, never less)."""
+    first = next((item for item in spent if item.charge and item.hold.holds_money), None)
+    if first is None:
+        return None
+    params = {"request": first.hold.request_id}
+    if not (yield Query(_SETTLED_CHARGE, params)).rows:
+        return None
+    charges: list[int] = []
+    for item in spent:
+        rows = (yield Query(_SETTLED_CHARGE, {"request": item.hold.request_id})).rows
+        charges.append(int(rows[0][0]) if rows else 0)
+    return charges
 
 
 def settle_leased(
-    owner: str, spent: list[Spent], now: datetime
+    owner: str, spent: list[Spent], now: datetime, retry: bool = False
 ) -> Script[tuple[list[int], set[PoolKey]]]:
     """Write what a batch of requests spent from ``owner``'s leases, in one transaction;
     returns each request's charge and the leases the database no longer had.
@@ -263,7 +296,12 @@ def settle_leased(
     balance and the reserved part both fall by it. A lease released meanwhile by
     another process (which took this one for dead) is gone: its requests are then
     charged from what the account has free, never more, and counted in the daily
-    counters directly."""
+    counters directly. A ``retry`` of a batch whose first attempt did commit changes
+    nothing and returns its charges."""
+    if retry:
+        charged = yield from settled_before(spent)
+        if charged is not None:
+            return charged, set()
     lost: set[PoolKey] = set()
     for key, amount in consumption(spent).items():
         if not (yield Query(_LEASE_SHRINK, _pool_params(owner, key, amount))).rows:
@@ -278,7 +316,7 @@ def settle_leased(
         if item.charge and item.hold.holds_money:
             by_account.setdefault(str(item.hold.account_id), []).append(index)
     entries: list[dict[str, Any]] = []
-    for account, indexes in by_account.items():
+    for account, indexes in sorted(by_account.items()):
         leased = (BALANCE, account, "") not in lost
         if not leased:
             rows = (yield Query(_ACCOUNT, {"account": account}, lock=True)).rows
@@ -342,7 +380,7 @@ def return_leases(
 ) -> Script[list[bool]]:
     """Give back the free parts of ``owner``'s leases; for each, whether it was there."""
     done: list[bool] = []
-    for key, amount in parts:
+    for key, amount in parts:  # in lock order: see Escrow.idle
         done.append((yield from _give_back(owner, key, amount, now, "release", note)))
     yield Query(_LEASES_EMPTY, {"owner": owner})
     return done
@@ -380,7 +418,7 @@ def heartbeat(instance: str, hostname: str, pid: int, now: datetime) -> Script[N
 def release_owner(owner: str, now: datetime, note: str) -> Script[int]:
     """Release every lease and hold of a gateway process that is gone; returns how many."""
     leased = (yield Query(_LEASES_OF, {"owner": owner}, lock=True)).rows
-    for kind, subject, day, amount in leased:
+    for kind, subject, day, amount in sorted(leased, key=lambda r: lock_order(r[:3])):
         if int(amount) > 0:
             yield from _give_back(owner, (kind, subject, day), int(amount), now, "recovery", note)
     yield Query(_LEASES_FORGET, {"owner": owner})

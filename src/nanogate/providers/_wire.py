@@ -32,10 +32,10 @@ MAX_HEAD_BYTES = 64 * 1024
 """An answer whose status line and headers are longer is malformed."""
 MAX_BODY_BYTES = 64 * 1024 * 1024
 """A whole (not streamed) answer may be this long at most."""
-IDLE_REUSE_S = 10.0
+IDLE_REUSE_S = 4.0
 """A pooled connection idle for longer is closed rather than reused: upstreams close
-idle connections (often after 15 s or more), and a request written into one that the
-upstream is closing fails."""
+idle connections (uvicorn after 5 s, many others later), and a request written into one
+that the upstream is closing fails. A POST is never sent twice, so it is not retried."""
 _HIGH_WATER = 256 * 1024
 """A streamed body buffered beyond this stops reading from the socket until consumed."""
 
@@ -113,14 +113,15 @@ class _Connection(asyncio.Protocol):
         self._keep_alive = False
         self._paused = False
         self._error: BaseException | None = None
-        self._bytes_seen = False
+        self._delimited = False
+        """Whether the answer says where its body ends (a length, chunks); one that does
+        not ends when the upstream closes the connection."""
 
     # asyncio protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        self._bytes_seen = True
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -132,6 +133,10 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self._head is not None and self._head.done() and not self._delimited and exc is None:
+            self._complete = True  # a body that ends with the connection
+            self._wakeup()
+            return
         if not self._complete:
             reason = "the upstream closed the connection before the answer ended"
             error = UpstreamConnectionError(reason)
@@ -148,6 +153,13 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._keep_alive = self._parser.should_keep_alive()
+        status = self._parser.get_status_code()
+        self._delimited = (
+            "content-length" in self._headers
+            or "transfer-encoding" in self._headers
+            or status in (204, 304)
+            or 100 <= status < 200
+        )
         if self._head is not None and not self._head.done():
             self._head.set_result(None)
 
@@ -179,6 +191,8 @@ class _Connection(asyncio.Protocol):
     async def send(self, data: bytes) -> tuple[int, CIMultiDictProxy[str]]:
         """Write a request and wait for the answer's head: status and headers."""
         assert self.transport is not None
+        if self.closed or self.transport.is_closing():
+            raise UpstreamConnectionError("the upstream closed the connection")
         self._reset()
         self._head = asyncio.get_running_loop().create_future()
         self.transport.write(data)
@@ -350,7 +364,11 @@ class Pool:
         each wait for more of a streamed body."""
         data = request_bytes(self.origin, path, headers, body)
         if self._slots is not None:
-            await self._slots.acquire()
+            if idle_s is None:
+                await self._slots.acquire()
+            else:  # a stream's wait for a free connection is bounded like its reads
+                async with asyncio.timeout(idle_s):
+                    await self._slots.acquire()
         try:
             connection = self._reuse() or await self._connect()
             self._busy.add(connection)

@@ -121,12 +121,10 @@ class Escrow:
             return None
         return Shortfall(shortfall.claim, taking + max(0, -pool.free), shortfall.want, taking)
 
-    def covered(self, shortfall: Shortfall, granted: int, lease: int | None = None) -> None:
-        """A lease of ``granted`` (at least the shortfall) was written: the claim is whole.
-        ``lease`` is the lease as the database had it before (``None``: as here); a lease
-        another process released meanwhile is then known for lost."""
+    def covered(self, shortfall: Shortfall, granted: int) -> None:
+        """A lease of ``granted`` (at least the shortfall) was written: the claim is whole."""
         pool = self.pool(shortfall.claim.key)
-        pool.lease = (pool.lease if lease is None else lease) + granted
+        pool.lease += granted
         pool.taken += shortfall.taking
 
     def untake(self, key: PoolKey, amount: int) -> None:

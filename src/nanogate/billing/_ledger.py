@@ -196,8 +196,11 @@ class Ledger:
         def written(done: asyncio.Future[list[tuple[int, int]]]) -> None:
             if done.cancelled() or done.exception() is not None:
                 return
-            for shortfall, (before, granted) in zip(pending, done.result(), strict=True):
-                self.escrow.covered(shortfall, granted, before)
+            # the lease as the database had it before is not taken over: a settlement
+            # batch committed meanwhile has shrunk it there, and shrinks it here when
+            # its writer resumes
+            for shortfall, (_, granted) in zip(pending, done.result(), strict=True):
+                self.escrow.covered(shortfall, granted)
                 if state["gone"]:
                     self.escrow.untake(shortfall.claim.key, shortfall.taking)
             state["covered"] = True

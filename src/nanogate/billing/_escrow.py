@@ -64,10 +64,6 @@ class Claim:
     amount: int
     limit: int | None = None
 
-    @property
-    def kind(self) -> str:
-        return self.key[0]
-
 
 @dataclass(frozen=True, slots=True)
 class Shortfall:

@@ -193,13 +193,13 @@ class Ledger:
         state = {"gone": False, "covered": False}
         pending = list(short)
 
-        def written(done: asyncio.Future[list[tuple[int, int]]]) -> None:
+        def written(done: asyncio.Future[list[int]]) -> None:
             if done.cancelled() or done.exception() is not None:
                 return
-            # the lease as the database had it before is not taken over: a settlement
-            # batch committed meanwhile has shrunk it there, and shrinks it here when
-            # its writer resumes
-            for shortfall, (_, granted) in zip(pending, done.result(), strict=True):
+            # the grant is added to the pool, never the database's amount: a settlement
+            # batch committed meanwhile has shrunk that already, and shrinks the pool
+            # when its writer resumes
+            for shortfall, granted in zip(pending, done.result(), strict=True):
                 self.escrow.covered(shortfall, granted)
                 if state["gone"]:
                     self.escrow.untake(shortfall.claim.key, shortfall.taking)

@@ -23,6 +23,7 @@ from nanogate.billing._escrow import (
     BALANCE,
     LEASE_SHARE,
     REQUESTS,
+    USD,
     PoolKey,
     Shortfall,
     lock_order,
@@ -146,7 +147,7 @@ _DAILY_COUNTS = "SELECT requests, usd_nusd FROM usage_daily WHERE subject = :sub
 _DAILY_ADD = {
     REQUESTS: "UPDATE usage_daily SET requests = requests + :amount"
     " WHERE subject = :subject AND day = :day",
-    "usd": "UPDATE usage_daily SET usd_nusd = usd_nusd + :amount"
+    USD: "UPDATE usage_daily SET usd_nusd = usd_nusd + :amount"
     " WHERE subject = :subject AND day = :day",
 }
 _RESERVE_MORE = "UPDATE accounts SET reserved_nusd = reserved_nusd + :amount WHERE id = :account"
@@ -190,21 +191,21 @@ def extend(
     now: datetime,
     request: Admission,
     per_second: int | None = None,
-) -> Script[list[tuple[int, int]]]:
+) -> Script[list[int]]:
     """Lease at least each shortfall (and up to what it wants, within a share of what is
-    left) to ``owner``; returns each grant. Refusals, first match: the per-second
-    window (when ``per_second`` is counted here), ``daily_rpd_limit_exceeded``,
+    left) to ``owner``; returns each grant, in the order of ``shortfalls``. Leases are
+    taken in :func:`lock_order`. Refusals, first match: the per-second window (when
+    ``per_second`` is counted here), ``daily_rpd_limit_exceeded``,
     ``daily_usd_limit_exceeded``, ``insufficient_balance``; a refusal rolls back every
-    lease this request asked for. Returns, per shortfall, the lease as it was and what was
-    granted."""
+    lease this request asked for."""
     if per_second is not None:
         yield from count_second(request.subject, now, per_second)
-    grants: list[tuple[int, int]] = []
-    for shortfall in sorted(shortfalls, key=lambda s: lock_order(s.claim.key)):
+    grants = [0] * len(shortfalls)
+    for index in sorted(range(len(shortfalls)), key=lambda i: lock_order(shortfalls[i].claim.key)):
+        shortfall = shortfalls[index]
         claim = shortfall.claim
         kind, subject, day = claim.key
-        held = (yield Query(_LEASE_LOCK, _pool_params(owner, claim.key, 0), lock=True)).rows
-        before = int(held[0][0]) if held else 0
+        yield Query(_LEASE_LOCK, _pool_params(owner, claim.key, 0), lock=True)
         if kind == BALANCE:
             rows = (yield Query(_ACCOUNT, {"account": subject}, lock=True)).rows
             free = int(rows[0][0]) - int(rows[0][1]) if rows else -1
@@ -238,9 +239,8 @@ def extend(
         else:
             yield Query(_DAILY_ADD[kind], {"subject": subject, "day": day, "amount": grant})
         yield Query(_LEASE_GROW, _pool_params(owner, claim.key, grant))
-        grants.append((before, grant))
-    order = sorted(range(len(shortfalls)), key=lambda i: lock_order(shortfalls[i].claim.key))
-    return [grants[order.index(i)] for i in range(len(shortfalls))]
+        grants[index] = grant
+    return grants
 
 
 def consumption(spent: list[Spent]) -> dict[PoolKey, int]:
@@ -255,7 +255,7 @@ def consumption(spent: list[Spent]) -> dict[PoolKey, int]:
             out[key] = out.get(key, 0) + 1
         if item.charge:
             if hold.counts_usd:
-                key = ("usd", hold.subject, hold.day)
+                key = (USD, hold.subject, hold.day)
                 out[key] = out.get(key, 0) + item.charge
             if hold.holds_money:
                 assert hold.account_id is not None
@@ -440,7 +440,7 @@ def release_owner(owner: str, now: datetime, note: str) -> Script[int]:
 
 
 _SWEEP = (
-    "DELETE FROM rate_log WHERE at_us < :second",
+    "DELETE FROM rate_log WHERE at_us < :before_us",
     "DELETE FROM usage_daily WHERE day < :day",
     "DELETE FROM idempotency WHERE created_at < :expired",
 )
@@ -448,7 +448,7 @@ _SWEEP = (
 
 def sweep(now_second: int, oldest_day: str, expired: datetime) -> Script[None]:
     """Delete counters and idempotency records nothing will read again."""
-    params = {"second": (now_second - 2) * 1_000_000, "day": oldest_day, "expired": expired}
+    params = {"before_us": (now_second - 2) * 1_000_000, "day": oldest_day, "expired": expired}
     for sql in _SWEEP:
         yield Query(sql, params)
 

@@ -166,7 +166,7 @@ async def _drain(response: Response) -> None:
     """Read what follows a stream's terminal event (normally just the end of the body),
     so that the connection can be reused; a failure here no longer matters."""
     left = _DRAIN_BYTES
-    with suppress(ConnectionError, OSError):  # OSError includes TimeoutError
+    with suppress(OSError):  # connection errors and timeouts alike
         async with asyncio.timeout(_DRAIN_WAIT_S):
             while left > 0:
                 data = await response.chunk()

@@ -185,56 +185,6 @@ class Charge:
         }
 
 
-async def admit(
-    ctx: RequestContext,
-    model: Model,
-    prompt_tokens: int,
-    reserve: int,
-    *,
-    max_tokens: int | None = None,
-    choices: int = 1,
-    per_second: bool = True,
-    fee_percent: Decimal | None = None,
-) -> Charge:
-    """Count the request against its key's limits and hold ``reserve`` on its account.
-
-    ``max_tokens`` and ``choices`` are the output the request allows (the hold's
-    basis); reported usage beyond it is a discrepancy. ``per_second=False`` leaves
-    the per-second limit out: an inline-moderation preflight is counted there by the
-    request it gates. ``fee_percent`` (BYOK) makes the request pay that percentage of
-    its price: of the hold, and of the settlement."""
-    if ctx.key is None:
-        charge = await _admit_paid(ctx, model, prompt_tokens, reserve)
-        charge.max_tokens, charge.choices = max_tokens, choices
-        return charge
-    if fee_percent is not None:
-        reserve = with_fee(reserve, fee_percent)
-    key = ctx.key
-    state = ctx.state
-    limits = limits_of(key, state.limits)
-    hold = await state.ledger.admit(
-        Admission(
-            request_id=ctx.request_id,
-            subject=f"key:{key.id}",
-            now=state.clock(),
-            limits=limits if per_second else replace(limits, rps=None),
-            account_id=key.account_id,
-            key_id=key.id,
-            reserve_nusd=reserve,
-            model=model.id,
-        )
-    )
-    return Charge(
-        ctx,
-        model,
-        hold,
-        prompt_tokens,
-        fee_percent=fee_percent,
-        max_tokens=max_tokens,
-        choices=choices,
-    )
-
-
 @asynccontextmanager
 async def charged(
     ctx: RequestContext,
@@ -247,20 +197,47 @@ async def charged(
     per_second: bool = True,
     fee_percent: Decimal | None = None,
 ) -> AsyncIterator[Charge]:
-    """The request admitted (see :func:`admit`) for the block: a block that raises, or is
-    cancelled, releases the hold unless the charge was settled in it. A block that ends
-    normally leaves the charge as it is, settled, or handed on (a stream settles it when
-    it ends)."""
-    charge = await admit(
-        ctx,
-        model,
-        prompt_tokens,
-        reserve,
-        max_tokens=max_tokens,
-        choices=choices,
-        per_second=per_second,
-        fee_percent=fee_percent,
-    )
+    """The request admitted for the block: counted against its key's limits, ``reserve``
+    held on its account (or, without a key, the x402 run its payment allows). A block
+    that raises, or is cancelled, releases the hold unless the charge was settled in it;
+    a block that ends normally leaves the charge as it is, settled, or handed on (a
+    stream settles it when it ends).
+
+    ``max_tokens`` and ``choices`` are the output the request allows (the hold's
+    basis); reported usage beyond it is a discrepancy. ``per_second=False`` leaves
+    the per-second limit out: an inline-moderation preflight is counted there by the
+    request it gates. ``fee_percent`` (BYOK) makes the request pay that percentage of
+    its price: of the hold, and of the settlement."""
+    if ctx.key is None:
+        charge = await _admit_paid(ctx, model, prompt_tokens, reserve)
+        charge.max_tokens, charge.choices = max_tokens, choices
+    else:
+        if fee_percent is not None:
+            reserve = with_fee(reserve, fee_percent)
+        key = ctx.key
+        state = ctx.state
+        limits = limits_of(key, state.limits)
+        hold = await state.ledger.admit(
+            Admission(
+                request_id=ctx.request_id,
+                subject=f"key:{key.id}",
+                now=state.clock(),
+                limits=limits if per_second else replace(limits, rps=None),
+                account_id=key.account_id,
+                key_id=key.id,
+                reserve_nusd=reserve,
+                model=model.id,
+            )
+        )
+        charge = Charge(
+            ctx,
+            model,
+            hold,
+            prompt_tokens,
+            fee_percent=fee_percent,
+            max_tokens=max_tokens,
+            choices=choices,
+        )
     try:
         yield charge
     except BaseException:

@@ -77,7 +77,7 @@ class Unsteady:
     async def chat(self, call: ChatCall) -> dict[str, Any]:
         raise ServiceUnavailable()
 
-    async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
+    async def chat_stream(self, call: ChatCall) -> AsyncIterator[list[dict[str, Any]]]:
         if self.mode == "fail-before":
             raise ServiceUnavailable()
 
@@ -90,9 +90,8 @@ class Unsteady:
                 "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
             }
 
-        yield chunk({"role": "assistant", "content": ""})
-        yield chunk({"content": "Hello"})
-        yield chunk({"content": " there"})
+        yield [chunk({"role": "assistant", "content": ""})]
+        yield [chunk({"content": "Hello"}), chunk({"content": " there"})]
         if self.mode == "fail-after":
             raise ServiceUnavailable()
         await asyncio.sleep(60)

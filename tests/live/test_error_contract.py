@@ -265,9 +265,9 @@ class BrokenProvider:
     async def chat(self, call: ChatCall) -> dict[str, Any]:
         raise RuntimeError("simulated bug in a provider")
 
-    async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
+    async def chat_stream(self, call: ChatCall) -> AsyncIterator[list[dict[str, Any]]]:
         raise RuntimeError("simulated bug in a provider")
-        yield {}  # pragma: no cover - makes this an async generator
+        yield []  # pragma: no cover - makes this an async generator
 
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
         raise RuntimeError("simulated bug in a provider")

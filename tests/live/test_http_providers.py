@@ -63,7 +63,7 @@ def call(**extra: Any) -> ChatCall:
 
 
 async def collect(provider: Provider, chat_call: ChatCall) -> list[dict[str, Any]]:
-    return [chunk async for chunk in provider.chat_stream(chat_call)]
+    return [chunk async for batch in provider.chat_stream(chat_call) for chunk in batch]
 
 
 def streamed_text(chunks: list[dict[str, Any]]) -> str:
@@ -162,7 +162,7 @@ async def test_tool_calls_plain_and_streamed(
 async def test_a_slow_drip_is_relayed_chunk_by_chunk(
     claude: Provider, fake: tuple[FakeUpstream, str]
 ) -> None:
-    """Each chunk is yielded as its event arrives, not when the stream ends."""
+    """Each batch is yielded as its events arrive, not when the stream ends."""
     fake[0].inject(Fault.drip(0.1))
     arrivals = []
     async for _ in claude.chat_stream(call()):
@@ -255,8 +255,8 @@ async def test_each_fault_before_a_streams_first_chunk(
     chunks: list[dict[str, Any]] = []
     try:
         with pytest.raises(GatewayError) as caught:
-            async for chunk in provider.chat_stream(call()):
-                chunks.append(chunk)
+            async for batch in provider.chat_stream(call()):
+                chunks.extend(batch)
     finally:
         await provider.close()
     assert chunks == []
@@ -280,8 +280,8 @@ async def test_each_fault_in_the_middle_of_a_stream(
     chunks: list[dict[str, Any]] = []
     try:
         with pytest.raises(GatewayError) as caught:
-            async for chunk in provider.chat_stream(call()):
-                chunks.append(chunk)
+            async for batch in provider.chat_stream(call()):
+                chunks.extend(batch)
     finally:
         await provider.close()
     assert type(caught.value) is error

@@ -55,23 +55,25 @@ class ScriptedProvider:
     async def chat(self, call: ChatCall) -> dict[str, Any]:
         raise NotImplementedError
 
-    async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
+    async def chat_stream(self, call: ChatCall) -> AsyncIterator[list[dict[str, Any]]]:
         if self.fail_first and self.failure is not None:
             raise self.failure
         try:
-            yield chunk({"role": "assistant", "content": ""})
+            yield [chunk({"role": "assistant", "content": ""})]
             for piece in self.pieces:
                 await asyncio.sleep(self.pause)
-                yield chunk({"content": piece})
+                yield [chunk({"content": piece})]
             if self.failure is not None:
                 raise self.failure
             if self.finish:
-                yield chunk({}, "stop")
-                yield {
-                    **chunk({}),
-                    "choices": [],
-                    "usage": {"prompt_tokens": 3, "completion_tokens": 3},
-                }
+                yield [
+                    chunk({}, "stop"),
+                    {
+                        **chunk({}),
+                        "choices": [],
+                        "usage": {"prompt_tokens": 3, "completion_tokens": 3},
+                    },
+                ]
         except (asyncio.CancelledError, GeneratorExit):
             self.cancelled.set()
             raise

@@ -60,7 +60,7 @@ def embedding_call(inputs: Any, dimensions: int | None = None) -> EmbeddingCall:
 
 
 async def collect(provider: LocalProvider, call: ChatCall) -> list[dict[str, Any]]:
-    return [chunk async for chunk in provider.chat_stream(call)]
+    return [chunk async for batch in provider.chat_stream(call) for chunk in batch]
 
 
 def test_exports() -> None:
@@ -141,8 +141,8 @@ async def test_stream_without_delay_yields_to_the_loop() -> None:
     provider = LocalProvider("local")
     task = asyncio.create_task(other())
     seen_before_end = False
-    async for chunk in provider.chat_stream(chat_call("word " * 60)):
-        if not chunk["choices"]:
+    async for batch in provider.chat_stream(chat_call("word " * 60)):
+        if any(not chunk["choices"] for chunk in batch):
             seen_before_end = ran.is_set()
     await task
     assert seen_before_end

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 DONE = b"data: [DONE]\n\n"
 KEEPALIVE = b": keep-alive\n\n"
@@ -16,9 +15,10 @@ def sse_frame(data: bytes, event: str | None = None) -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
 
 
-@dataclass(frozen=True, slots=True)
-class SSEEvent:
-    """A decoded event: its name (``""`` when unnamed) and its data lines joined."""
+class SSEEvent(NamedTuple):
+    """A decoded event: its name (``""`` when unnamed) and its data lines joined. A
+    named tuple rather than a frozen dataclass: one is made per streamed chunk, and a
+    tuple is made in a third of the time."""
 
     event: str
     data: str
@@ -27,70 +27,97 @@ class SSEEvent:
 class SSEDecoder:
     """An incremental decoder of an SSE byte stream, per the WHATWG algorithm.
 
-    Feed it bytes as they arrive; it yields each complete event. Comments
+    Feed it bytes as they arrive; it returns the events they complete. Comments
     (keep-alives) are dropped. ``max_line`` bounds the memory a peer can make
     us hold for one line; a longer line raises :class:`ValueError`.
     """
 
     def __init__(self, max_line: int = 16 * 1024 * 1024) -> None:
         self._buffer = bytearray()
-        self._event = ""
-        self._data: list[str] = []
+        self._event = b""
+        self._data: list[bytes] = []
         self._max_line = max_line
 
-    def feed(self, chunk: bytes) -> Iterator[SSEEvent]:
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
         """The events completed by ``chunk``. Bytes already searched for a line end are
         not searched again, so a long line arriving in many reads costs linear time."""
         buffer = self._buffer
         searched = max(len(buffer) - 1, 0)  # a trailing CR may pair with a LF to come
         buffer += chunk
+        events: list[SSEEvent] = []
+        if buffer.find(b"\r", searched) == -1:  # the common case: lines end with LF
+            end = buffer.rfind(b"\n", searched)
+            if end != -1:
+                lines = buffer[:end].split(b"\n")
+                del buffer[: end + 1]
+                data = self._data
+                for line in lines:  # data lines and event ends inline, the rest by _line
+                    if line.startswith(b"data:"):
+                        data.append(bytes(line[6:] if line[5:6] == b" " else line[5:]))
+                    elif line or not data:
+                        self._line(line)
+                    else:
+                        events.append(self._dispatch())
+                        data = self._data
+            if len(buffer) > self._max_line:
+                raise ValueError("SSE line exceeds the size limit")
+            return events
         start = 0
         try:
             while True:
-                end = _line_end(buffer, max(start, searched))
-                if end is None:
+                found = _line_end(buffer, max(start, searched))
+                if found is None:
                     if len(buffer) - start > self._max_line:
                         raise ValueError("SSE line exceeds the size limit")
-                    return
-                cut, skip = end
-                line = buffer[start:cut].decode("utf-8", errors="replace")
+                    return events
+                cut, skip = found
+                line = buffer[start:cut]
                 start = searched = cut + skip
-                event = self._line(line)
-                if event is not None:
-                    yield event
+                if (event := self._line(line)) is not None:
+                    events.append(event)
         finally:
             del buffer[:start]
 
-    def flush(self) -> Iterator[SSEEvent]:
+    def flush(self) -> list[SSEEvent]:
         """Dispatch what is pending at the end of the stream (a last line without newline)."""
+        events: list[SSEEvent] = []
         if self._buffer:
-            line = bytes(self._buffer).removesuffix(b"\r").decode("utf-8", errors="replace")
-            self._buffer.clear()
-            event = self._line(line)
-            if event is not None:
-                yield event
-        event = self._line("")
-        if event is not None:
-            yield event
+            line = self._buffer.removesuffix(b"\r")
+            self._buffer = bytearray()
+            if (event := self._line(line)) is not None:
+                events.append(event)
+        if (event := self._line(b"")) is not None:
+            events.append(event)
+        return events
 
-    def _line(self, line: str) -> SSEEvent | None:
+    def _line(self, line: bytes | bytearray) -> SSEEvent | None:
         if not line:
             if not self._data:
-                self._event = ""
+                self._event = b""
                 return None
-            event = SSEEvent(self._event, "\n".join(self._data))
-            self._event, self._data = "", []
-            return event
-        if line.startswith(":"):
+            return self._dispatch()
+        if line[0] == _COLON:
             return None
-        name, _, value = line.partition(":")
-        if value.startswith(" "):
+        name, _, value = line.partition(b":")
+        if value[:1] == b" ":
             value = value[1:]
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value
+        if name == b"data":
+            self._data.append(bytes(value))
+        elif name == b"event":
+            self._event = bytes(value)
         return None
+
+    def _dispatch(self) -> SSEEvent:
+        """The event the data lines so far make; the next one starts empty."""
+        lines, name = self._data, self._event
+        data = lines[0] if len(lines) == 1 else b"\n".join(lines)
+        self._event, self._data = b"", []
+        return SSEEvent(
+            name.decode("utf-8", "replace") if name else "", data.decode("utf-8", "replace")
+        )
+
+
+_COLON = ord(":")
 
 
 def _line_end(buffer: bytearray, start: int) -> tuple[int, int] | None:

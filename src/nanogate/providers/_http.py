@@ -10,7 +10,6 @@ other HTTP clients (moderation, payment rails), which are off the request path.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -134,8 +133,9 @@ class UpstreamHTTP:
     @asynccontextmanager
     async def post_events(
         self, path: str, body: dict[str, Any], request_id: str, credential: str | None = None
-    ) -> AsyncIterator[AsyncIterator[SSEEvent]]:
-        """POST ``body`` and yield the answer's SSE events as they arrive; an error
+    ) -> AsyncIterator[AsyncIterator[list[SSEEvent]]]:
+        """POST ``body`` and yield the answer's SSE events in batches as they arrive
+        (see :class:`_Events`); an error
         status raises the mapped error before any event. A consumer may leave the block
         early (at a stream's terminal event, or on failure); the connection then goes back
         to the pool if the stream had ended, and is closed otherwise."""
@@ -176,21 +176,22 @@ async def _drain(response: Response) -> None:
 
 
 class _Events:
-    """The SSE events of a response body, decoded as bytes arrive. An oversized line
-    raises :class:`ValueError` (see :class:`~nanogate.core.SSEDecoder`)."""
+    """The SSE events of a response body in batches: each batch holds the events that
+    one read of the body completed, so a consumer handles together what arrived
+    together. A batch is never empty. An oversized line raises :class:`ValueError`
+    (see :class:`~nanogate.core.SSEDecoder`)."""
 
-    __slots__ = ("_chunks", "_decoder", "_pending")
+    __slots__ = ("_chunks", "_decoder")
 
     def __init__(self, response: Response) -> None:
         self._chunks = response.iter_chunks()
         self._decoder = SSEDecoder()
-        self._pending: deque[SSEEvent] = deque()
 
     def __aiter__(self) -> _Events:
         return self
 
-    async def __anext__(self) -> SSEEvent:
-        while not self._pending:
+    async def __anext__(self) -> list[SSEEvent]:
+        while True:
             raw = await self._chunks.__anext__()  # StopAsyncIteration ends the events
-            self._pending.extend(self._decoder.feed(raw))
-        return self._pending.popleft()
+            if batch := self._decoder.feed(raw):
+                return batch

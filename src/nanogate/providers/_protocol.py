@@ -66,8 +66,10 @@ class Provider(Protocol):
     async def chat(self, call: ChatCall) -> dict[str, Any]:
         """A whole ``chat.completion`` object."""
 
-    def chat_stream(self, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
-        """``chat.completion.chunk`` objects, the last one carrying ``usage``."""
+    def chat_stream(self, call: ChatCall) -> AsyncIterator[list[dict[str, Any]]]:
+        """``chat.completion.chunk`` objects, the last one carrying ``usage``, in batches
+        as they arrive: each batch is what one read of the upstream completed, so the
+        gateway relays together what arrived together. A batch is never empty."""
 
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
         """One vector per input, in order."""

@@ -92,6 +92,11 @@ def request_bytes(origin: Origin, path: str, headers: Mapping[str, str], body: b
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def _time_out(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError("the upstream sent nothing for too long"))
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection; one exchange at a time."""
 
@@ -199,18 +204,30 @@ class _Connection(asyncio.Protocol):
         await self._head
         return self._parser.get_status_code(), CIMultiDictProxy(self._headers)
 
-    async def chunk(self) -> bytes | None:
-        """The next piece of the body as it arrived; ``None`` at its end."""
+    async def chunk(self, idle_s: float | None = None) -> bytes | None:
+        """All of the body that has arrived and was not read yet, waiting for some if
+        there is none; ``None`` at its end. Waiting longer than ``idle_s`` raises
+        :class:`TimeoutError`. One read returns everything buffered, so a consumer that
+        falls behind catches up in one step rather than one step per piece."""
         while not self._chunks:
             if self._complete:
                 return None
             if self._error is not None:
                 raise self._error
-            self._wake = asyncio.get_running_loop().create_future()
-            await self._wake
-        data = self._chunks.popleft()
-        self._buffered -= len(data)
-        if self._paused and self._buffered <= _HIGH_WATER // 2 and self.transport is not None:
+            wake = self._wake = asyncio.get_running_loop().create_future()
+            if idle_s is None:
+                await wake
+                continue
+            timer = asyncio.get_running_loop().call_later(idle_s, _time_out, wake)
+            try:
+                await wake
+            finally:
+                timer.cancel()
+        chunks = self._chunks
+        data = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self._buffered = 0
+        if self._paused and self.transport is not None:
             self._paused = False
             self.transport.resume_reading()
         return data
@@ -261,11 +278,7 @@ class Response:
         if connection is None:
             return None
         try:
-            if self._idle_s is None:
-                data = await connection.chunk()
-            else:
-                async with asyncio.timeout(self._idle_s):
-                    data = await connection.chunk()
+            data = await connection.chunk(self._idle_s)
         except BaseException:
             self.release()
             raise

@@ -68,8 +68,8 @@ class AnthropicProvider:
         check_filtered(completion)
         return completion
 
-    async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
-        """Chat chunks decoded from the upstream's events as they arrive; an ``error``
+    async def chat_stream(self, call: ChatCall) -> AsyncIterator[list[dict[str, Any]]]:
+        """Chat chunks decoded from the upstream's events, in batches as they arrive; an ``error``
         event, a malformed event, a refusal before any output or an end without
         ``message_stop`` raises the mapped error."""
         body = messages_request(call.body, call.model.max_output_tokens, stream=True)
@@ -83,13 +83,25 @@ class AnthropicProvider:
             async with self._http.post_events(
                 "/messages", body, call.request_id, call.credential
             ) as events:
-                async for event in events:
-                    data = orjson.loads(event.data)
-                    if not isinstance(data, dict):
-                        raise malformed_answer()
-                    for chunk in decoder.feed(data):
-                        watch.see(chunk)
-                        yield chunk
+                async for batch in events:
+                    chunks: list[dict[str, Any]] = []
+                    failure = None
+                    try:
+                        for event in batch:
+                            data = orjson.loads(event.data)
+                            if not isinstance(data, dict):
+                                raise malformed_answer()
+                            for chunk in decoder.feed(data):
+                                watch.see(chunk)
+                                chunks.append(chunk)
+                            if decoder.done:
+                                break
+                    except Exception as exc:  # the chunks before it are delivered first
+                        failure = exc
+                    if chunks:
+                        yield chunks
+                    if failure is not None:
+                        raise failure
                     if decoder.done:
                         return
         raise stream_ended_early()

@@ -57,31 +57,46 @@ class OpenAIProvider:
         check_filtered(completion)
         return completion
 
-    async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
-        """The upstream's chunks, asking it for a final usage chunk; an error frame, a
-        malformed chunk, a content filter before any output or an end without
-        ``[DONE]`` raises the mapped error."""
+    async def chat_stream(self, call: ChatCall) -> AsyncIterator[list[dict[str, Any]]]:
+        """The upstream's chunks in batches as they arrive, asking it for a final usage
+        chunk; an error frame, a malformed chunk, a content filter before any output or
+        an end without ``[DONE]`` raises the mapped error, after the chunks before it."""
         body = {**call.body, "stream": True, "stream_options": {"include_usage": True}}
         watch = FilterWatch()
         with upstream_errors():
             async with self._http.post_events(
                 "/chat/completions", body, call.request_id, call.credential
             ) as events:
-                async for event in events:
-                    if event.data == "[DONE]":
+                async for batch in events:
+                    chunks: list[dict[str, Any]] = []
+                    done, failure = False, None
+                    try:
+                        for event in batch:
+                            if event.data == "[DONE]":
+                                done = True
+                                break
+                            chunks.append(self._chunk(event.data, watch, call))
+                    except Exception as exc:  # the chunks before it are delivered first
+                        failure = exc
+                    if chunks:
+                        yield chunks
+                    if failure is not None:
+                        raise failure
+                    if done:
                         return
-                    chunk = orjson.loads(event.data)
-                    if not isinstance(chunk, dict):
-                        raise malformed_answer()
-                    if chunk.get("error"):
-                        raise error_for_event(
-                            chunk,
-                            byok=call.credential is not None,
-                            secrets=self._http.secrets(call.credential),
-                        )
-                    watch.see(chunk)
-                    yield chunk
         raise stream_ended_early()
+
+    def _chunk(self, data: str, watch: FilterWatch, call: ChatCall) -> dict[str, Any]:
+        """One streamed chunk, or the error its event carries."""
+        chunk = orjson.loads(data)
+        if not isinstance(chunk, dict):
+            raise malformed_answer()
+        if chunk.get("error"):
+            raise error_for_event(
+                chunk, byok=call.credential is not None, secrets=self._http.secrets(call.credential)
+            )
+        watch.see(chunk)
+        return chunk
 
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
         """Float vectors from ``POST /embeddings``, in input order; an answer that does not

@@ -68,13 +68,18 @@ def produced(payload: dict[str, Any], part: str) -> list[str]:
     its upstream reports no usage."""
     pieces: list[str] = []
     for choice in payload.get("choices") or ():
-        content = choice.get(part) or {}
-        if content.get("content"):
-            pieces.append(str(content["content"]))
-        for call in content.get("tool_calls") or ():
-            function = call.get("function") or {}
-            pieces.append(str(function.get("name") or "") + str(function.get("arguments") or ""))
+        if content := choice.get(part):
+            add_produced(content, pieces)
     return pieces
+
+
+def add_produced(content: dict[str, Any], pieces: list[str]) -> None:
+    """Append the text and tool calls of one choice's message or delta to ``pieces``."""
+    if text := content.get("content"):
+        pieces.append(str(text))
+    for call in content.get("tool_calls") or ():
+        function = call.get("function") or {}
+        pieces.append(str(function.get("name") or "") + str(function.get("arguments") or ""))
 
 
 def _usd(nano: int) -> orjson.Fragment:

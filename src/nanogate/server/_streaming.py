@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from nanogate.core import KEEPALIVE
 from nanogate.errors import EmptyResponse, GatewayError, ServerError
 from nanogate.providers import stream_ended_early
-from nanogate.server._charging import Charge, produced
+from nanogate.server._charging import Charge, add_produced
 from nanogate.server._context import RequestContext
 
 log = logging.getLogger("nanogate.stream")
@@ -47,26 +47,29 @@ class StreamWriter(Protocol):
     def fail(self, err: GatewayError) -> bytes: ...
 
 
-async def first_chunk(
-    chunks: AsyncIterator[dict[str, Any]],
-) -> dict[str, Any]:
-    """The stream's first chunk; failures here are still ordinary error responses."""
+Batch = list[dict[str, Any]]
+"""Chunks that arrived together (see :meth:`~nanogate.providers.Provider.chat_stream`)."""
+
+
+async def first_batch(batches: AsyncIterator[Batch]) -> Batch:
+    """The stream's first chunks; failures here are still ordinary error responses."""
     try:
-        return await anext(chunks)
+        return await anext(batches)
     except StopAsyncIteration:
         raise stream_ended_early() from None
 
 
 async def relay(
     ctx: RequestContext,
-    first: dict[str, Any],
-    chunks: AsyncIterator[dict[str, Any]],
+    first: Batch,
+    batches: AsyncIterator[Batch],
     writer: StreamWriter,
     charge: Charge,
     on_finish: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[bytes]:
-    """SSE bytes for ``first`` and the rest of ``chunks``, ending in success or the
-    dialect's terminal error event, and settling ``charge`` exactly once.
+    """SSE bytes for ``first`` and the rest of ``batches``, ending in success or the
+    dialect's terminal error event, and settling ``charge`` exactly once. Each batch's
+    events go out together, in one write.
 
     A successful stream is settled before its final events are built, so they carry
     the price. A stream that produced nothing is ``empty_response`` and, like any
@@ -78,17 +81,22 @@ async def relay(
     finished = False
     try:
         yield writer.start()
-        chunk: dict[str, Any] | None = first
-        while chunk is not None:
-            if _finishes(chunk):
-                finished = True
-            if chunk.get("usage"):
-                ctx.usage = chunk["usage"]
-            charge.produced.extend(produced(chunk, "delta"))
-            data = writer.feed(chunk)
-            if data:
-                yield data
-            chunk = await anext(chunks, None)
+        batch: Batch | None = first
+        while batch is not None:
+            out = []
+            for chunk in batch:
+                for choice in chunk.get("choices") or ():
+                    if choice.get("finish_reason"):
+                        finished = True
+                    if delta := choice.get("delta"):
+                        add_produced(delta, charge.produced)
+                if chunk.get("usage"):
+                    ctx.usage = chunk["usage"]
+                if data := writer.feed(chunk):
+                    out.append(data)
+            if out:
+                yield out[0] if len(out) == 1 else b"".join(out)
+            batch = await anext(batches, None)
         if not finished:
             raise stream_ended_early()
         if not charge.produced:
@@ -113,11 +121,7 @@ async def relay(
         await charge.release("stream failed unexpectedly")
         yield writer.fail(failure)
     finally:
-        await close_stream(chunks)
-
-
-def _finishes(chunk: dict[str, Any]) -> bool:
-    return any(choice.get("finish_reason") for choice in chunk.get("choices") or ())
+        await close_stream(batches)
 
 
 async def close_stream(chunks: AsyncIterator[Any]) -> None:

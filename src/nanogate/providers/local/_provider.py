@@ -16,7 +16,7 @@ from nanogate.providers._protocol import ChatCall, EmbeddingCall, EmbeddingResul
 from nanogate.providers.local._chat import choice_count, chunks, completion, plan_reply
 from nanogate.providers.local._embed import embed_text, embed_tokens
 
-_YIELD_EVERY = 16
+_BATCH = 16
 """Without a delay, hand the event loop back once per this many chunks."""
 
 
@@ -38,8 +38,10 @@ class LocalProvider:
             n=choice_count(call.body),
         )
 
-    async def chat_stream(self, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
-        """``chat.completion.chunk`` objects, paced by ``stream_delay_ms``; usage last."""
+    async def chat_stream(self, call: ChatCall) -> AsyncIterator[list[dict[str, Any]]]:
+        """``chat.completion.chunk`` objects, usage last: one per batch, paced by
+        ``stream_delay_ms``, or without a delay in batches of up to 16 with the event loop
+        given a turn between them."""
         reply = plan_reply(call.body, call.model.max_output_tokens, call.prompt_tokens)
         stream = chunks(
             reply,
@@ -48,12 +50,21 @@ class LocalProvider:
             created=int(time.time()),
             n=choice_count(call.body),
         )
-        for sent, chunk in enumerate(stream):
-            if self._delay > 0 and sent > 0:
-                await asyncio.sleep(self._delay)
-            elif sent and sent % _YIELD_EVERY == 0:
+        if self._delay > 0:
+            for sent, chunk in enumerate(stream):
+                if sent > 0:
+                    await asyncio.sleep(self._delay)
+                yield [chunk]
+            return
+        batch: list[dict[str, Any]] = []
+        for chunk in stream:
+            batch.append(chunk)
+            if len(batch) == _BATCH:
+                yield batch
+                batch = []
                 await asyncio.sleep(0)
-            yield chunk
+        if batch:
+            yield batch
 
     async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
         """One unit vector per input, with the exact prompt token count."""

@@ -32,10 +32,11 @@ from nanogate.server._context import RequestContext
 from nanogate.server._dispatch import dispatch, note_attempt
 from nanogate.server._moderation import inline_moderation, refuse_accountless_moderation
 from nanogate.server._streaming import (
+    Batch,
     SSEResponse,
     StreamWriter,
     close_stream,
-    first_chunk,
+    first_batch,
     relay,
 )
 from nanogate.server._validation import validate
@@ -260,13 +261,13 @@ async def complete(ctx: RequestContext, target: ChatTarget) -> tuple[dict[str, A
 
 async def _first(
     ctx: RequestContext, target: ChatTarget, deployment: Deployment
-) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
+) -> tuple[Batch, AsyncIterator[Batch]]:
     """Open ``deployment``'s stream and wait for its first chunk."""
-    chunks = provider_for(ctx, deployment).chat_stream(target.call(deployment))
+    batches = provider_for(ctx, deployment).chat_stream(target.call(deployment))
     try:
-        return await first_chunk(chunks), chunks
+        return await first_batch(batches), batches
     except BaseException:
-        await close_stream(chunks)
+        await close_stream(batches)
         raise
 
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from nanogate.billing._escrow import BALANCE, LEASE_HOLDS, Claim, Escrow
+from nanogate.billing._escrow import (
+    BALANCE,
+    LEASE_HOLDS,
+    Claim,
+    Escrow,
+    Seconds,
+    seconds_wanted,
+)
 
 KEY = (BALANCE, "acct_1", "")
 DAY = ("requests", "key:k", "2026-03-01")
@@ -92,3 +99,69 @@ def test_idle_leases_and_leases_of_past_days_are_given_back() -> None:
     escrow.returned(KEY, 40)
     assert KEY not in escrow.pools
     assert escrow.pools[busy].taken == 10
+
+
+def test_leased_admissions_are_used_before_their_deadline_only() -> None:
+    """Per-second admissions leased ahead are taken one at a time until the lease's
+    deadline; at or after it they are gone, and the caller must count in the database.
+    The request that leased them has the first."""
+    seconds = Seconds()
+    seconds.leased("key:k", 3, until=1_050, now=1_000)  # one used by the leasing request
+    assert seconds.take("key:k", now=1_000) == 1_050
+    assert seconds.take("key:k", now=1_049) == 1_050
+    assert seconds.take("key:k", now=1_049) is None
+    seconds.leased("key:k", 5, until=2_050, now=2_000, used=0)
+    assert seconds.take("key:k", now=2_050) is None
+    assert seconds.take("other", now=0) is None
+
+
+def test_the_earliest_lease_is_used_first_and_given_back_to_its_own_deadline() -> None:
+    """Of two leases the one that expires first is used first; an admission given back
+    keeps its own deadline (never a later one), and one past its deadline is dropped."""
+    seconds = Seconds()
+    seconds.leased("key:k", 1, until=2_000, now=0, used=0)
+    seconds.leased("key:k", 1, until=1_000, now=0, used=0)
+    first = seconds.take("key:k", now=500)
+    assert first == 1_000
+    seconds.give_back("key:k", first, now=600)
+    assert seconds.take("key:k", now=600) == 1_000
+    assert seconds.take("key:k", now=600) == 2_000
+    seconds.give_back("key:k", 1_000, now=1_000)  # too late: dropped
+    assert seconds.take("key:k", now=1_001) is None
+
+
+def test_leases_follow_the_recent_rate() -> None:
+    """A lease is half of what the subject was admitted in a lease's time at its recent
+    rate: one at a time below 40 a second, more when busier, at most the limit's cap;
+    after a lull the rate, and the lease, fall back to one."""
+    seconds = Seconds()
+    assert seconds.want("key:k", limit=10**6, now=0) == 1
+    for i in range(300):  # 30 a second for 10 s
+        seconds.leased("key:k", 1, until=0, now=i * 33_333)
+    assert seconds.want("key:k", limit=10**6, now=10_000_000) == 1
+    for i in range(2000):  # 2,000 a second for 1 s
+        seconds.leased("key:k", 1, until=0, now=10_000_000 + i * 500)
+    busy = seconds.want("key:k", limit=10**6, now=11_000_000)
+    assert busy == 32  # half of 2,000/s over 50 ms is 50: capped
+    assert seconds.want("key:k", limit=400, now=11_000_000) == 32
+    assert seconds.want("key:k", limit=40, now=11_000_000) == 5
+    assert seconds.want("key:k", limit=10**6, now=13_000_000) == 1  # 2 s later
+
+
+def test_expired_leases_and_quiet_subjects_are_forgotten() -> None:
+    """Housekeeping drops leases past their deadline, subjects left with none, and the
+    rates of subjects quiet for seconds."""
+    seconds = Seconds()
+    seconds.leased("key:a", 8, until=1_000, now=0)
+    seconds.leased("key:b", 3, until=5_000, now=0, used=0)
+    seconds.expire(now=2_000)
+    assert seconds.take("key:a", now=0) is None
+    assert seconds.take("key:b", now=2_000) == 5_000
+    seconds.expire(now=60_000_000)
+    assert seconds._rate == {}
+
+
+def test_how_many_per_second_admissions_are_leased_at_most() -> None:
+    """A small per-second limit is counted request by request; a larger one in leases
+    of at most an eighth of the limit, and at most 32."""
+    assert [seconds_wanted(n) for n in (1, 5, 15, 16, 40, 256, 10**6)] == [1, 1, 1, 2, 5, 32, 32]

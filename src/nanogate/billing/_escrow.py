@@ -14,7 +14,9 @@ Everything here is synchronous bookkeeping: :class:`Escrow` never does I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from bisect import insort
+from dataclasses import dataclass, field
 
 BALANCE, REQUESTS, USD = "balance", "requests", "usd"
 
@@ -171,3 +173,104 @@ class Escrow:
         pool = self.pools[key]
         if pool.lease <= 0 and pool.taken <= 0:
             del self.pools[key]
+
+
+SECONDS_LEASE_US = 50_000
+"""Per-second admissions leased ahead are used within this long (50 ms) of their
+lease, or not at all: each is stamped in the database as made at the lease's end
+(see :func:`~nanogate.billing._scripts.lease_seconds`), so the longer a lease, the
+more of a second an unused admission keeps from everyone."""
+
+
+def seconds_wanted(limit: int) -> int:
+    """The most admissions of a per-second limit of ``limit`` to lease at once: up to
+    :data:`LEASE_HOLDS`, and at most :data:`LEASE_SHARE` of the limit; a limit under
+    ``2 * LEASE_SHARE`` is counted one request at a time, as made."""
+    return max(1, min(LEASE_HOLDS, limit // LEASE_SHARE))
+
+
+RATE_WINDOW_S = 0.25
+"""The time constant of each subject's admission rate, as :class:`Seconds` measures it."""
+
+
+@dataclass(order=True, slots=True)
+class _Admissions:
+    until: int
+    left: int = field(compare=False)
+
+
+class Seconds:
+    """Per-second admissions this process leased ahead, per subject, each lease with the
+    time by which its admissions must be used: microseconds on the clock the windows
+    are stamped with, the lease's own stamp.
+
+    A lease is half of what this process admitted for the subject in a lease's time,
+    at its recent rate (a moving average over about :data:`RATE_WINDOW_S`): an
+    unused admission keeps a place in the second from every process, so leases stay
+    behind demand. A subject asking less than 40 times a second here is counted request
+    by request, a busy one in leases of up to :func:`seconds_wanted`."""
+
+    def __init__(self) -> None:
+        self._leases: dict[str, list[_Admissions]] = {}
+        self._rate: dict[str, tuple[float, int]] = {}
+        """Per subject: the decayed count of admissions, and when it was last updated."""
+
+    def want(self, subject: str, limit: int, now: int) -> int:
+        """How many admissions to lease next for ``subject`` (the request asking for the
+        lease included)."""
+        per_second = self._decayed(subject, now) / RATE_WINDOW_S
+        ahead = int(per_second * SECONDS_LEASE_US / 1_000_000 / 2)
+        return max(1, min(ahead, seconds_wanted(limit)))
+
+    def take(self, subject: str, now: int) -> int | None:
+        """Take one admission for ``subject``: the deadline of the lease it came from, for
+        :meth:`give_back`; ``None`` when there is none left in time."""
+        leases = self._leases.get(subject)
+        while leases:
+            first = leases[0]
+            if first.until <= now or first.left <= 0:
+                leases.pop(0)
+                continue
+            first.left -= 1
+            self._admitted(subject, now)
+            return first.until
+        return None
+
+    def give_back(self, subject: str, until: int, now: int) -> None:
+        """An admission taken for a request that was refused or cancelled before it was
+        dispatched; usable again until its own lease's deadline."""
+        if until <= now:
+            return
+        leases = self._leases.setdefault(subject, [])
+        for lease in leases:
+            if lease.until == until:
+                lease.left += 1
+                return
+        insort(leases, _Admissions(until, 1))
+
+    def leased(self, subject: str, size: int, until: int, now: int, used: int = 1) -> None:
+        """``size`` admissions written for ``subject`` at ``now``, ``used`` of them at once
+        (by the request that leased them), the rest to be used before ``until``."""
+        for _ in range(used):
+            self._admitted(subject, now)
+        if size > used:
+            insort(self._leases.setdefault(subject, []), _Admissions(until, size - used))
+
+    def expire(self, now: int) -> None:
+        """Forget leases past their deadline, and the rates of subjects quiet for long."""
+        for subject in list(self._leases):
+            kept = [lease for lease in self._leases[subject] if lease.until > now and lease.left]
+            if kept:
+                self._leases[subject] = kept
+            else:
+                del self._leases[subject]
+        quiet = now - int(RATE_WINDOW_S * 20 * 1_000_000)
+        for subject in [s for s, (_, at) in self._rate.items() if at < quiet]:
+            del self._rate[subject]
+
+    def _decayed(self, subject: str, now: int) -> float:
+        count, at = self._rate.get(subject, (0.0, now))
+        return count * math.exp(-max(0, now - at) / (RATE_WINDOW_S * 1_000_000))
+
+    def _admitted(self, subject: str, now: int) -> None:
+        self._rate[subject] = (self._decayed(subject, now) + 1.0, now)

@@ -26,18 +26,28 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from nanogate.billing._calendar import day_of, second_of
-from nanogate.billing._escrow import BALANCE, REQUESTS, USD, Claim, Escrow, PoolKey, Shortfall
+from nanogate.billing._calendar import day_of, micros, second_of
+from nanogate.billing._escrow import (
+    BALANCE,
+    REQUESTS,
+    SECONDS_LEASE_US,
+    USD,
+    Claim,
+    Escrow,
+    PoolKey,
+    Seconds,
+    Shortfall,
+)
 from nanogate.billing._model import Admission, Hold, Replay, Spent
 from nanogate.billing._scripts import (
     claim_idempotency,
     consumption,
-    count_second,
     extend,
     finish_idempotency,
     forget_idempotency,
     heartbeat,
     instances,
+    lease_seconds,
     release_owner,
     return_leases,
     settle_leased,
@@ -98,6 +108,8 @@ class Ledger:
         self.hostname = socket.gethostname()
         self.pid = os.getpid()
         self.escrow = Escrow()
+        self.seconds = Seconds()
+        """Per-second admissions leased ahead (without Redis)."""
         self._locks: dict[PoolKey, asyncio.Lock] = {}
         self._open: set[str] = set()
         """Admitted requests not yet settled: a request settles once."""
@@ -158,13 +170,16 @@ class Ledger:
         return hold
 
     async def _take(self, a: Admission, claims: list[Claim], per_second: int | None) -> None:
-        """Take ``claims`` from this process's leases, extending the leases that are short
-        (and counting the database's per-second window, if any) in one transaction.
+        """Take ``claims`` from this process's leases, and an admission of the per-second
+        limit from those leased ahead, extending what is short in one transaction (the
+        per-second window counted there too).
 
         Extensions of one lease wait for each other; a request that finds the lease
         extended meanwhile takes from it and goes on without waiting again."""
-        short = self.escrow.take(claims, time.monotonic())
-        counted = per_second is None
+        now = time.monotonic()
+        short = self.escrow.take(claims, now)
+        token = None if per_second is None else self.seconds.take(a.subject, self._micros())
+        count = None if token is not None else per_second
         try:
             if short:
                 locks = [self._lock(key) for key in sorted({s.claim.key for s in short})]
@@ -175,38 +190,64 @@ class Ledger:
                         held.append(lock)
                     short = [s for s in map(self.escrow.retake, short) if s is not None]
                     if short:
-                        await self._extend(a, short, per_second)
-                        counted = True
+                        await self._extend(a, short, count)
+                        count = None
                 finally:
                     for lock in held:
                         lock.release()
-            if not counted:
-                assert per_second is not None
-                await self.driver.run(count_second(a.subject, a.now, per_second))
+            if count is not None:
+                await self._count_second(a, count)
         except BaseException:
             self._untake(claims, short)
+            if token is not None:
+                self.seconds.give_back(a.subject, token, self._micros())
             raise
+
+    async def _count_second(self, a: Admission, limit: int) -> None:
+        """Count the request in its per-second window: from an admission another request
+        leased meanwhile, or with a lease of several (:func:`seconds_wanted`)."""
+        async with self._lock(("seconds", a.subject, "")):
+            now = self._micros()
+            if self.seconds.take(a.subject, now) is not None:
+                return
+            want = self.seconds.want(a.subject, limit, now)
+            script = lease_seconds(a.subject, a.now, limit, want, SECONDS_LEASE_US)
+            got = await self.driver.run(script)
+            self.seconds.leased(a.subject, got, micros(a.now) + SECONDS_LEASE_US, self._micros())
+
+    def _micros(self) -> int:
+        """Now on the clock per-second windows are stamped with, in microseconds."""
+        return micros(self.clock())
 
     async def _extend(self, a: Admission, short: list[Shortfall], per_second: int | None) -> None:
         """Lease what ``short`` needs. The lease is this process's whatever happens to the
         request: one that goes away while it is written finds the lease in the pool."""
         state = {"gone": False, "covered": False}
         pending = list(short)
+        seconds = None
+        if per_second is not None:
+            seconds = (per_second, self.seconds.want(a.subject, per_second, self._micros()))
+        until = micros(a.now) + SECONDS_LEASE_US
 
-        def written(done: asyncio.Future[list[int]]) -> None:
+        def written(done: asyncio.Future[tuple[list[int], int]]) -> None:
             if done.cancelled() or done.exception() is not None:
                 return
+            grants, counted = done.result()
             # the grant is added to the pool, never the database's amount: a settlement
             # batch committed meanwhile has shrunk that already, and shrinks the pool
             # when its writer resumes
-            for shortfall, granted in zip(pending, done.result(), strict=True):
+            for shortfall, granted in zip(pending, grants, strict=True):
                 self.escrow.covered(shortfall, granted)
                 if state["gone"]:
                     self.escrow.untake(shortfall.claim.key, shortfall.taking)
+            # one admission counted is this request's, unless it went away meanwhile
+            if counted:
+                used = 0 if state["gone"] else 1
+                self.seconds.leased(a.subject, counted, until, self._micros(), used)
             state["covered"] = True
 
         task = asyncio.ensure_future(
-            self.driver.run(extend(self.instance, pending, a.now, a, per_second))
+            self.driver.run(extend(self.instance, pending, a.now, a, seconds))
         )
         task.add_done_callback(written)
         try:
@@ -378,6 +419,7 @@ class Ledger:
         tick = min(TICK_S, self.lease_idle_s / 2)
         while True:
             await asyncio.sleep(tick)
+            self.seconds.expire(self._micros())
             try:
                 await self.return_unused(self.lease_idle_s)
             except asyncio.CancelledError:

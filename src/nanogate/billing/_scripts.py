@@ -23,6 +23,7 @@ from nanogate.billing._escrow import (
     BALANCE,
     LEASE_SHARE,
     REQUESTS,
+    SECONDS_LEASE_US,
     USD,
     PoolKey,
     Shortfall,
@@ -43,11 +44,13 @@ T = TypeVar("T")
 
 UNLIMITED = 2**62
 
-_SEQ_NEXT = """
-INSERT INTO rate_seq (subject, seq) VALUES (:subject, 1)
-ON CONFLICT (subject) DO UPDATE SET seq = rate_seq.seq + 1
+_SEQ_ADD = """
+INSERT INTO rate_seq (subject, seq) VALUES (:subject, :n)
+ON CONFLICT (subject) DO UPDATE SET seq = rate_seq.seq + :n
 RETURNING seq"""
-_SLOT_READ = "SELECT at_us FROM rate_log WHERE subject = :subject AND slot = :slot"
+_SLOTS_READ = """
+SELECT slot, at_us FROM rate_log
+WHERE subject = :subject AND (slot BETWEEN :lo AND :hi OR slot BETWEEN :wrap_lo AND :wrap_hi)"""
 _SLOT_WRITE = """
 INSERT INTO rate_log (subject, slot, at_us) VALUES (:subject, :slot, :now)
 ON CONFLICT (subject, slot) DO UPDATE SET at_us = :now"""
@@ -169,20 +172,43 @@ def _refusal(kind: str, need: int, now: datetime) -> Exception:
     return DailyUSDLimitExceeded(retry_after=seconds_until_midnight(now))
 
 
-def count_second(subject: str, now: datetime, limit: int) -> Script[None]:
-    """Count a request in its subject's last second, or refuse it: at most ``limit`` in
-    any second (a sliding second, not fixed windows that let twice the limit through
-    across a boundary). The subject's admissions are a ring of ``limit`` slots; this
-    request takes the slot of the admission ``limit`` before it, which must be more than
-    a second old. One row lock, one read, one write, whatever the limit. A refusal rolls
-    the count back with the transaction."""
+def lease_seconds(
+    subject: str, now: datetime, limit: int, want: int = 1, valid_us: int = 0
+) -> Script[int]:
+    """Count up to ``want`` admissions in the subject's last second, at least one or a
+    refusal: at most ``limit`` in any second (a sliding second, not fixed windows that
+    let twice the limit through across a boundary). Returns how many were counted.
+
+    The subject's admissions are a ring of ``limit`` slots: each admission takes the
+    slot of the one ``limit`` before it, which must be more than a second old. One
+    admission (``want`` 1) is the request itself, stamped ``now``. More are a lease for
+    this process to admit from until ``valid_us`` after ``now``, and are stamped with
+    that end, so two admissions of one slot are always more than a second apart however
+    late in its lease one came. One row lock and one read, whatever the limit. A
+    refusal rolls the count back with the transaction."""
     at = micros(now)
-    seq = int((yield Query(_SEQ_NEXT, {"subject": subject})).rows[0][0])
-    slot = {"subject": subject, "slot": (seq - 1) % limit}
-    rows = (yield Query(_SLOT_READ, slot)).rows
-    if rows and int(rows[0][0]) > at - 1_000_000:
+    want = min(want, limit)
+    stamp = at if want == 1 else at + valid_us
+    end = int((yield Query(_SEQ_ADD, {"subject": subject, "n": want})).rows[0][0])
+    first = (end - want) % limit
+    span = {
+        "subject": subject,
+        "lo": first,
+        "hi": min(first + want, limit) - 1,
+        "wrap_lo": 0,
+        "wrap_hi": first + want - limit - 1,  # below 0 when the span does not wrap
+    }
+    stamps = {int(slot): int(at_us) for slot, at_us in (yield Query(_SLOTS_READ, span)).rows}
+    got = 0
+    while got < want and stamps.get((first + got) % limit, 0) <= at - 1_000_000:
+        got += 1
+    if got == 0:
         raise RateLimitExceeded(retry_after=1)
-    yield Query(_SLOT_WRITE, {**slot, "now": at})
+    if got < want:
+        yield Query(_SEQ_ADD, {"subject": subject, "n": got - want})
+    slots = [{"subject": subject, "slot": (first + i) % limit, "now": stamp} for i in range(got)]
+    yield Query(_SLOT_WRITE, many=slots)
+    return got
 
 
 def extend(
@@ -190,16 +216,19 @@ def extend(
     shortfalls: list[Shortfall],
     now: datetime,
     request: Admission,
-    per_second: int | None = None,
-) -> Script[list[int]]:
+    per_second: tuple[int, int] | None = None,
+) -> Script[tuple[list[int], int]]:
     """Lease at least each shortfall (and up to what it wants, within a share of what is
-    left) to ``owner``; returns each grant, in the order of ``shortfalls``. Leases are
-    taken in :func:`lock_order`. Refusals, first match: the per-second window (when
-    ``per_second`` is counted here), ``daily_rpd_limit_exceeded``,
-    ``daily_usd_limit_exceeded``, ``insufficient_balance``; a refusal rolls back every
-    lease this request asked for."""
+    left) to ``owner``, and count ``per_second`` if given: up to ``want`` admissions of a
+    per-second ``(limit, want)`` (see :func:`lease_seconds`). Returns each grant, in the
+    order of ``shortfalls``, and the per-second admissions counted (0 if none). Leases
+    are taken in :func:`lock_order`. Refusals, first match: the per-second window,
+    ``daily_rpd_limit_exceeded``, ``daily_usd_limit_exceeded``,
+    ``insufficient_balance``; a refusal rolls back every lease this request asked for."""
+    seconds = 0
     if per_second is not None:
-        yield from count_second(request.subject, now, per_second)
+        limit, want = per_second
+        seconds = yield from lease_seconds(request.subject, now, limit, want, SECONDS_LEASE_US)
     grants = [0] * len(shortfalls)
     for index in sorted(range(len(shortfalls)), key=lambda i: lock_order(shortfalls[i].claim.key)):
         shortfall = shortfalls[index]
@@ -240,7 +269,7 @@ def extend(
             yield Query(_DAILY_ADD[kind], {"subject": subject, "day": day, "amount": grant})
         yield Query(_LEASE_GROW, _pool_params(owner, claim.key, grant))
         grants[index] = grant
-    return grants
+    return grants, seconds
 
 
 def consumption(spent: list[Spent]) -> dict[PoolKey, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from nanogate.config import ModelSettings
 from nanogate.core import redact
@@ -82,6 +82,9 @@ class Catalog:
 
     def __init__(self, models: Iterable[Model]) -> None:
         self._models = {model.id: model for model in models}
+        self.chains: dict[str, tuple[Any, ...]] = {}
+        """Each model's deployment chain, as :func:`~nanogate.routing.chain` made it: a
+        catalogue never changes once built (a reload builds a new one)."""
 
     def __iter__(self) -> Iterator[Model]:
         return iter(self._models.values())

@@ -11,7 +11,7 @@ the deployment that last answered it and forbids falling back from there.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nanogate.errors import InvalidParameterValue, NoFallbackAvailable
@@ -25,10 +25,11 @@ class Deployment:
     model: Model
     provider: str
     upstream_model: str
+    name: str = field(init=False, compare=False)
+    """``provider/upstream_model``."""
 
-    @property
-    def name(self) -> str:
-        return f"{self.provider}/{self.upstream_model}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", f"{self.provider}/{self.upstream_model}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +101,12 @@ def constraints_from(body: Mapping[str, Any], x_provider: str | None) -> Constra
     )
 
 
-def chain(model: Model, catalog: Catalog) -> list[Deployment]:
-    """Every deployment of ``model``, then of each of its fallbacks (one level deep)."""
+def chain(model: Model, catalog: Catalog) -> tuple[Deployment, ...]:
+    """Every deployment of ``model``, then of each of its fallbacks (one level deep);
+    made once per model and catalogue."""
+    made: tuple[Deployment, ...] | None = catalog.chains.get(model.id)
+    if made is not None and (not made or made[0].model is model):
+        return made
     deployments: list[Deployment] = []
     seen: set[str] = set()
     for member in (model, *(catalog.get(f) for f in model.fallbacks)):
@@ -112,7 +117,8 @@ def chain(model: Model, catalog: Catalog) -> list[Deployment]:
             if deployment.name not in seen:
                 seen.add(deployment.name)
                 deployments.append(deployment)
-    return deployments
+    made = catalog.chains[model.id] = tuple(deployments)
+    return made
 
 
 @dataclass(frozen=True, slots=True)

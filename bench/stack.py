@@ -123,61 +123,10 @@ def servers(seconds: float, rounds: int) -> dict[str, Any]:
 def _msgspec_schema() -> Callable[[dict[str, Any]], Any]:
     """An msgspec conversion with the fields and bounds of ``ChatCompletionRequest``
     (content parts and tool choices checked like the pydantic schema's validators)."""
-    from typing import Annotated, Literal
-
     import msgspec
 
+    from bench._stack_schema import Request
     from nanogate.server.schemas.chat import _check_content, _check_tool_choice
-
-    unit = Annotated[float, msgspec.Meta(ge=0, le=1)]
-    penalty = Annotated[float, msgspec.Meta(ge=-2, le=2)]
-
-    class FunctionCall(msgspec.Struct):
-        name: str
-        arguments: str
-
-    class ToolCall(msgspec.Struct):
-        id: str
-        function: FunctionCall
-        type: Literal["function"] = "function"
-
-    class Message(msgspec.Struct):
-        role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-        content: Any = None
-        name: str | None = None
-        tool_calls: list[ToolCall] | None = None
-        tool_call_id: str | None = None
-
-    class Function(msgspec.Struct):
-        name: Annotated[str, msgspec.Meta(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
-        description: str | None = None
-        parameters: dict[str, Any] | None = None
-
-    class Tool(msgspec.Struct):
-        function: Function
-        type: Literal["function"] = "function"
-
-    class Request(msgspec.Struct):
-        model: str
-        messages: Annotated[list[Message], msgspec.Meta(min_length=1)]
-        stream: bool | None = False
-        stream_options: dict[str, Any] | None = None
-        max_tokens: Annotated[int, msgspec.Meta(gt=0)] | None = None
-        max_completion_tokens: Annotated[int, msgspec.Meta(gt=0)] | None = None
-        temperature: Annotated[float, msgspec.Meta(ge=0, le=2)] | None = None
-        top_p: unit | None = None
-        n: Annotated[int, msgspec.Meta(ge=1, le=128)] | None = None
-        stop: str | list[str] | None = None
-        presence_penalty: penalty | None = None
-        frequency_penalty: penalty | None = None
-        seed: int | None = None
-        logprobs: bool | None = None
-        top_logprobs: Annotated[int, msgspec.Meta(ge=0, le=20)] | None = None
-        tools: list[Tool] | None = None
-        tool_choice: Any = None
-        parallel_tool_calls: bool | None = None
-        response_format: dict[str, Any] | None = None
-        user: str | None = None
 
     def convert(data: dict[str, Any]) -> Any:
         request = msgspec.convert(data, Request, strict=True)

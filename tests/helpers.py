@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 
+from nanogate.billing import Book
 from nanogate.config import ProviderSettings, Settings, load_settings
 from nanogate.core._money import usd_to_nano
 from nanogate.errors import error_for_code
@@ -107,7 +108,7 @@ async def seed(url: str, balance: str = "5", **key_options: Any) -> Seeded:
     store = SQLStore(url)
     try:
         await store.upgrade()
-        account = await store.create_account(usd_to_nano(balance))
+        account = await Book(store.fast).create_account(usd_to_nano(balance))
         new = await store.create_key(account.id, **key_options)
         return Seeded(account.id, new.record.id, new.key)
     finally:

@@ -340,7 +340,7 @@ async def test_the_preflight_is_a_request_of_its_own(gateway: InProcess) -> None
     state = gateway.app.state
     await state.request_log.flush()
     charged = [
-        e for e in await state.store.ledger(gateway.seeded.account_id) if e.kind == "settlement"
+        e for e in await state.book.ledger(gateway.seeded.account_id) if e.kind == "settlement"
     ]
     (settlement,) = charged
     assert settlement.model == "local/moderation" and settlement.request_id != parent

@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import Live, LiveFactory
 from tests.helpers import SURFACE_PATHS, assert_envelope, make_settings, run_sync, wait_until
 
-from nanogate.billing import cost
+from nanogate.billing import Book, cost
 from nanogate.config import Settings
 from nanogate.core import count_chat_tokens, format_usd, hash_api_key
 from nanogate.routing import Model
@@ -64,13 +64,13 @@ def assert_books_balance(url: str, account_id: str) -> None:
     balance nor the money available ever went below zero."""
 
     def settled() -> Any:
-        audit = store_call(url, lambda s: s.audit(account_id))
+        audit = store_call(url, lambda s: Book(s.fast).audit(account_id))
         return audit if (audit.reserved_nusd, audit.open_holds) == (0, 0) else None
 
     audit = wait_until(settled, "the gateway to give its unused leases back")
     assert audit.consistent, audit
     balance = held = 0
-    for entry in store_call(url, lambda s: s.ledger(account_id, limit=100_000)):
+    for entry in store_call(url, lambda s: Book(s.fast).ledger(account_id, limit=100_000)):
         balance += entry.amount_nusd
         held += entry.hold_nusd
         assert balance >= 0 and balance - held >= 0, entry
@@ -104,7 +104,7 @@ def test_concurrent_requests_never_overspend(
     assert Decimal(str(body["requiredBalance"])) == Decimal(each) / 10**9
     assert body["status"] == 402 and refused.headers["x-should-retry"] == "false"
     account = store_call(
-        money_settings.database.url, lambda s: s.get_account(live.seeded.account_id)
+        money_settings.database.url, lambda s: Book(s.fast).get_account(live.seeded.account_id)
     )
     assert account.balance_nusd == 0
     assert_books_balance(money_settings.database.url, live.seeded.account_id)
@@ -136,7 +136,9 @@ def test_a_settled_request_reports_its_price(serve_gateway: LiveFactory, tmp_pat
             f"/api/v1/usage/requests/{request_id}", headers={"authorization": f"Bearer {stranger}"}
         )
         assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "request_not_found"
-    account = store_call(settings.database.url, lambda s: s.get_account(live.seeded.account_id))
+    account = store_call(
+        settings.database.url, lambda s: Book(s.fast).get_account(live.seeded.account_id)
+    )
     assert account.balance_nusd == 5 * 10**9 - unit_cost(settings)
 
 

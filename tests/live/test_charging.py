@@ -31,7 +31,7 @@ from tests.helpers import (
 )
 from tests.live.test_balances import assert_books_balance
 
-from nanogate.billing import cost
+from nanogate.billing import Book, cost
 from nanogate.config import ProviderSettings
 from nanogate.core import SSEDecoder, count_chat_tokens, count_tokens
 from nanogate.errors import ServiceUnavailable
@@ -46,7 +46,7 @@ def balance(live: Live) -> int:
     async def read() -> int:
         store = SQLStore(live.settings.database.url)
         try:
-            account = await store.get_account(live.seeded.account_id)
+            account = await Book(store.fast).get_account(live.seeded.account_id)
             assert account is not None
             return account.balance_nusd
         finally:

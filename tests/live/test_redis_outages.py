@@ -23,7 +23,7 @@ from tests.live.test_balances import CHAT, assert_books_balance, store_call
 from tests.live.test_redis_limits import with_redis
 from tests.redis_server import RedisServer, redis_server
 
-from nanogate.billing import Admission, Ledger, Limits, RedisLimiter, connect_redis, day_of
+from nanogate.billing import Admission, Book, Ledger, Limits, RedisLimiter, connect_redis, day_of
 from nanogate.config import Settings
 from nanogate.errors import DailyUSDLimitExceeded, InsufficientBalance, RateLimitExceeded
 from nanogate.storage import Query, Script, SQLStore
@@ -141,7 +141,9 @@ def test_a_request_refused_for_money_consumes_no_allowance(
     refused = send(live, 10)
     assert statuses(refused) == [402] * 10
     assert_envelope(refused[0], "openai", "insufficient_balance")
-    store_call(live.settings.database.url, lambda s: s.topup(live.seeded.account_id, 10**9))
+    store_call(
+        live.settings.database.url, lambda s: Book(s.fast).topup(live.seeded.account_id, 10**9)
+    )
     funded = statuses(send(live, 6))
     assert funded[:5] == [200] * 5
     assert funded[5] == 429
@@ -155,7 +157,9 @@ def test_a_hung_redis_fails_closed_and_keeps_daily_limits_exact(
     daily limit is exactly what it was."""
     live = served(serve_gateway, tmp_path, redis_server, daily_requests=4, rps=100)
     assert statuses(send(live, 2)) == [200, 200]
-    spent = store_call(live.settings.database.url, lambda s: s.get_account(live.seeded.account_id))
+    spent = store_call(
+        live.settings.database.url, lambda s: Book(s.fast).get_account(live.seeded.account_id)
+    )
     redis_server.hang()
     try:
         hung = send(live, 2)
@@ -164,7 +168,7 @@ def test_a_hung_redis_fails_closed_and_keeps_daily_limits_exact(
     for response in hung:
         assert_envelope(response, "openai", "rate_limit_unavailable")
     after_hang = store_call(
-        live.settings.database.url, lambda s: s.get_account(live.seeded.account_id)
+        live.settings.database.url, lambda s: Book(s.fast).get_account(live.seeded.account_id)
     )
     assert after_hang.balance_nusd == spent.balance_nusd
     assert statuses(send(live, 3)) == [200, 200, 429]
@@ -185,7 +189,7 @@ def test_recovery_after_a_crash_corrects_the_daily_spending_counter(
         limiter = RedisLimiter(connect_redis(redis_server.url), PREFIX)
         now = datetime.now(UTC).replace(hour=12, minute=0)
         try:
-            account = await store.create_account(10**9)
+            account = await Book(store.fast).create_account(10**9)
             key = (await store.create_key(account.id, daily_usd_nusd=1000, rps=10)).record
             dead = Ledger(store.fast, lambda: now, limiter)
             dead.hostname = "another-host"  # silent for long enough, it is taken for dead
@@ -214,7 +218,7 @@ def test_recovery_after_a_crash_corrects_the_daily_spending_counter(
             await survivor.release(hold, "test")
             with pytest.raises(DailyUSDLimitExceeded):
                 await survivor.admit(asking("req_over", 901))
-            account_now = await store.get_account(account.id)
+            account_now = await Book(store.fast).get_account(account.id)
             assert account_now is not None
             return released, spent_before, account_now.balance_nusd
         finally:
@@ -256,7 +260,7 @@ def test_a_request_cancelled_during_admission_gives_its_slot_back(
         now = datetime.now(UTC)
         outcomes: list[str] = []
         try:
-            account = await store.create_account(10**9)
+            account = await Book(store.fast).create_account(10**9)
             key = (await store.create_key(account.id, rps=1)).record
             gate = asyncio.Event()
             entered = asyncio.Event()

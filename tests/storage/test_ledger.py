@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 from tests.helpers import wait_until_async
 
-from nanogate.billing import Admission, Ledger, Limits, RedisLimiter, connect_redis
+from nanogate.billing import Admission, Book, Ledger, Limits, RedisLimiter, connect_redis
 from nanogate.core import new_id
 from nanogate.errors import (
     DailyRequestLimitExceeded,
@@ -48,7 +48,7 @@ async def close(*ledgers: Ledger) -> None:
 
 
 async def account(store: SQLStore, nano: int) -> tuple[str, str]:
-    created = await store.create_account(nano)
+    created = await Book(store.fast).create_account(nano)
     key = await store.create_key(created.id)
     return created.id, key.record.id
 
@@ -69,7 +69,7 @@ async def test_a_charge_above_the_hold_is_capped_at_the_hold(
         await ledger.admit(admission(account_id, key_id, "req_3", 200))
     assert await ledger.settle(first, 10_000) == 400  # the hold, not the 100 nobody holds
     assert await ledger.settle(second, 300) == 300
-    audit = await store.audit(account_id)
+    audit = await Book(store.fast).audit(account_id)
     assert audit is not None and audit.consistent and audit.balance_nusd == 300
 
 
@@ -81,7 +81,7 @@ async def test_settling_twice_charges_once(store: SQLStore, ledger: Ledger) -> N
     assert await ledger.settle(hold, 100) == 0
     await ledger.release(hold, "again")
     await ledger.return_unused()
-    audit = await store.audit(account_id)
+    audit = await Book(store.fast).audit(account_id)
     assert audit is not None and audit.consistent
     assert (audit.balance_nusd, audit.reserved_nusd, audit.open_holds) == (900, 0, 0)
 
@@ -101,9 +101,9 @@ async def test_a_request_settling_after_recovery_is_still_charged(
         await judge.register()
         assert await judge.recover() == 1
         assert await slow.settle(hold, 300) == 300
-        kinds = [entry.kind for entry in await store.ledger(account_id)]
+        kinds = [entry.kind for entry in await Book(store.fast).ledger(account_id)]
         assert kinds == ["topup", "lease", "recovery", "settlement"]
-        audit = await store.audit(account_id)
+        audit = await Book(store.fast).audit(account_id)
         assert audit is not None and audit.consistent and audit.balance_nusd == 700
     finally:
         await close(slow, judge)
@@ -131,7 +131,7 @@ async def test_recovery_releases_holds_of_dead_processes_only(
         now[0] += timedelta(minutes=5)
         await live.register()
         assert await live.recover() == 1  # the other host's heartbeat is now stale
-        audit = await store.audit(account_id)
+        audit = await Book(store.fast).audit(account_id)
         assert audit is not None and audit.consistent
         kept = live.escrow.pools[("balance", account_id, "")].lease
         assert kept >= 100  # the live process's lease, covering its hold
@@ -174,7 +174,7 @@ async def test_concurrent_scripts_commit_together_and_fail_alone(
     admitted = [o for o in outcomes if not isinstance(o, BaseException)]
     refused = [o for o in outcomes if isinstance(o, InsufficientBalance)]
     assert (len(admitted), len(refused)) == (30, 20)
-    audit = await store.audit(account_id)
+    audit = await Book(store.fast).audit(account_id)
     assert audit is not None and audit.consistent
     assert (audit.reserved_nusd, audit.open_holds) == (3000, 1)
     assert ledger.escrow.pools[("balance", account_id, "")].free == 0
@@ -210,7 +210,7 @@ async def eventually_free(store: SQLStore, ledger: Ledger, account_id: str) -> N
 
     async def free() -> Audit | None:
         await ledger.return_unused()
-        audit = await store.audit(account_id)
+        audit = await Book(store.fast).audit(account_id)
         assert audit is not None
         return audit if (audit.reserved_nusd, audit.open_holds) == (0, 0) else None
 
@@ -266,7 +266,7 @@ async def test_a_settlement_outlives_its_cancelled_request(store: SQLStore, ledg
         with pytest.raises(asyncio.CancelledError):
             await task
     await eventually_free(store, ledger, account_id)
-    audit = await store.audit(account_id)
+    audit = await Book(store.fast).audit(account_id)
     assert audit is not None and audit.balance_nusd == 750
 
 
@@ -280,6 +280,9 @@ class Counting:
     async def run(self, script: Any, *, undo: Any = None) -> Any:
         self.runs += 1
         return await self.inner.run(script, undo=undo)
+
+    async def read(self, script: Any) -> Any:
+        return await self.inner.read(script)
 
     async def maintain(self) -> None:
         await self.inner.maintain()
@@ -304,7 +307,7 @@ async def test_requests_are_admitted_from_a_lease_without_the_database(store: SQ
         assert charges == [60] * 20
         assert driver.runs == 2, "twenty settlements, one transaction"
         await ledger.return_unused()
-        audit = await store.audit(account_id)
+        audit = await Book(store.fast).audit(account_id)
         assert audit is not None and audit.consistent
         assert (audit.balance_nusd, audit.reserved_nusd, audit.open_holds) == (
             1_000_000 - 20 * 60,
@@ -345,7 +348,7 @@ async def test_leases_of_several_processes_spend_a_balance_exactly(
         await asyncio.gather(*(ledgers[i % 2].settle(hold, 100) for i, hold in admitted))
         for one in ledgers:
             await one.return_unused()
-        audit = await store.audit(account_id)
+        audit = await Book(store.fast).audit(account_id)
         assert audit is not None and audit.consistent
         assert (audit.balance_nusd, audit.reserved_nusd, audit.open_holds) == (0, 0, 0)
     finally:
@@ -412,7 +415,7 @@ async def test_a_dead_processes_leases_are_recovered_and_its_settlements_kept(
         held = [await dead.admit(one) for one in asking]
         assert [await dead.settle(hold, 150) for hold in held[:2]] == [150, 150]
         assert await survivor.recover() == 3  # the balance, requests and spending leases
-        audit = await store.audit(account_id)
+        audit = await Book(store.fast).audit(account_id)
         assert audit is not None and audit.consistent
         assert (audit.balance_nusd, audit.reserved_nusd, audit.open_holds) == (10_000 - 300, 0, 0)
         assert await store.fast.run(daily_requests(f"key:{key_id}")) == 2
@@ -491,10 +494,12 @@ async def test_a_failed_settlement_batch_is_written_once_on_retry(
         assert await ledger.settle(hold, 300) == 300
         assert driver.failed
         await ledger.return_unused()
-        audit = await store.audit(account_id)
+        audit = await Book(store.fast).audit(account_id)
         assert audit is not None and audit.consistent
         assert (audit.balance_nusd, audit.reserved_nusd) == (10_000 - 300, 0)
-        settlements = [e for e in await store.ledger(account_id) if e.kind == "settlement"]
+        settlements = [
+            e for e in await Book(store.fast).ledger(account_id) if e.kind == "settlement"
+        ]
         assert len(settlements) == 1
     finally:
         await ledger.close()

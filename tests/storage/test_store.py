@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from nanogate.billing import Book
 from nanogate.core._ids import hash_api_key
 from nanogate.storage import RequestRecord, SQLStore
 
@@ -29,26 +30,26 @@ def test_the_schema_head_is_alembics_head() -> None:
 
 async def test_accounts_hold_exact_balances(store: SQLStore) -> None:
     """Balances are integers of nano-dollars; top-ups add exactly; unknown ids are None."""
-    account = await store.create_account(5_000_000_000, name="demo")
-    topped = await store.topup(account.id, 1)
+    account = await Book(store.fast).create_account(5_000_000_000, name="demo")
+    topped = await Book(store.fast).topup(account.id, 1)
     assert topped is not None and topped.balance_nusd == 5_000_000_001
-    fetched = await store.get_account(account.id)
+    fetched = await Book(store.fast).get_account(account.id)
     assert fetched is not None and fetched.name == "demo" and fetched.balance_nusd == 5_000_000_001
-    assert await store.topup("acct_missing", 1) is None
-    assert await store.get_account("acct_missing") is None
+    assert await Book(store.fast).topup("acct_missing", 1) is None
+    assert await Book(store.fast).get_account("acct_missing") is None
 
 
 async def test_concurrent_topups_all_land(store: SQLStore) -> None:
     """Fifty concurrent top-ups add up exactly: no lost update."""
-    account = await store.create_account(0)
-    await asyncio.gather(*(store.topup(account.id, 7) for _ in range(50)))
-    fetched = await store.get_account(account.id)
+    account = await Book(store.fast).create_account(0)
+    await asyncio.gather(*(Book(store.fast).topup(account.id, 7) for _ in range(50)))
+    fetched = await Book(store.fast).get_account(account.id)
     assert fetched is not None and fetched.balance_nusd == 350
 
 
 async def test_keys_are_stored_as_hashes_with_their_settings(store: SQLStore) -> None:
     """A new key comes back once in clear; the record keeps its hash, prefix and limits."""
-    account = await store.create_account(0)
+    account = await Book(store.fast).create_account(0)
     expires = datetime(2030, 1, 1, tzinfo=UTC)
     new = await store.create_key(
         account.id,
@@ -71,7 +72,7 @@ async def test_keys_are_stored_as_hashes_with_their_settings(store: SQLStore) ->
 async def test_changes_since_returns_only_what_changed(store: SQLStore) -> None:
     """The change feed returns keys created or revoked after a sequence number, and
     nothing when nothing changed."""
-    account = await store.create_account(0)
+    account = await Book(store.fast).create_account(0)
     first = await store.create_key(account.id)
     seen = await store.changes_since(-1)
     assert (await store.changes_since(seen.seq)).keys == ()
@@ -87,7 +88,7 @@ async def test_changes_since_returns_only_what_changed(store: SQLStore) -> None:
 
 async def test_concurrent_key_changes_are_never_missed(store: SQLStore) -> None:
     """Keys created concurrently all appear in the feed, whatever order they commit in."""
-    account = await store.create_account(0)
+    account = await Book(store.fast).create_account(0)
     start = (await store.changes_since(-1)).seq
     seq, found = start, set()
     creations = asyncio.gather(*(store.create_key(account.id) for _ in range(20)))

@@ -115,6 +115,7 @@ EXPORTS: dict[str, list[str]] = {
     "nanogate.billing": [
         "Admission",
         "Bill",
+        "Book",
         "Hold",
         "Ledger",
         "Limits",

@@ -5,6 +5,7 @@ first used, so a gateway without ``[redis] url`` never imports it."""
 
 from typing import TYPE_CHECKING, Any
 
+from nanogate.billing._book import Book
 from nanogate.billing._calendar import day_of, second_of, seconds_until_midnight
 from nanogate.billing._ledger import Ledger
 from nanogate.billing._model import Admission, Hold, Limits, Replay
@@ -36,6 +37,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Admission",
     "Bill",
+    "Book",
     "Hold",
     "Ledger",
     "Limits",

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from nanogate.billing import _sql as sql
 from nanogate.billing._calendar import micros, seconds_until_midnight
 from nanogate.billing._escrow import (
     BALANCE,
@@ -44,33 +45,6 @@ T = TypeVar("T")
 
 UNLIMITED = 2**62
 
-_SEQ_ADD = """
-INSERT INTO rate_seq (subject, seq) VALUES (:subject, :n)
-ON CONFLICT (subject) DO UPDATE SET seq = rate_seq.seq + :n
-RETURNING seq"""
-_SLOTS_READ = """
-SELECT slot, at_us FROM rate_log
-WHERE subject = :subject AND (slot BETWEEN :lo AND :hi OR slot BETWEEN :wrap_lo AND :wrap_hi)"""
-_SLOT_WRITE = """
-INSERT INTO rate_log (subject, slot, at_us) VALUES (:subject, :slot, :now)
-ON CONFLICT (subject, slot) DO UPDATE SET at_us = :now"""
-
-_LEDGER = """
-INSERT INTO ledger
-    (account_id, kind, amount_nusd, hold_nusd, request_id, key_id, model, created_at, note)
-VALUES (:account, :kind, :amount, :hold, :request, :key, :model, :now, :note)"""
-
-_UNRESERVE = "DELETE FROM reservations WHERE request_id = :request RETURNING amount_nusd"
-_SETTLED = """
-SELECT 1 FROM ledger WHERE request_id = :request AND kind IN ('settlement', 'release')"""
-_DAILY_ROW = "SELECT usd_nusd FROM usage_daily WHERE subject = :subject AND day = :day"
-_ACCOUNT = "SELECT balance_nusd, reserved_nusd FROM accounts WHERE id = :account"
-_DEBIT = """
-UPDATE accounts SET balance_nusd = balance_nusd - :charge, reserved_nusd = reserved_nusd - :held
-WHERE id = :account"""
-_ADJUST_DAILY = """
-UPDATE usage_daily SET usd_nusd = usd_nusd + :delta WHERE subject = :subject AND day = :day"""
-
 
 def _required(amount: int) -> Any:
     """``requiredBalance``: the reserved maximum, as an exact JSON number of dollars."""
@@ -91,14 +65,14 @@ def settle(
     """
     if hold.account_id is None:
         return 0
-    held_rows = (yield Query(_UNRESERVE, {"request": hold.request_id})).rows
+    held_rows = (yield Query(sql.UNRESERVE, {"request": hold.request_id})).rows
     held = int(held_rows[0][0]) if held_rows else 0
-    if not held_rows and (yield Query(_SETTLED, {"request": hold.request_id})).rows:
+    if not held_rows and (yield Query(sql.SETTLED, {"request": hold.request_id})).rows:
         return 0
     daily = {"subject": hold.subject, "day": hold.day}
     if hold.counted:
-        yield Query(_DAILY_ROW, daily, lock=True)
-    account = (yield Query(_ACCOUNT, {"account": hold.account_id}, lock=True)).rows
+        yield Query(sql.DAILY_ROW, daily, lock=True)
+    account = (yield Query(sql.ACCOUNT, {"account": hold.account_id}, lock=True)).rows
     if not account:
         return 0
     balance, reserved = int(account[0][0]), int(account[0][1])
@@ -106,9 +80,9 @@ def settle(
     charge = max(0, min(cost, hold.amount_nusd, available))
     if charge == 0 and held == 0:
         return 0
-    yield Query(_DEBIT, {"charge": charge, "held": held, "account": hold.account_id})
+    yield Query(sql.DEBIT, {"charge": charge, "held": held, "account": hold.account_id})
     yield Query(
-        _LEDGER,
+        sql.LEDGER,
         {
             "account": hold.account_id,
             "kind": kind or ("settlement" if charge else "release"),
@@ -122,41 +96,11 @@ def settle(
         },
     )
     if hold.counted and charge != held:
-        yield Query(_ADJUST_DAILY, {**daily, "delta": charge - held})
+        yield Query(sql.ADJUST_DAILY, {**daily, "delta": charge - held})
     return charge
 
 
 # Leases -------------------------------------------------------------------------------
-
-_LEASE_LOCK = """
-SELECT amount FROM leases
-WHERE owner = :owner AND kind = :kind AND subject = :subject AND day = :day"""
-_LEASE_GROW = """
-INSERT INTO leases (owner, kind, subject, day, amount)
-VALUES (:owner, :kind, :subject, :day, :amount)
-ON CONFLICT (owner, kind, subject, day) DO UPDATE SET amount = leases.amount + :amount"""
-_LEASE_SHRINK = """
-UPDATE leases SET amount = amount - :amount
-WHERE owner = :owner AND kind = :kind AND subject = :subject AND day = :day
-    AND amount >= :amount
-RETURNING amount"""
-_LEASES_OF = "SELECT kind, subject, day, amount FROM leases WHERE owner = :owner"
-_LEASES_EMPTY = "DELETE FROM leases WHERE owner = :owner AND amount <= 0"
-_LEASES_FORGET = "DELETE FROM leases WHERE owner = :owner"
-_DAILY_START = """
-INSERT INTO usage_daily (subject, day, requests, usd_nusd) VALUES (:subject, :day, 0, 0)
-ON CONFLICT (subject, day) DO NOTHING"""
-_DAILY_COUNTS = "SELECT requests, usd_nusd FROM usage_daily WHERE subject = :subject AND day = :day"
-_DAILY_ADD = {
-    REQUESTS: "UPDATE usage_daily SET requests = requests + :amount"
-    " WHERE subject = :subject AND day = :day",
-    USD: "UPDATE usage_daily SET usd_nusd = usd_nusd + :amount"
-    " WHERE subject = :subject AND day = :day",
-}
-_RESERVE_MORE = "UPDATE accounts SET reserved_nusd = reserved_nusd + :amount WHERE id = :account"
-_PAY = """
-UPDATE accounts SET balance_nusd = balance_nusd - :charge, reserved_nusd = reserved_nusd - :lease
-WHERE id = :account"""
 
 
 def _pool_params(owner: str, key: PoolKey, amount: int) -> dict[str, Any]:
@@ -189,7 +133,7 @@ def lease_seconds(
     at = micros(now)
     want = min(want, limit)
     stamp = at if want == 1 else at + valid_us
-    end = int((yield Query(_SEQ_ADD, {"subject": subject, "n": want})).rows[0][0])
+    end = int((yield Query(sql.SEQ_ADD, {"subject": subject, "n": want})).rows[0][0])
     first = (end - want) % limit
     span = {
         "subject": subject,
@@ -198,16 +142,16 @@ def lease_seconds(
         "wrap_lo": 0,
         "wrap_hi": first + want - limit - 1,  # below 0 when the span does not wrap
     }
-    stamps = {int(slot): int(at_us) for slot, at_us in (yield Query(_SLOTS_READ, span)).rows}
+    stamps = {int(slot): int(at_us) for slot, at_us in (yield Query(sql.SLOTS_READ, span)).rows}
     got = 0
     while got < want and stamps.get((first + got) % limit, 0) <= at - 1_000_000:
         got += 1
     if got == 0:
         raise RateLimitExceeded(retry_after=1)
     if got < want:
-        yield Query(_SEQ_ADD, {"subject": subject, "n": got - want})
+        yield Query(sql.SEQ_ADD, {"subject": subject, "n": got - want})
     slots = [{"subject": subject, "slot": (first + i) % limit, "now": stamp} for i in range(got)]
-    yield Query(_SLOT_WRITE, many=slots)
+    yield Query(sql.SLOT_WRITE, many=slots)
     return got
 
 
@@ -234,14 +178,14 @@ def extend(
         shortfall = shortfalls[index]
         claim = shortfall.claim
         kind, subject, day = claim.key
-        yield Query(_LEASE_LOCK, _pool_params(owner, claim.key, 0), lock=True)
+        yield Query(sql.LEASE_LOCK, _pool_params(owner, claim.key, 0), lock=True)
         if kind == BALANCE:
-            rows = (yield Query(_ACCOUNT, {"account": subject}, lock=True)).rows
+            rows = (yield Query(sql.ACCOUNT, {"account": subject}, lock=True)).rows
             free = int(rows[0][0]) - int(rows[0][1]) if rows else -1
         else:
             daily = {"subject": subject, "day": day}
-            yield Query(_DAILY_START, daily)
-            rows = (yield Query(_DAILY_COUNTS, daily, lock=True)).rows
+            yield Query(sql.DAILY_START, daily)
+            rows = (yield Query(sql.DAILY_COUNTS, daily, lock=True)).rows
             used = int(rows[0][0] if kind == REQUESTS else rows[0][1])
             free = (UNLIMITED if claim.limit is None else claim.limit) - used
         if free < shortfall.short:
@@ -250,9 +194,9 @@ def extend(
         share = (free - shortfall.short) // LEASE_SHARE // claim.amount * claim.amount
         grant = shortfall.short + min(shortfall.want, share)
         if kind == BALANCE:
-            yield Query(_RESERVE_MORE, {"account": subject, "amount": grant})
+            yield Query(sql.RESERVE_MORE, {"account": subject, "amount": grant})
             yield Query(
-                _LEDGER,
+                sql.LEDGER,
                 {
                     "account": subject,
                     "kind": "lease",
@@ -266,8 +210,8 @@ def extend(
                 },
             )
         else:
-            yield Query(_DAILY_ADD[kind], {"subject": subject, "day": day, "amount": grant})
-        yield Query(_LEASE_GROW, _pool_params(owner, claim.key, grant))
+            yield Query(sql.DAILY_ADD[kind], {"subject": subject, "day": day, "amount": grant})
+        yield Query(sql.LEASE_GROW, _pool_params(owner, claim.key, grant))
         grants[index] = grant
     return grants, seconds
 
@@ -293,10 +237,6 @@ def consumption(spent: list[Spent]) -> dict[PoolKey, int]:
     return dict(sorted(out.items(), key=lambda item: lock_order(item[0])))
 
 
-_SETTLED_CHARGE = """
-SELECT -amount_nusd FROM ledger WHERE request_id = :request AND kind = 'settlement'"""
-
-
 def settled_before(spent: list[Spent]) -> Script[list[int] | None]:
     """The charges of a batch written already (its transaction committed, though its
     writer heard of a failure), or ``None`` if it was not: told by the settlement row of
@@ -306,11 +246,11 @@ def settled_before(spent: list[Spent]) -> Script[list[int] | None]:
     if first is None:
         return None
     params = {"request": first.hold.request_id}
-    if not (yield Query(_SETTLED_CHARGE, params)).rows:
+    if not (yield Query(sql.SETTLED_CHARGE, params)).rows:
         return None
     charges: list[int] = []
     for item in spent:
-        rows = (yield Query(_SETTLED_CHARGE, {"request": item.hold.request_id})).rows
+        rows = (yield Query(sql.SETTLED_CHARGE, {"request": item.hold.request_id})).rows
         charges.append(int(rows[0][0]) if rows else 0)
     return charges
 
@@ -333,12 +273,12 @@ def settle_leased(
             return charged, set()
     lost: set[PoolKey] = set()
     for key, amount in consumption(spent).items():
-        if not (yield Query(_LEASE_SHRINK, _pool_params(owner, key, amount))).rows:
+        if not (yield Query(sql.LEASE_SHRINK, _pool_params(owner, key, amount))).rows:
             lost.add(key)
             if key[0] != BALANCE:
                 daily = {"subject": key[1], "day": key[2]}
-                yield Query(_DAILY_START, daily)
-                yield Query(_DAILY_ADD[key[0]], {**daily, "amount": amount})
+                yield Query(sql.DAILY_START, daily)
+                yield Query(sql.DAILY_ADD[key[0]], {**daily, "amount": amount})
     charges = [item.charge for item in spent]
     by_account: dict[str, list[int]] = {}
     for index, item in enumerate(spent):
@@ -348,13 +288,13 @@ def settle_leased(
     for account, indexes in sorted(by_account.items()):
         leased = (BALANCE, account, "") not in lost
         if not leased:
-            rows = (yield Query(_ACCOUNT, {"account": account}, lock=True)).rows
+            rows = (yield Query(sql.ACCOUNT, {"account": account}, lock=True)).rows
             free = int(rows[0][0]) - int(rows[0][1]) if rows else 0
             for index in indexes:
                 charges[index] = max(0, min(charges[index], free))
                 free -= charges[index]
         total = sum(charges[index] for index in indexes)
-        yield Query(_PAY, {"account": account, "charge": total, "lease": total if leased else 0})
+        yield Query(sql.PAY, {"account": account, "charge": total, "lease": total if leased else 0})
         for index in indexes:
             hold = spent[index].hold
             entries.append(
@@ -371,7 +311,7 @@ def settle_leased(
                 }
             )
     if entries:
-        yield Query(_LEDGER, many=entries)
+        yield Query(sql.LEDGER, many=entries)
     return charges, lost
 
 
@@ -380,13 +320,13 @@ def _give_back(
 ) -> Script[bool]:
     """Return ``amount`` of a lease to the account or the daily allowance it came from;
     ``False`` if the lease no longer holds it."""
-    if not (yield Query(_LEASE_SHRINK, _pool_params(owner, key, amount))).rows:
+    if not (yield Query(sql.LEASE_SHRINK, _pool_params(owner, key, amount))).rows:
         return False
     pool, subject, day = key
     if pool == BALANCE:
-        yield Query(_RESERVE_MORE, {"account": subject, "amount": -amount})
+        yield Query(sql.RESERVE_MORE, {"account": subject, "amount": -amount})
         yield Query(
-            _LEDGER,
+            sql.LEDGER,
             {
                 "account": subject,
                 "kind": kind,
@@ -400,7 +340,7 @@ def _give_back(
             },
         )
     else:
-        yield Query(_DAILY_ADD[pool], {"subject": subject, "day": day, "amount": -amount})
+        yield Query(sql.DAILY_ADD[pool], {"subject": subject, "day": day, "amount": -amount})
     return True
 
 
@@ -411,47 +351,35 @@ def return_leases(
     done: list[bool] = []
     for key, amount in parts:  # in lock order: see Escrow.idle
         done.append((yield from _give_back(owner, key, amount, now, "release", note)))
-    yield Query(_LEASES_EMPTY, {"owner": owner})
+    yield Query(sql.LEASES_EMPTY, {"owner": owner})
     return done
 
 
 # Recovery after a crash ---------------------------------------------------------------
 
-_INSTANCES = """
-SELECT id, hostname, pid, CASE WHEN heartbeat_at < :stale THEN 1 ELSE 0 END FROM instances"""
-_OWNERS = "SELECT DISTINCT owner FROM reservations UNION SELECT DISTINCT owner FROM leases"
-_HEARTBEAT = """
-INSERT INTO instances (id, hostname, pid, started_at, heartbeat_at)
-VALUES (:id, :hostname, :pid, :now, :now)
-ON CONFLICT (id) DO UPDATE SET heartbeat_at = :now"""
-_RESERVATIONS_OF = """
-SELECT request_id, account_id, key_id, subject, counted, model, amount_nusd, day
-FROM reservations WHERE owner = :owner"""
-_FORGET_INSTANCE = "DELETE FROM instances WHERE id = :id"
-
 
 def instances(stale_before: datetime) -> Script[tuple[list[tuple[str, str, int, bool]], set[str]]]:
     """Every registered gateway process ``(id, hostname, pid, stale)``, and every owner
     of a reservation."""
-    rows = (yield Query(_INSTANCES, {"stale": stale_before})).rows
-    owners = (yield Query(_OWNERS, {})).rows
+    rows = (yield Query(sql.INSTANCES, {"stale": stale_before})).rows
+    owners = (yield Query(sql.OWNERS, {})).rows
     listed = [(str(r[0]), str(r[1]), int(r[2]), bool(r[3])) for r in rows]
     return listed, {str(r[0]) for r in owners}
 
 
 def heartbeat(instance: str, hostname: str, pid: int, now: datetime) -> Script[None]:
     """Register this process, or renew its registration."""
-    yield Query(_HEARTBEAT, {"id": instance, "hostname": hostname, "pid": pid, "now": now})
+    yield Query(sql.HEARTBEAT, {"id": instance, "hostname": hostname, "pid": pid, "now": now})
 
 
 def release_owner(owner: str, now: datetime, note: str) -> Script[int]:
     """Release every lease and hold of a gateway process that is gone; returns how many."""
-    leased = (yield Query(_LEASES_OF, {"owner": owner}, lock=True)).rows
+    leased = (yield Query(sql.LEASES_OF, {"owner": owner}, lock=True)).rows
     for kind, subject, day, amount in sorted(leased, key=lambda r: lock_order(r[:3])):
         if int(amount) > 0:
             yield from _give_back(owner, (kind, subject, day), int(amount), now, "recovery", note)
-    yield Query(_LEASES_FORGET, {"owner": owner})
-    rows = (yield Query(_RESERVATIONS_OF, {"owner": owner})).rows
+    yield Query(sql.LEASES_FORGET, {"owner": owner})
+    rows = (yield Query(sql.RESERVATIONS_OF, {"owner": owner})).rows
     for request, account, key, subject, counted, model, amount, day in rows:
         hold = Hold(
             request_id=request,
@@ -464,44 +392,18 @@ def release_owner(owner: str, now: datetime, note: str) -> Script[int]:
             counted=bool(counted),
         )
         yield from settle(hold, 0, now, note, kind="recovery")
-    yield Query(_FORGET_INSTANCE, {"id": owner})
+    yield Query(sql.FORGET_INSTANCE, {"id": owner})
     return len(rows) + sum(1 for *_, amount in leased if int(amount) > 0)
-
-
-_SWEEP = (
-    "DELETE FROM rate_log WHERE at_us < :before_us",
-    "DELETE FROM usage_daily WHERE day < :day",
-    "DELETE FROM idempotency WHERE created_at < :expired",
-)
 
 
 def sweep(now_second: int, oldest_day: str, expired: datetime) -> Script[None]:
     """Delete counters and idempotency records nothing will read again."""
     params = {"before_us": (now_second - 2) * 1_000_000, "day": oldest_day, "expired": expired}
-    for sql in _SWEEP:
-        yield Query(sql, params)
+    for statement in sql.SWEEP:
+        yield Query(statement, params)
 
 
 # Idempotency --------------------------------------------------------------------------
-
-_IDEM_CLAIM = """
-INSERT INTO idempotency (key_id, idem_key, body_hash, request_id, state, created_at)
-VALUES (:key, :idem, :hash, :request, 'running', :now)
-ON CONFLICT (key_id, idem_key) DO NOTHING
-RETURNING request_id"""
-_IDEM_READ = """
-SELECT body_hash, request_id, state, status, headers, body,
-       CASE WHEN created_at < :expired THEN 1 ELSE 0 END
-FROM idempotency WHERE key_id = :key AND idem_key = :idem"""
-_IDEM_RECLAIM = """
-UPDATE idempotency SET body_hash = :hash, request_id = :request, state = 'running',
-    status = NULL, headers = NULL, body = NULL, created_at = :now
-WHERE key_id = :key AND idem_key = :idem"""
-_IDEM_DONE = """
-UPDATE idempotency SET state = 'done', status = :status, headers = :headers, body = :body
-WHERE key_id = :key AND idem_key = :idem AND request_id = :request"""
-_IDEM_FORGET = """
-DELETE FROM idempotency WHERE key_id = :key AND idem_key = :idem AND request_id = :request"""
 
 
 def claim_idempotency(
@@ -511,11 +413,11 @@ def claim_idempotency(
     stored answer of an earlier identical request; a different body, or an earlier
     request still running, is ``idempotency_conflict``."""
     params = {"key": key, "idem": idem, "hash": body_hash, "request": request, "now": now}
-    if (yield Query(_IDEM_CLAIM, params)).rows:
+    if (yield Query(sql.IDEM_CLAIM, params)).rows:
         return None
-    rows = (yield Query(_IDEM_READ, {**params, "expired": expired}, lock=True)).rows
+    rows = (yield Query(sql.IDEM_READ, {**params, "expired": expired}, lock=True)).rows
     if not rows or bool(rows[0][6]):
-        yield Query(_IDEM_RECLAIM, params)
+        yield Query(sql.IDEM_RECLAIM, params)
         return None
     stored_hash, stored_request, state, status, headers, body, _ = rows[0]
     if stored_hash != body_hash:
@@ -539,7 +441,7 @@ def finish_idempotency(
 ) -> Script[None]:
     """Store the answer of the request that holds the ``Idempotency-Key``."""
     yield Query(
-        _IDEM_DONE,
+        sql.IDEM_DONE,
         {
             "key": key,
             "idem": idem,
@@ -553,4 +455,4 @@ def finish_idempotency(
 
 def forget_idempotency(key: str, idem: str, request: str) -> Script[None]:
     """Give the ``Idempotency-Key`` up (the request failed), so a retry can run."""
-    yield Query(_IDEM_FORGET, {"key": key, "idem": idem, "request": request})
+    yield Query(sql.IDEM_FORGET, {"key": key, "idem": idem, "request": request})

@@ -19,6 +19,7 @@ from nanogate.cli._common import (
     show,
     show_rows,
     show_secret,
+    with_book,
     with_store,
 )
 from nanogate.cli._values import MAX_COUNT, moment, positive_usd, usd
@@ -97,7 +98,7 @@ def accounts_create(
     as_json: JsonOption = False,
 ) -> None:
     """Create an account with a starting balance."""
-    account = with_store(config, lambda store: store.create_account(balance or 0, name))
+    account = with_book(config, lambda book: book.create_account(balance or 0, name))
     show(account_view(account), as_json, "account created")
 
 
@@ -113,7 +114,7 @@ def accounts_topup(
     as_json: JsonOption = False,
 ) -> None:
     """Add funds to an account."""
-    account = with_store(config, lambda store: store.topup(account_id, amount))
+    account = with_book(config, lambda book: book.topup(account_id, amount))
     if account is None:
         fail(f"no account {account_id!r}")
     show(account_view(account), as_json, "account topped up")
@@ -126,7 +127,7 @@ def accountsshow(
     as_json: JsonOption = False,
 ) -> None:
     """Show an account and its balance."""
-    account = with_store(config, lambda store: store.get_account(account_id))
+    account = with_book(config, lambda book: book.get_account(account_id))
     if account is None:
         fail(f"no account {account_id!r}")
     show(account_view(account), as_json, "account")
@@ -142,7 +143,7 @@ def accounts_audit(
 
     Exits 1 if they differ.
     """
-    audit = with_store(config, lambda store: store.audit(account_id))
+    audit = with_book(config, lambda book: book.audit(account_id))
     if audit is None:
         fail(f"no account {account_id!r}")
     show(
@@ -172,7 +173,7 @@ def accounts_ledger(
     as_json: JsonOption = False,
 ) -> None:
     """Show an account's most recent money movements, oldest first."""
-    entries = with_store(config, lambda store: store.ledger(account_id, limit))
+    entries = with_book(config, lambda book: book.ledger(account_id, limit))
     rows = [
         {
             "id": e.id,
@@ -227,7 +228,9 @@ def keys_create(
     model_list = [m.strip() for m in models.split(",") if m.strip()] if models else None
 
     async def create(store: Any) -> Any:
-        if await store.get_account(account) is None:
+        from nanogate.billing import Book
+
+        if await Book(store.fast).get_account(account) is None:
             return None
         return await store.create_key(
             account,

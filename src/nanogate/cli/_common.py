@@ -21,6 +21,7 @@ from rich.table import Table
 from nanogate.cli._console import err, out, plain, styled
 
 if TYPE_CHECKING:
+    from nanogate.billing import Book
     from nanogate.config import Settings
     from nanogate.storage import SQLStore
 
@@ -68,9 +69,17 @@ async def open_store(settings: Settings) -> AsyncIterator[SQLStore]:
 
 def run_with_store(settings: Settings, action: Callable[[SQLStore], Awaitable[T]]) -> T:
     """Run ``action`` against the configured database; an unreachable one is a clean failure."""
+    import sqlite3
+
     from sqlalchemy.exc import SQLAlchemyError
 
     from nanogate.core import redact
+
+    failures: tuple[type[Exception], ...] = (OSError, SQLAlchemyError, sqlite3.Error)
+    if not settings.database.url.startswith("sqlite"):
+        import asyncpg
+
+        failures += (asyncpg.PostgresError,)
 
     async def run() -> T:
         async with open_store(settings) as store:
@@ -78,13 +87,20 @@ def run_with_store(settings: Settings, action: Callable[[SQLStore], Awaitable[T]
 
     try:
         return asyncio.run(run())
-    except (OSError, SQLAlchemyError) as exc:
+    except failures as exc:
         fail(f"cannot use the database {redact(settings.database.url)}: {exc}")
 
 
 def with_store(config: Path | None, action: Callable[[SQLStore], Awaitable[T]]) -> T:
     """Run ``action`` against the database of the configuration ``config``."""
     return run_with_store(settings_from(config), action)
+
+
+def with_book(config: Path | None, action: Callable[[Book], Awaitable[T]]) -> T:
+    """Run ``action`` against the account book in the database of ``config``."""
+    from nanogate.billing import Book
+
+    return with_store(config, lambda store: action(Book(store.fast)))
 
 
 def print_json(data: dict[str, Any]) -> None:
@@ -147,5 +163,6 @@ __all__ = [
     "show_rows",
     "show_secret",
     "styled",
+    "with_book",
     "with_store",
 ]

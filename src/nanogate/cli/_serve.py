@@ -28,9 +28,12 @@ db = typer.Typer(help="The database schema.", no_args_is_help=True)
 
 async def create_demo_key(settings: Settings, store: Store) -> NewKey | None:
     """On an empty database, the demo account and its key (if the settings ask for one)."""
-    if not settings.server.create_demo_account or await store.count_accounts():
+    from nanogate.billing import Book
+
+    book = Book(store.fast)
+    if not settings.server.create_demo_account or await book.count_accounts():
         return None
-    account = await store.create_account(usd_to_nano(settings.server.demo_balance_usd), name="demo")
+    account = await book.create_account(usd_to_nano(settings.server.demo_balance_usd), name="demo")
     return await store.create_key(account.id, name="demo")
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from nanogate.billing import Ledger
+from nanogate.billing import Book, Ledger
 from nanogate.byok import sealer_for
 from nanogate.config import ConfigError, Settings
 from nanogate.core import KnownSecrets, Secrets, url_secrets
@@ -126,6 +126,7 @@ def create_app(
         providers=all_providers,
         keys=KeyCache(store, settings.server.key_refresh_s),
         ledger=ledger,
+        book=Book(store.fast, clock),
         request_log=request_log,
         metrics=Metrics(dropped_log_records=lambda: request_log.dropped),
         limits=default_limits(settings.limits),

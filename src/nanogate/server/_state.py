@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from nanogate.billing import Ledger, Limits
+from nanogate.billing import Book, Ledger, Limits
 from nanogate.byok import Sealer
 from nanogate.config import Settings
 from nanogate.core import KnownSecrets
@@ -41,6 +41,8 @@ class GatewayState:
     providers: Mapping[str, Provider]
     keys: KeyCache
     ledger: Ledger
+    book: Book
+    """Accounts and what their ledger says (the routes that read them)."""
     request_log: RequestLog
     metrics: Metrics
     limits: Limits = field(default_factory=Limits)

@@ -70,6 +70,11 @@ class Driver(Protocol):
         called (in a task of its own) with its outcome.
         """
 
+    async def read(self, script: Script[T]) -> T:
+        """Run a script that only reads, in a snapshot of its own, off the event loop's
+        thread where the database allows it (a long listing never holds the loop or
+        the write lock)."""
+
     async def maintain(self) -> None:
         """Periodic upkeep (SQLite: fold the write-ahead log back into the database)."""
 
@@ -135,6 +140,8 @@ class SQLiteDriver:
         """A checkpoint's last pass runs: scripts queue instead of writing to the log."""
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="nanogate-sqlite")
         self._checkpointer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        """Reads run on the driver's thread, on a connection of their own."""
         self._undoing: set[asyncio.Future[None]] = set()
 
     def _open(self, busy_ms: int) -> sqlite3.Connection:
@@ -296,10 +303,24 @@ class SQLiteDriver:
         """Fold the write-ahead log back into the database now, as after commits."""
         self._checkpoint_soon(asyncio.get_running_loop())
 
-    def _close_checkpointer(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.close()
-            self._checkpointer = None
+    async def read(self, script: Script[T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._read, script)
+
+    def _read(self, script: Script[T]) -> T:
+        if self._reader is None:
+            self._reader = self._open(busy_ms=30_000)
+        connection = self._reader
+        connection.execute("BEGIN")  # deferred: a snapshot, and no write lock
+        try:
+            return self._step(connection, script)
+        finally:
+            connection.execute("ROLLBACK")
+
+    def _close_thread_connections(self) -> None:
+        for connection in (self._checkpointer, self._reader):
+            if connection is not None:
+                connection.close()
+        self._checkpointer = self._reader = None
 
     async def close(self) -> None:
         if self._retry is not None:
@@ -312,7 +333,9 @@ class SQLiteDriver:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._close_checkpointer)
+        await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._close_thread_connections
+        )
         self._thread.shutdown(wait=True)
 
 
@@ -369,9 +392,12 @@ class PostgresDriver:
         self._undoing.add(task)
         task.add_done_callback(self._undoing.discard)
 
-    async def _execute(self, script: Script[T]) -> T:
+    async def read(self, script: Script[T]) -> T:
+        return await self._execute(script, readonly=True)
+
+    async def _execute(self, script: Script[T], readonly: bool = False) -> T:
         pool = await self._acquire_pool()
-        async with pool.acquire() as connection, connection.transaction():
+        async with pool.acquire() as connection, connection.transaction(readonly=readonly):
             try:
                 query = next(script)
                 while True:

@@ -9,12 +9,8 @@ from typing import Any, Protocol
 from nanogate.storage._fast import Driver
 from nanogate.storage._payments import PaymentStore
 from nanogate.storage._records import (
-    Account,
     APIKey,
-    Audit,
     Changes,
-    Charged,
-    LedgerEntry,
     NewKey,
     ProviderCredential,
     RequestRecord,
@@ -39,21 +35,6 @@ class Store(Protocol):
 
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""
-
-    async def count_accounts(self) -> int:
-        """How many accounts exist (the demo account is made only when none do)."""
-
-    async def create_account(self, balance_nusd: int = 0, name: str | None = None) -> Account:
-        """A new account holding ``balance_nusd``."""
-
-    async def get_account(self, account_id: str) -> Account | None:
-        """The account, or ``None``."""
-
-    async def topup(self, account_id: str, amount_nusd: int) -> Account | None:
-        """Add ``amount_nusd`` atomically; the updated account, or ``None`` if unknown."""
-
-    async def audit(self, account_id: str) -> Audit | None:
-        """The account's stored balance beside what its ledger adds up to."""
 
     async def create_key(
         self,
@@ -86,14 +67,8 @@ class Store(Protocol):
     async def insert_requests(self, records: Sequence[RequestRecord]) -> None:
         """Write request-log records; raise only when the database cannot be reached."""
 
-    async def ledger(self, account_id: str, limit: int = 1000) -> list[LedgerEntry]:
-        """An account's most recent ledger entries, oldest first."""
-
     async def usage(self, key_id: str, first_day: str, last_day: str) -> list[UsageRow]:
         """A key's successful requests per UTC day and model, both days included."""
-
-    async def charged(self, request_id: str) -> Charged | None:
-        """What the ledger recorded of a request's charge."""
 
     async def get_request(self, request_id: str) -> RequestRecord | None:
         """A request-log record by request id, or ``None``."""

@@ -18,12 +18,8 @@ from nanogate.core import hash_api_key, key_prefix, new_api_key, new_id
 from nanogate.storage._fast import Driver, Query, Script, driver_for
 from nanogate.storage._payments import PaymentStore
 from nanogate.storage._records import (
-    Account,
     APIKey,
-    Audit,
     Changes,
-    Charged,
-    LedgerEntry,
     NewKey,
     ProviderCredential,
     RequestRecord,
@@ -31,13 +27,9 @@ from nanogate.storage._records import (
     UsageRow,
 )
 from nanogate.storage._tables import (
-    accounts,
     api_keys,
-    leases,
-    ledger,
     meta,
     request_log,
-    reservations,
     stored_responses,
 )
 
@@ -140,80 +132,6 @@ class SQLStore:
     async def ping(self) -> None:
         async with self._reader.connect() as conn:
             await conn.execute(select(1))
-
-    # Accounts --------------------------------------------------------------------------
-
-    async def count_accounts(self) -> int:
-        async with self._reader.connect() as conn:
-            return int(
-                (await conn.execute(select(func.count()).select_from(accounts))).scalar_one()
-            )
-
-    async def create_account(self, balance_nusd: int = 0, name: str | None = None) -> Account:
-        account = Account(new_id("acct"), name, balance_nusd, _now())
-        async with self._writer.begin() as conn:
-            await conn.execute(
-                insert(accounts).values(
-                    id=account.id,
-                    name=name,
-                    balance_nusd=balance_nusd,
-                    reserved_nusd=0,
-                    created_at=account.created_at,
-                )
-            )
-            if balance_nusd:
-                await _ledger_topup(conn, account.id, balance_nusd, "opening balance")
-        return account
-
-    async def get_account(self, account_id: str) -> Account | None:
-        async with self._reader.connect() as conn:
-            row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
-        return _account(row) if row else None
-
-    async def topup(self, account_id: str, amount_nusd: int) -> Account | None:
-        async with self._writer.begin() as conn:
-            result = await conn.execute(
-                update(accounts)
-                .where(accounts.c.id == account_id)
-                .values(balance_nusd=accounts.c.balance_nusd + amount_nusd)
-            )
-            if result.rowcount == 0:
-                return None
-            await _ledger_topup(conn, account_id, amount_nusd, None)
-            row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).one()
-        return _account(row)
-
-    async def audit(self, account_id: str) -> Audit | None:
-        """The account's balance against its ledger; ``None`` for an unknown account.
-
-        One statement, so it sees one snapshot even while gateways write (a second
-        statement in PostgreSQL's default isolation could see a later commit)."""
-        mine = ledger.c.account_id == account_id
-        held = reservations.c.account_id == account_id
-        leased = (leases.c.kind == "balance") & (leases.c.subject == account_id)
-        query = select(
-            accounts.c.balance_nusd,
-            accounts.c.reserved_nusd,
-            select(func.coalesce(func.sum(ledger.c.amount_nusd), 0)).where(mine).scalar_subquery(),
-            select(func.coalesce(func.sum(ledger.c.hold_nusd), 0)).where(mine).scalar_subquery(),
-            select(func.count()).select_from(reservations).where(held).scalar_subquery(),
-            select(func.count())
-            .select_from(leases)
-            .where(leased & (leases.c.amount > 0))
-            .scalar_subquery(),
-        ).where(accounts.c.id == account_id)
-        async with self._reader.begin() as conn:
-            row = (await conn.execute(query)).first()
-        if row is None:
-            return None
-        balance, reserved, ledger_balance, ledger_reserved, holds, leased_count = row
-        return Audit(
-            int(balance),
-            int(reserved),
-            int(ledger_balance),
-            int(ledger_reserved),
-            int(holds) + int(leased_count),
-        )
 
     # Keys ------------------------------------------------------------------------------
 
@@ -322,31 +240,6 @@ class SQLStore:
             rows = [_request_row(r) for r in records]
             await self.fast.run(_insert_request_rows(rows))
 
-    async def ledger(self, account_id: str, limit: int = 1000) -> list[LedgerEntry]:
-        """An account's most recent ledger entries, oldest first."""
-        query = (
-            select(ledger)
-            .where(ledger.c.account_id == account_id)
-            .order_by(ledger.c.id.desc())
-            .limit(limit)
-        )
-        async with self._reader.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [
-            LedgerEntry(
-                id=int(m["id"]),
-                kind=m["kind"],
-                amount_nusd=int(m["amount_nusd"]),
-                hold_nusd=int(m["hold_nusd"]),
-                request_id=m["request_id"],
-                key_id=m["key_id"],
-                model=m["model"],
-                created_at=_created(m),
-                note=m["note"],
-            )
-            for m in (row._mapping for row in reversed(rows))
-        ]
-
     async def usage(self, key_id: str, first_day: str, last_day: str) -> list[UsageRow]:
         """A key's successful requests per UTC day and model, ``first_day`` to ``last_day``
         inclusive, from the request log."""
@@ -376,25 +269,6 @@ class SQLStore:
         async with self._reader.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [UsageRow(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
-
-    async def charged(self, request_id: str) -> Charged | None:
-        """The ledger's record of a request's charge, or ``None`` if it has none."""
-        query = (
-            select(
-                ledger.c.key_id,
-                func.min(ledger.c.created_at),
-                func.coalesce(-func.sum(ledger.c.amount_nusd), 0),
-            )
-            .where(ledger.c.request_id == request_id)
-            .group_by(ledger.c.key_id)
-        )
-        async with self._reader.connect() as conn:
-            row = (await conn.execute(query)).first()
-        if row is None:
-            return None
-        created = _utc(row[1])
-        assert created is not None
-        return Charged(request_id, row[0], created, int(row[2]))
 
     async def get_request(self, request_id: str) -> RequestRecord | None:
         async with self._reader.connect() as conn:
@@ -496,26 +370,6 @@ _INSERT_REQUEST = (
 
 def _insert_request_rows(rows: list[dict[str, Any]]) -> Script[None]:
     yield Query(_INSERT_REQUEST, many=rows)
-
-
-def _account(row: Row[Any]) -> Account:
-    m = row._mapping
-    return Account(m["id"], m["name"], int(m["balance_nusd"]), _created(m), int(m["reserved_nusd"]))
-
-
-async def _ledger_topup(
-    conn: AsyncConnection, account_id: str, amount: int, note: str | None
-) -> None:
-    await conn.execute(
-        insert(ledger).values(
-            account_id=account_id,
-            kind="topup",
-            amount_nusd=amount,
-            hold_nusd=0,
-            created_at=_now(),
-            note=note,
-        )
-    )
 
 
 def _key(row: Row[Any]) -> APIKey:

@@ -66,7 +66,7 @@ async def talk_to_gpt(ctx: RequestContext) -> ASGIApp:
 async def check_balance(ctx: RequestContext) -> Response:
     """The account's balance, and the part of it held by requests in flight."""
     key = await require_key(ctx)
-    account = await ctx.state.store.get_account(key.account_id)
+    account = await ctx.state.book.get_account(key.account_id)
     if account is None:
         raise InvalidAPIKey("The account of this API key no longer exists.")
     return json_response(

@@ -44,7 +44,7 @@ async def request_billing(ctx: RequestContext) -> Response:
     request_id = ctx.params["request_id"]
     state = ctx.state
     record = state.request_log.pending(request_id) or await state.store.get_request(request_id)
-    charged = await state.store.charged(request_id)
+    charged = await state.book.charged(request_id)
     owner = record.key_id if record else charged.key_id if charged else None
     created = record.created_at if record else charged.created_at if charged else None
     now = state.clock()

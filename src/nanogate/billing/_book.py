@@ -1,0 +1,160 @@
+"""The account book: accounts, their top-ups, and what the ledger says of them.
+
+What an operator does to money (create an account, top it up, audit it, list its
+ledger) and what a route reads of it, on the same driver and the same statements
+(:mod:`nanogate.billing._sql`) as the money path, so the money tables have one
+writer. Reads run through :meth:`~nanogate.storage.Driver.read`, off the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from nanogate.billing import _sql as sql
+from nanogate.core import new_id
+from nanogate.storage import Account, Audit, Charged, Driver, LedgerEntry, Query, Script
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def moment(value: Any) -> datetime:
+    """A stored timestamp as an aware UTC datetime: PostgreSQL hands back one, SQLite
+    the naive UTC text it was written as."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime), "timestamps are NOT NULL"
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _account(row: tuple[Any, ...]) -> Account:
+    id_, name, balance, created, reserved = row
+    return Account(str(id_), name, int(balance), moment(created), int(reserved))
+
+
+def _topup_entry(account_id: str, amount: int, now: datetime, note: str | None) -> Query:
+    params = {
+        "account": account_id,
+        "kind": "topup",
+        "amount": amount,
+        "hold": 0,
+        "request": None,
+        "key": None,
+        "model": None,
+        "now": now,
+        "note": note,
+    }
+    return Query(sql.LEDGER, params)
+
+
+def count_accounts() -> Script[int]:
+    return int((yield Query(sql.ACCOUNTS_COUNT)).rows[0][0])
+
+
+def create_account(account: Account) -> Script[Account]:
+    """Insert ``account``, its balance written in the ledger as the opening top-up."""
+    params = {
+        "id": account.id,
+        "name": account.name,
+        "balance": account.balance_nusd,
+        "now": account.created_at,
+    }
+    yield Query(sql.ACCOUNT_CREATE, params)
+    if account.balance_nusd:
+        yield _topup_entry(account.id, account.balance_nusd, account.created_at, "opening balance")
+    return account
+
+
+def get_account(account_id: str) -> Script[Account | None]:
+    rows = (yield Query(sql.ACCOUNT_GET, {"account": account_id})).rows
+    return _account(rows[0]) if rows else None
+
+
+def topup(account_id: str, amount_nusd: int, now: datetime) -> Script[Account | None]:
+    rows = (yield Query(sql.TOPUP, {"account": account_id, "amount": amount_nusd})).rows
+    if not rows:
+        return None
+    yield _topup_entry(account_id, amount_nusd, now, None)
+    return _account(rows[0])
+
+
+def audit(account_id: str) -> Script[Audit | None]:
+    """One statement, so it sees one snapshot even while gateways write."""
+    rows = (yield Query(sql.AUDIT, {"account": account_id})).rows
+    if not rows:
+        return None
+    balance, reserved, ledger_balance, ledger_reserved, holds, leased = rows[0]
+    return Audit(
+        int(balance),
+        int(reserved),
+        int(ledger_balance),
+        int(ledger_reserved),
+        int(holds) + int(leased),
+    )
+
+
+def ledger_of(account_id: str, limit: int) -> Script[list[LedgerEntry]]:
+    rows = (yield Query(sql.LEDGER_OF, {"account": account_id, "limit": limit})).rows
+    return [
+        LedgerEntry(
+            id=int(id_),
+            kind=kind,
+            amount_nusd=int(amount),
+            hold_nusd=int(hold),
+            request_id=request,
+            key_id=key,
+            model=model,
+            created_at=moment(created),
+            note=note,
+        )
+        for id_, kind, amount, hold, request, key, model, created, note in reversed(rows)
+    ]
+
+
+def charged(request_id: str) -> Script[Charged | None]:
+    rows = (yield Query(sql.CHARGED, {"request": request_id})).rows
+    if not rows:
+        return None
+    key_id, created, cost = rows[0]
+    return Charged(request_id, key_id, moment(created), int(cost))
+
+
+class Book:
+    """Accounts and their money, read and written through ``driver``."""
+
+    def __init__(self, driver: Driver, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.driver = driver
+        self.clock = clock
+
+    async def count_accounts(self) -> int:
+        """How many accounts exist (the demo account is made only when none do)."""
+        return await self.driver.read(count_accounts())
+
+    async def create_account(self, balance_nusd: int = 0, name: str | None = None) -> Account:
+        """A new account holding ``balance_nusd``."""
+        account = Account(new_id("acct"), name, balance_nusd, self.clock())
+        return await self.driver.run(create_account(account))
+
+    async def get_account(self, account_id: str) -> Account | None:
+        """The account, or ``None``."""
+        return await self.driver.read(get_account(account_id))
+
+    async def topup(self, account_id: str, amount_nusd: int) -> Account | None:
+        """Add ``amount_nusd`` atomically; the updated account, or ``None`` if unknown."""
+        return await self.driver.run(topup(account_id, amount_nusd, self.clock()))
+
+    async def audit(self, account_id: str) -> Audit | None:
+        """The account's stored balance beside what its ledger adds up to; ``None`` for
+        an unknown account."""
+        return await self.driver.read(audit(account_id))
+
+    async def ledger(self, account_id: str, limit: int = 1000) -> list[LedgerEntry]:
+        """An account's most recent ledger entries, oldest first."""
+        return await self.driver.read(ledger_of(account_id, limit))
+
+    async def charged(self, request_id: str) -> Charged | None:
+        """The ledger's record of a request's charge, or ``None`` if it has none."""
+        return await self.driver.read(charged(request_id))

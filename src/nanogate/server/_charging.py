@@ -35,6 +35,7 @@ from nanogate.config import LimitSettings
 from nanogate.core import count_tokens, format_usd, usd_to_nano
 from nanogate.routing import Model
 from nanogate.server._context import RequestContext
+from nanogate.server._payer import AccountPayer, X402Payer
 from nanogate.server._x402 import PaidRun
 from nanogate.server._x402_exact import redeem
 from nanogate.storage import APIKey
@@ -213,13 +214,14 @@ async def charged(
     the per-second limit out: an inline-moderation preflight is counted there by the
     request it gates. ``fee_percent`` (BYOK) makes the request pay that percentage of
     its price: of the hold, and of the settlement."""
-    if ctx.key is None:
+    payer = ctx.payer
+    if not isinstance(payer, AccountPayer):
         charge = await _admit_paid(ctx, model, prompt_tokens, reserve)
         charge.max_tokens, charge.choices = max_tokens, choices
     else:
         if fee_percent is not None:
             reserve = with_fee(reserve, fee_percent)
-        key = ctx.key
+        key = payer.key
         state = ctx.state
         limits = limits_of(key, state.limits)
         hold = await state.ledger.admit(
@@ -263,7 +265,7 @@ async def _admit_paid(
         if not header:
             await cashier.challenge(ctx.scope, ctx.body, reserve)
         run = await redeem(cashier, ctx.scope, ctx.body, header)
-        ctx.paid = run
+        ctx.payer = X402Payer(run)
     response = run.response_header()
     if response is not None:
         ctx.response_headers.append((b"x-payment-response", response))

@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope
 from nanogate.byok import ByokOptions
 from nanogate.core import Secrets, Surface
 from nanogate.routing import Constraints, Model
+from nanogate.server._payer import AccountPayer, Payer, X402Payer
 from nanogate.storage import APIKey, RequestRecord
 
 if TYPE_CHECKING:
@@ -66,9 +67,8 @@ class RequestContext:
     started: float = field(default_factory=time.perf_counter)
     route: str = "unmatched"
     params: dict[str, str] = field(default_factory=dict)
-    key: APIKey | None = None
-    paid: PaidRun | None = None
-    """x402: the paid run of an accountless request, once its payment allows it."""
+    payer: Payer | None = None
+    """Who pays, once the request is authenticated (see :mod:`nanogate.server._payer`)."""
     body: dict[str, Any] | None = None
     """The request's JSON body, once read (an x402 quote stores it)."""
     model: Model | None = None
@@ -103,6 +103,18 @@ class RequestContext:
             client_ip=client[0] if client else None,
         )
         return cls(state, scope, receive, request_id, surface, record)
+
+    @property
+    def key(self) -> APIKey | None:
+        """The request's API key, if an account pays for it."""
+        payer = self.payer
+        return payer.key if isinstance(payer, AccountPayer) else None
+
+    @property
+    def paid(self) -> PaidRun | None:
+        """x402: the paid run of an accountless request, once its payment allows it."""
+        payer = self.payer
+        return payer.run if isinstance(payer, X402Payer) else None
 
     @property
     def headers(self) -> Headers:

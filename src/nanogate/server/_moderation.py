@@ -129,7 +129,7 @@ def _preflight_context(ctx: RequestContext, model: Model) -> RequestContext:
         client_ip=parent.client_ip,
     )
     return RequestContext(
-        ctx.state, ctx.scope, ctx.receive, request_id, ctx.surface, record, key=ctx.key
+        ctx.state, ctx.scope, ctx.receive, request_id, ctx.surface, record, payer=ctx.payer
     )
 
 

@@ -31,6 +31,7 @@ from nanogate.server._checks import check_chat
 from nanogate.server._context import RequestContext
 from nanogate.server._dispatch import dispatch, note_attempt
 from nanogate.server._moderation import inline_moderation, refuse_accountless_moderation
+from nanogate.server._payer import AccountPayer, Payer, X402Payer
 from nanogate.server._streaming import (
     Batch,
     SSEResponse,
@@ -53,33 +54,37 @@ async def require_key(ctx: RequestContext) -> APIKey:
     guessing keys is slow; past it they get 429 instead of 401.
     """
     try:
-        ctx.key = authenticate(presented_key(ctx.headers), ctx.state.keys, ctx.state.clock())
+        key = authenticate(presented_key(ctx.headers), ctx.state.keys, ctx.state.clock())
     except GatewayError:
         await admit_accountless(ctx)
         refuse_accountless_moderation(ctx)
         raise
-    return ctx.key
+    ctx.payer = AccountPayer(key)
+    return key
 
 
-async def require_payer(ctx: RequestContext) -> APIKey | None:
-    """The request's API key; or ``None`` for a request without credentials that x402
-    may price (on an endpoint that quotes, opted in when that is required), or for
-    the run of a completed payment's stored request. Otherwise as :func:`require_key`."""
+async def require_payer(ctx: RequestContext) -> Payer:
+    """Who pays for the request: its key's account; or an x402 payment, for a request
+    without credentials that x402 may price (on an endpoint that quotes, opted in when
+    that is required), or for the run of a completed payment's stored request.
+    Otherwise as :func:`require_key`."""
     run = ctx.scope.get(RUN_KEY)
     if run is not None:
-        ctx.paid = run
-        return None
-    cashier = ctx.state.cashier
-    if (
-        cashier is not None
-        and cashier.quotes(ctx.scope["method"], ctx.scope["path"])
-        and cashier.opted_in(ctx.headers)
-        and _no_credentials(ctx)
-    ):
+        payer: Payer = X402Payer(run)
+    else:
+        cashier = ctx.state.cashier
+        if not (
+            cashier is not None
+            and cashier.quotes(ctx.scope["method"], ctx.scope["path"])
+            and cashier.opted_in(ctx.headers)
+            and _no_credentials(ctx)
+        ):
+            return AccountPayer(await require_key(ctx))
         await admit_accountless(ctx)
         refuse_accountless_moderation(ctx)
-        return None
-    return await require_key(ctx)
+        payer = X402Payer()
+    ctx.payer = payer
+    return payer
 
 
 def _no_credentials(ctx: RequestContext) -> bool:

@@ -18,6 +18,7 @@ from nanogate.errors import GatewayError
 from nanogate.routing import Model, model_not_found
 from nanogate.server._auth import authenticate, presented_key
 from nanogate.server._context import RequestContext
+from nanogate.server._payer import AccountPayer
 from nanogate.server._responses import json_response
 from nanogate.storage import APIKey
 
@@ -25,10 +26,11 @@ from nanogate.storage import APIKey
 def _optional_key(ctx: RequestContext) -> APIKey | None:
     """The caller's key if it presented a good one; the list is public either way."""
     try:
-        ctx.key = authenticate(presented_key(ctx.headers), ctx.state.keys, ctx.state.clock())
+        key = authenticate(presented_key(ctx.headers), ctx.state.keys, ctx.state.clock())
     except GatewayError:
         return None
-    return ctx.key
+    ctx.payer = AccountPayer(key)
+    return key
 
 
 def _capabilities(model: Model) -> dict[str, bool]:

@@ -14,15 +14,17 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import orjson
 
 from nanogate.config import ProviderSettings
 from nanogate.errors import GatewayError, ServiceUnavailable
 from nanogate.moderation._protocol import ModerationCall, ModerationResult, Verdict
 from nanogate.providers._http import pooled_session
+from nanogate.providers._upstream_errors import transport_errors
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from nanogate.moderation._protocol import Moderator
 
 log = logging.getLogger("nanogate.upstream")
@@ -66,7 +68,7 @@ def moderation_errors() -> Iterator[None]:
         raise
     except TimeoutError as exc:
         raise unavailable("it did not answer in time") from exc
-    except (aiohttp.ClientError, ConnectionError) as exc:
+    except transport_errors() as exc:
         log.info("moderation upstream connection failed: %s", type(exc).__name__)
         raise unavailable("it could not be reached") from exc
     except ValueError as exc:
@@ -133,9 +135,8 @@ class OpenAIModerator:
         self._headers = {"content-type": "application/json", "accept": "application/json"}
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
-        self._timeout = aiohttp.ClientTimeout(
-            total=settings.timeout_s, sock_connect=settings.connect_timeout_s
-        )
+        self._timeouts = (settings.timeout_s, settings.connect_timeout_s)
+        self._timeout: aiohttp.ClientTimeout | None = None
         self._make = pooled_session(settings.max_connections)
         self._session: aiohttp.ClientSession | None = None
 
@@ -143,6 +144,10 @@ class OpenAIModerator:
         """The pooled session (the one every HTTP upstream uses), made on first use
         inside the running loop."""
         if self._session is None or self._session.closed:
+            import aiohttp  # loaded on first use, not at start-up
+
+            total, connect = self._timeouts
+            self._timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect)
             self._session = self._make()
         return self._session
 

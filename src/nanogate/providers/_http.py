@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import orjson
 
 from nanogate.config import ProviderSettings
@@ -23,7 +22,10 @@ from nanogate.errors import GatewayError
 from nanogate.providers._upstream_errors import Dialect, error_for_status, malformed_answer
 from nanogate.providers._wire import Pool, Response
 
-SessionFactory = Callable[[], aiohttp.ClientSession]
+if TYPE_CHECKING:
+    import aiohttp
+
+SessionFactory = Callable[[], "aiohttp.ClientSession"]
 """Makes the provider's session; called inside the running loop, again if it was closed."""
 
 
@@ -31,6 +33,8 @@ def pooled_session(max_connections: int) -> SessionFactory:
     """The default factory: a keep-alive pool of up to ``max_connections`` connections."""
 
     def make() -> aiohttp.ClientSession:
+        import aiohttp  # loaded by the clients that use it, not at start-up
+
         connector = aiohttp.TCPConnector(
             limit=max_connections, ttl_dns_cache=300, keepalive_timeout=30
         )

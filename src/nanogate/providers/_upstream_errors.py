@@ -22,12 +22,12 @@ from __future__ import annotations
 import logging
 import math
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import aiohttp
 import orjson
 
 from nanogate.core import Secrets, redact
@@ -369,6 +369,14 @@ class FilterWatch:
 # Transport failures ----------------------------------------------------------------------
 
 
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """What a failed connection raises: ``ConnectionError``, and aiohttp's client errors
+    once aiohttp is loaded (nothing raises them before; the gateway's own upstream
+    client does not use it)."""
+    aiohttp = sys.modules.get("aiohttp")
+    return (ConnectionError,) if aiohttp is None else (aiohttp.ClientError, ConnectionError)
+
+
 @contextmanager
 def upstream_errors() -> Iterator[None]:
     """Map transport exceptions and malformed data raised inside the block to catalogue
@@ -379,7 +387,7 @@ def upstream_errors() -> Iterator[None]:
         raise
     except TimeoutError as exc:  # asyncio's and aiohttp's timeouts alike
         raise UpstreamTimeout() from exc
-    except (aiohttp.ClientError, ConnectionError) as exc:
+    except transport_errors() as exc:
         log.info("upstream connection failed: %s", type(exc).__name__)
         raise ServiceUnavailable("The model provider could not be reached or failed.") from exc
     except ValueError as exc:  # undecodable JSON, an oversized SSE line

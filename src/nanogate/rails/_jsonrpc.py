@@ -15,32 +15,42 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aiohttp
 import orjson
 
 from nanogate.core import Secrets, redact, url_secrets
 from nanogate.providers._http import SessionFactory, pooled_session
 from nanogate.rails._receipts import RailError
 
+if TYPE_CHECKING:
+    import aiohttp
+
 MAX_CONNECTIONS = 8
 """The default pool's size: rails make few requests, one after another per payment."""
 
 _HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
-_FAILURES: tuple[tuple[type[BaseException], str], ...] = (
-    (TimeoutError, "did not answer in time"),  # asyncio's and aiohttp's timeouts
-    (aiohttp.ClientConnectorError, "could not be reached"),
-    (aiohttp.ServerDisconnectedError, "closed the connection without answering"),
-    (aiohttp.ClientPayloadError, "sent a truncated or malformed body"),
-    (aiohttp.ClientResponseError, "sent a malformed HTTP answer"),
-    (aiohttp.InvalidURL, "has an invalid URL"),
-    (aiohttp.ClientError, "failed"),
-    (OSError, "could not be reached"),
-)
-"""Transport failures and what they mean, most specific first."""
+
+@cache
+def _failures() -> tuple[tuple[type[BaseException], str], ...]:
+    """Transport failures and what they mean, most specific first. (aiohttp is loaded
+    when a peer is first used, not when the gateway starts.)"""
+    import aiohttp
+
+    return (
+        (TimeoutError, "did not answer in time"),  # asyncio's and aiohttp's timeouts
+        (aiohttp.ClientConnectorError, "could not be reached"),
+        (aiohttp.ServerDisconnectedError, "closed the connection without answering"),
+        (aiohttp.ClientPayloadError, "sent a truncated or malformed body"),
+        (aiohttp.ClientResponseError, "sent a malformed HTTP answer"),
+        (aiohttp.InvalidURL, "has an invalid URL"),
+        (aiohttp.ClientError, "failed"),
+        (OSError, "could not be reached"),
+    )
+
 
 _EXCERPT = 200
 """The most characters of a peer's own error message that a RailError repeats."""
@@ -96,12 +106,16 @@ class JsonPeer:
         self.name = f"{kind} at {origin(url)}"
         self._url = url
         self._secrets = Secrets(url_secrets(url))
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout_s = timeout_s
+        self._timeout: aiohttp.ClientTimeout | None = None
         self._make = session_factory or pooled_session(MAX_CONNECTIONS)
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            import aiohttp
+
+            self._timeout = aiohttp.ClientTimeout(total=self._timeout_s)
             self._session = self._make()
         return self._session
 
@@ -110,7 +124,7 @@ class JsonPeer:
         try:
             yield
         except Exception as exc:
-            for kind, meaning in _FAILURES:
+            for kind, meaning in _failures():
                 if isinstance(exc, kind):
                     raise RailError(f"{self.name} {meaning} ({what}).") from exc
             raise

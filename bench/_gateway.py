@@ -128,14 +128,25 @@ def _cli_json(argv: list[str]) -> dict[str, object]:
 
 def help_seconds(runs: int = 5) -> list[float]:
     """Wall time of ``nanogate --help``, ``runs`` times: the command line's start-up."""
-    argv = [nanogate_command(), "--help"]
+    return command_seconds([nanogate_command(), "--help"], runs)
+
+
+def read_seconds(setup: GatewaySetup, runs: int = 5) -> list[float]:
+    """Wall time of a read-only command, ``nanogate accounts show``, ``runs`` times:
+    what an operator waits for a look at an account."""
+    argv = [nanogate_command(), "accounts", "show", setup.account_id, "--config", str(setup.config)]
+    return command_seconds(argv, runs)
+
+
+def command_seconds(argv: list[str], runs: int) -> list[float]:
+    """Wall time of the command ``argv``, ``runs`` times; it must succeed."""
     times: list[float] = []
     for _ in range(runs):
         start = time.perf_counter()
         done = subprocess.run(argv, capture_output=True, timeout=60, check=False)
         times.append(time.perf_counter() - start)
         if done.returncode != 0:
-            raise RuntimeError(f"nanogate --help failed:\n{done.stderr.decode(errors='replace')}")
+            raise RuntimeError(f"{argv[1:]} failed:\n{done.stderr.decode(errors='replace')}")
     return times
 
 

@@ -31,6 +31,7 @@ BARS = {
     "rss_mib": 120.0,
     "startup_s": 1.0,
     "help_s": 0.4,
+    "read_s": 0.4,
 }
 """The quality bars. ``throughput_vs_litellm`` applies only when LiteLLM's arm ran."""
 
@@ -194,6 +195,8 @@ def _measured(
         "startup_s": gateway["startup_s"],
         "help_s": statistics.median(gateway["help_s"]),
     }
+    if "read_s" in gateway:  # reports written before it was measured have none
+        measured["read_s"] = statistics.median(gateway["read_s"])
     if "gateway/litellm" in saturation["ratios"]:
         measured["throughput_vs_litellm"] = saturation["ratios"]["gateway/litellm"]
     return measured
@@ -451,6 +454,10 @@ def _bar_labels(summary: dict[str, Any]) -> dict[str, tuple[str, str]]:
         "rss_mib": (f"worker RSS after the run (MiB{largest})", "≤"),
         "startup_s": ("start-up to /healthz 200 (s)", "≤"),
         "help_s": (f"`nanogate --help` wall time (s, median of {help_runs})", "≤"),
+        "read_s": (
+            f"read-only command `nanogate accounts show` wall time (s, median of {help_runs})",
+            "≤",
+        ),
     }
 
 
@@ -510,6 +517,15 @@ def _gateway_lines(gateway: dict[str, Any]) -> list[str]:
         *lines,
         f"- `nanogate --help` wall time: median {statistics.median(gateway['help_s']):.3f} s "
         f"({helps} s)",
+        *(
+            [
+                "- `nanogate accounts show` wall time: median "
+                f"{statistics.median(gateway['read_s']):.3f} s "
+                f"({' / '.join(f'{s:.3f}' for s in gateway['read_s'])} s)"
+            ]
+            if "read_s" in gateway
+            else []
+        ),
         f"- bare pass-through RSS after the run: {passthrough_mib:.1f} MiB",
         "",
     ]

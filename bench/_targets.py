@@ -58,6 +58,7 @@ class GatewayServer:
 
     server: Server
     startup_s: float
+    setup: _gateway.GatewaySetup
 
 
 def start_upstream(procs: Processes) -> Server:
@@ -83,7 +84,7 @@ def start_gateway(
         wait_for_workers(child, mode.workers)
     time.sleep(0.5)  # let start-up work finish before anything is measured
     server = Server(GATEWAY, child, setup.port, "/api" + CHAT_PATH, _gateway.MODEL, setup.api_key)
-    return GatewayServer(server, startup_s)
+    return GatewayServer(server, startup_s, setup)
 
 
 def start_passthrough(procs: Processes, upstream: Server) -> Server:

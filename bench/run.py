@@ -39,7 +39,7 @@ from typing import Any
 
 import orjson
 
-from bench._gateway import Mode, help_seconds
+from bench._gateway import Mode, help_seconds, read_seconds
 from bench._litellm import litellm_command, start_litellm
 from bench._machine import describe
 from bench._procs import Processes, rss_kib, workers_rss_kib
@@ -138,6 +138,8 @@ def measure(plan: Plan, log: Callable[[str], None], litellm: str | None) -> dict
         log("creating an account and an API key, starting the gateway")
         started = start_gateway(procs, Path(tmp), upstream, mode)
         gateway = started.server
+        log(f"timing `nanogate accounts show`, {plan.help_runs} runs")
+        read_s = read_seconds(started.setup, plan.help_runs)
         rss_idle = largest_rss(workers_rss_kib(gateway.child.pid, plan.workers))
         log("starting the bare pass-through")
         passthrough = start_passthrough(procs, upstream)
@@ -222,6 +224,7 @@ def measure(plan: Plan, log: Callable[[str], None], litellm: str | None) -> dict
                 "supervisor_rss_kib": rss_kib(gateway.child.pid),
                 "passthrough_rss_kib": rss_kib(passthrough.child.pid),
                 "help_s": help_s,
+                "read_s": read_s,
             },
         }
 

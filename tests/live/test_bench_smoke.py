@@ -52,6 +52,7 @@ def test_a_bounded_benchmark_run_is_valid(tmp_path: Path) -> None:
         "rss_mib",
         "startup_s",
         "help_s",
+        "read_s",
     }  # no LiteLLM arm, so no gateway / LiteLLM bar
     unsigned = {name: bar for name, bar in summary["bars"].items() if not name.endswith("_ms")}
     assert all(bar["measured"] > 0 for bar in unsigned.values())  # ratios, MiB, seconds

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+import orjson
 import pytest
 
 HEAVY = ("nanogate.server", "nanogate.storage", "sqlalchemy", "alembic", "uvicorn", "redis")
@@ -56,3 +58,40 @@ def test_a_gateway_without_redis_never_imports_it() -> None:
     loaded = set(done.stderr.split())
     assert "nanogate.server._app" in loaded
     assert sorted(m for m in loaded if m.split(".")[0] == "redis") == []
+
+
+def test_a_gateway_loads_aiohttp_only_for_the_clients_that_use_it() -> None:
+    """Building the app loads no module of aiohttp: the upstream client is the gateway's
+    own, and moderation and the payment rails load aiohttp when first used."""
+    done = subprocess.run([sys.executable, "-c", APP, ""], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = set(done.stderr.split())
+    assert "nanogate.server._app" in loaded
+    assert sorted(m for m in loaded if m.split(".")[0] == "aiohttp") == []
+
+
+def test_account_commands_on_a_current_schema_load_no_sqlalchemy(tmp_path: Path) -> None:
+    """Once the database's schema is current, ``nanogate accounts show`` reads the
+    account on the money path's driver alone: neither SQLAlchemy nor Alembic loads.
+    (Creating the account on the new database migrated it first.)"""
+    config = tmp_path / "nanogate.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "n.db"}"\n')
+    created = subprocess.run(
+        [sys.executable, "-m", "nanogate", "accounts", "create", "--balance", "2.5"]
+        + ["--json", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    account = orjson.loads(created.stdout.strip().splitlines()[-1])
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "accounts", "show", account["id"]]
+        + ["--json", "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = orjson.loads(done.stdout.strip().splitlines()[-1])
+    assert shown["id"] == account["id"] and shown["balance_usd"] == "2.50"
+    loaded = set(done.stderr.split())
+    assert sorted(m for m in loaded if m.split(".")[0] in ("sqlalchemy", "alembic")) == []

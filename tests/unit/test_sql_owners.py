@@ -63,7 +63,5 @@ def test_every_table_is_listed() -> None:
 @pytest.mark.parametrize("table", sorted(OWNERS))
 def test_one_module_has_the_tables_sql(table: str) -> None:
     """Only the table's owner module has SQL on it."""
-    users = {
-        str(path.relative_to(SOURCE)) for path in _modules() if _uses(path.read_text(), table)
-    }
+    users = {str(path.relative_to(SOURCE)) for path in _modules() if _uses(path.read_text(), table)}
     assert users == {OWNERS[table]}

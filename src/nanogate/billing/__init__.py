@@ -1,37 +1,62 @@
 """The money path: prices, limits, holds on balances, settlement and the ledger.
 
-The Redis limiter (``RedisLimiter``, ``Slot``, ``connect_redis``) loads redis-py when
-first used, so a gateway without ``[redis] url`` never imports it."""
+Each name loads its module when first used: a command that only reads the account
+book never imports the pricing, the routing catalogue or the ledger, and a gateway
+without ``[redis] url`` never imports redis-py (``RedisLimiter``, ``Slot``,
+``connect_redis``)."""
 
 from typing import TYPE_CHECKING, Any
 
-from nanogate.billing._book import Book
-from nanogate.billing._calendar import day_of, second_of, seconds_until_midnight
-from nanogate.billing._ledger import Ledger
-from nanogate.billing._model import Admission, Hold, Limits, Replay
-from nanogate.billing._pricing import (
-    Bill,
-    bill,
-    cost,
-    maximum_cost,
-    output_allowance,
-    usage_tokens,
-    with_fee,
-)
-
 if TYPE_CHECKING:
+    from nanogate.billing._book import Book
+    from nanogate.billing._calendar import day_of, second_of, seconds_until_midnight
+    from nanogate.billing._ledger import Ledger
+    from nanogate.billing._model import Admission, Hold, Limits, Replay
+    from nanogate.billing._pricing import (
+        Bill,
+        bill,
+        cost,
+        maximum_cost,
+        output_allowance,
+        usage_tokens,
+        with_fee,
+    )
     from nanogate.billing._redis import RedisLimiter, Slot
     from nanogate.billing._redis import connect as connect_redis
 
-_REDIS = {"RedisLimiter": "RedisLimiter", "Slot": "Slot", "connect_redis": "connect"}
+_LAZY = {
+    "Book": ("_book", "Book"),
+    "day_of": ("_calendar", "day_of"),
+    "second_of": ("_calendar", "second_of"),
+    "seconds_until_midnight": ("_calendar", "seconds_until_midnight"),
+    "Ledger": ("_ledger", "Ledger"),
+    "Admission": ("_model", "Admission"),
+    "Hold": ("_model", "Hold"),
+    "Limits": ("_model", "Limits"),
+    "Replay": ("_model", "Replay"),
+    "Bill": ("_pricing", "Bill"),
+    "bill": ("_pricing", "bill"),
+    "cost": ("_pricing", "cost"),
+    "maximum_cost": ("_pricing", "maximum_cost"),
+    "output_allowance": ("_pricing", "output_allowance"),
+    "usage_tokens": ("_pricing", "usage_tokens"),
+    "with_fee": ("_pricing", "with_fee"),
+    "RedisLimiter": ("_redis", "RedisLimiter"),
+    "Slot": ("_redis", "Slot"),
+    "connect_redis": ("_redis", "connect"),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _REDIS:
-        from nanogate.billing import _redis
+    found = _LAZY.get(name)
+    if found is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
 
-        return getattr(_redis, _REDIS[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = found
+    value = getattr(import_module(f"nanogate.billing.{module}"), attribute)
+    globals()[name] = value  # looked up once
+    return value
 
 
 __all__ = [

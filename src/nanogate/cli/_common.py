@@ -67,28 +67,42 @@ async def open_store(settings: Settings) -> AsyncIterator[SQLStore]:
         await store.close()
 
 
-def run_with_store(settings: Settings, action: Callable[[SQLStore], Awaitable[T]]) -> T:
-    """Run ``action`` against the configured database; an unreachable one is a clean failure."""
+def _failures(settings: Settings) -> tuple[type[Exception], ...]:
+    """What an unreachable or broken database raises, on its drivers."""
     import sqlite3
 
     from sqlalchemy.exc import SQLAlchemyError
-
-    from nanogate.core import redact
 
     failures: tuple[type[Exception], ...] = (OSError, SQLAlchemyError, sqlite3.Error)
     if not settings.database.url.startswith("sqlite"):
         import asyncpg
 
         failures += (asyncpg.PostgresError,)
+    return failures
+
+
+def _run(settings: Settings, work: Awaitable[T]) -> T:
+    """Run ``work``; a database failure is a clean failure of the command."""
+    from nanogate.core import redact
+
+    try:
+        return asyncio.run(_as_coroutine(work))
+    except _failures(settings) as exc:
+        fail(f"cannot use the database {redact(settings.database.url)}: {exc}")
+
+
+async def _as_coroutine(work: Awaitable[T]) -> T:
+    return await work
+
+
+def run_with_store(settings: Settings, action: Callable[[SQLStore], Awaitable[T]]) -> T:
+    """Run ``action`` against the configured database; an unreachable one is a clean failure."""
 
     async def run() -> T:
         async with open_store(settings) as store:
             return await action(store)
 
-    try:
-        return asyncio.run(run())
-    except failures as exc:
-        fail(f"cannot use the database {redact(settings.database.url)}: {exc}")
+    return _run(settings, run())
 
 
 def with_store(config: Path | None, action: Callable[[SQLStore], Awaitable[T]]) -> T:
@@ -97,10 +111,30 @@ def with_store(config: Path | None, action: Callable[[SQLStore], Awaitable[T]]) 
 
 
 def with_book(config: Path | None, action: Callable[[Book], Awaitable[T]]) -> T:
-    """Run ``action`` against the account book in the database of ``config``."""
+    """Run ``action`` against the account book in the database of ``config``: on the
+    money path's driver alone when the schema is current, so the command loads neither
+    SQLAlchemy nor Alembic; after migrating the database otherwise."""
     from nanogate.billing import Book
+    from nanogate.storage import driver_for
+    from nanogate.storage._schema import at_head
 
-    return with_store(config, lambda store: action(Book(store.fast)))
+    settings = settings_from(config)
+
+    async def run() -> T:
+        driver = driver_for(settings.database.url)
+        try:
+            try:
+                current = await driver.read(at_head())
+            except Exception:  # a new database, or one the full path reports on
+                current = False
+            if not current:
+                async with open_store(settings):
+                    pass
+            return await action(Book(driver))
+        finally:
+            await driver.close()
+
+    return _run(settings, run())
 
 
 def print_json(data: dict[str, Any]) -> None:

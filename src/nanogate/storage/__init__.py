@@ -1,4 +1,11 @@
-"""Storage: accounts, API keys, the request log and stored responses."""
+"""Storage: accounts, API keys, the request log and stored responses.
+
+The SQLAlchemy store (``SQLStore``, ``async_url``) and the x402 payment store
+(``PaymentStore`` and its records) load SQLAlchemy when first used, so what needs
+only the fast driver and the records (the money path, the account book, a read-only
+command) never imports it."""
+
+from typing import TYPE_CHECKING, Any
 
 from nanogate.storage._fast import (
     Driver,
@@ -8,13 +15,6 @@ from nanogate.storage._fast import (
     Script,
     SQLiteDriver,
     driver_for,
-)
-from nanogate.storage._payments import (
-    NewPayment,
-    PaymentStore,
-    StoredOffer,
-    StoredPayment,
-    StoredReceipt,
 )
 from nanogate.storage._protocol import Store
 from nanogate.storage._records import (
@@ -30,7 +30,36 @@ from nanogate.storage._records import (
     StoredResponse,
     UsageRow,
 )
-from nanogate.storage._sql import SQLStore, async_url
+
+if TYPE_CHECKING:
+    from nanogate.storage._payments import (
+        NewPayment,
+        PaymentStore,
+        StoredOffer,
+        StoredPayment,
+        StoredReceipt,
+    )
+    from nanogate.storage._sql import SQLStore, async_url
+
+_LAZY = {
+    "NewPayment": "_payments",
+    "PaymentStore": "_payments",
+    "StoredOffer": "_payments",
+    "StoredPayment": "_payments",
+    "StoredReceipt": "_payments",
+    "SQLStore": "_sql",
+    "async_url": "_sql",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"nanogate.storage.{module}"), name)
+
 
 __all__ = [
     "APIKey",

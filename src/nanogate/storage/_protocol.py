@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nanogate.storage._fast import Driver
-from nanogate.storage._payments import PaymentStore
 from nanogate.storage._records import (
     APIKey,
     Changes,
@@ -17,6 +16,9 @@ from nanogate.storage._records import (
     StoredResponse,
     UsageRow,
 )
+
+if TYPE_CHECKING:
+    from nanogate.storage._payments import PaymentStore
 
 
 class Store(Protocol):

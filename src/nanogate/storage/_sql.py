@@ -26,6 +26,7 @@ from nanogate.storage._records import (
     StoredResponse,
     UsageRow,
 )
+from nanogate.storage._schema import SCHEMA_HEAD
 from nanogate.storage._tables import (
     api_keys,
     meta,
@@ -35,10 +36,6 @@ from nanogate.storage._tables import (
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
-SCHEMA_HEAD = "0007"
-"""The newest migration's revision. A database already at it is not handed to
-Alembic, whose import and script scan would double a CLI command's start-up; a
-test keeps this equal to Alembic's head."""
 log = logging.getLogger("nanogate.storage")
 
 

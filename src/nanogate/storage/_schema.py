@@ -1,0 +1,20 @@
+"""Which schema a database has: the newest migration's revision, and the script that
+reads a database's own, on the fast driver (without SQLAlchemy or Alembic)."""
+
+from __future__ import annotations
+
+from nanogate.storage._fast import Query, Script
+
+SCHEMA_HEAD = "0007"
+"""The newest migration's revision. A database already at it is not handed to
+Alembic, whose import and script scan would double a CLI command's start-up; a
+test keeps this equal to Alembic's head."""
+
+_VERSION = "SELECT version_num FROM alembic_version"
+
+
+def at_head() -> Script[bool]:
+    """Whether the database's schema is at :data:`SCHEMA_HEAD` (a database without
+    Alembic's table fails the statement: see :func:`nanogate.storage.schema_ready`)."""
+    rows = (yield Query(_VERSION)).rows
+    return [str(row[0]) for row in rows] == [SCHEMA_HEAD]

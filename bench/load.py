@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -194,6 +195,9 @@ def main() -> None:
     """Read the spec from stdin, run it on uvloop, write the result to stdout."""
     spec = orjson.loads(sys.stdin.buffer.read())
     result = uvloop.run(run_spec(spec))
+    # the event loop may leave standard output non-blocking, and a result of several
+    # hundred kilobytes would then be cut short at a full pipe
+    os.set_blocking(sys.stdout.fileno(), True)
     sys.stdout.buffer.write(orjson.dumps(result))
     sys.stdout.flush()
 

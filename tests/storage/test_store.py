@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from nanogate.billing import Book
 from nanogate.core._ids import hash_api_key
@@ -130,6 +131,50 @@ async def test_request_log_round_trip(store: SQLStore) -> None:
     assert fetched.deployments == [{"provider": "local", "ok": True}]
     assert fetched.created_at == now - timedelta(seconds=1)
     assert await store.get_request("req_missing") is None
+
+
+async def test_usage_sums_a_keys_successful_requests_per_utc_day_and_model(
+    store: SQLStore,
+) -> None:
+    """``usage`` groups a key's requests by UTC day and model within the days asked for,
+    leaving out failed requests, requests without a model and other keys' requests."""
+    day = datetime(2026, 3, 4, 23, 30, tzinfo=UTC)
+
+    def record(n: int, at: datetime, **fields: Any) -> RequestRecord:
+        values: dict[str, Any] = {
+            "request_id": f"req_u{n:023d}",
+            "created_at": at,
+            "surface": "openai",
+            "method": "POST",
+            "path": "/api/v1/chat/completions",
+            "status": 200,
+            "key_id": "key_u",
+            "model": "m/a",
+            "input_tokens": 10,
+            "output_tokens": 2,
+            "cost_nusd": 100,
+        }
+        return RequestRecord(**{**values, **fields})
+
+    await store.insert_requests(
+        [
+            record(1, day),
+            record(2, day + timedelta(minutes=10)),  # 23:40 UTC, still the 4th
+            record(3, day + timedelta(hours=1)),  # 00:30 UTC on the 5th
+            record(4, day, model="m/b", cost_nusd=7),
+            record(5, day, status=429),
+            record(6, day, model=None),
+            record(7, day, key_id="key_other"),
+            record(8, day - timedelta(days=2)),  # before the range
+        ]
+    )
+    rows = await store.usage("key_u", "2026-03-03", "2026-03-05")
+    assert [(r.day, r.model, r.requests, r.cost_nusd) for r in rows] == [
+        ("2026-03-04", "m/a", 2, 200),
+        ("2026-03-04", "m/b", 1, 7),
+        ("2026-03-05", "m/a", 1, 100),
+    ]
+    assert rows[0].input_tokens == 20 and rows[0].output_tokens == 4
 
 
 async def test_stored_responses_belong_to_a_key(store: SQLStore) -> None:

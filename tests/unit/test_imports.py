@@ -71,8 +71,9 @@ def test_a_gateway_loads_aiohttp_only_for_the_clients_that_use_it() -> None:
 
 
 def test_account_commands_on_a_current_schema_load_no_sqlalchemy(tmp_path: Path) -> None:
-    """Once the database's schema is current, ``nanogate accounts show`` reads the
-    account on the money path's driver alone: neither SQLAlchemy nor Alembic loads.
+    """Once the database's schema is current, ``nanogate accounts show`` and
+    ``nanogate requests show`` read on the fast driver alone: neither SQLAlchemy nor
+    Alembic loads.
     (Creating the account on the new database migrated it first.)"""
     config = tmp_path / "nanogate.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "n.db"}"\n')
@@ -94,4 +95,12 @@ def test_account_commands_on_a_current_schema_load_no_sqlalchemy(tmp_path: Path)
     shown = orjson.loads(done.stdout.strip().splitlines()[-1])
     assert shown["id"] == account["id"] and shown["balance_usd"] == "2.50"
     loaded = set(done.stderr.split())
+    assert sorted(m for m in loaded if m.split(".")[0] in ("sqlalchemy", "alembic")) == []
+    looked_up = subprocess.run(
+        [sys.executable, "-c", PROBE, "requests", "show", "req_unknown", "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert "no request 'req_unknown'" in looked_up.stderr
+    loaded = set(looked_up.stderr.split())
     assert sorted(m for m in loaded if m.split(".")[0] in ("sqlalchemy", "alembic")) == []

@@ -25,7 +25,7 @@ OWNERS = {
     "instances": MONEY,
     "idempotency": MONEY,
     "api_keys": "storage/_sql.py",
-    "request_log": "storage/_sql.py",
+    "request_log": "storage/_requests.py",
     "stored_responses": "storage/_sql.py",
     "meta": "storage/_sql.py",
     "x402_payments": "storage/_payments.py",

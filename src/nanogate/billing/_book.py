@@ -15,19 +15,11 @@ from typing import Any
 from nanogate.billing import _sql as sql
 from nanogate.core import new_id
 from nanogate.storage import Account, Audit, Charged, Driver, LedgerEntry, Query, Script
+from nanogate.storage._fast import stored_time as moment
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def moment(value: Any) -> datetime:
-    """A stored timestamp as an aware UTC datetime: PostgreSQL hands back one, SQLite
-    the naive UTC text it was written as."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime), "timestamps are NOT NULL"
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _account(row: tuple[Any, ...]) -> Account:

@@ -20,6 +20,7 @@ from nanogate.cli._common import (
     show_rows,
     show_secret,
     with_book,
+    with_driver,
     with_store,
 )
 from nanogate.cli._values import MAX_COUNT, moment, positive_usd, usd
@@ -271,7 +272,9 @@ def requestsshow(
     as_json: JsonOption = False,
 ) -> None:
     """Show the full record of a request."""
-    record = with_store(config, lambda store: store.get_request(request_id))
+    from nanogate.storage._requests import get_request
+
+    record = with_driver(config, lambda driver: driver.read(get_request(request_id)))
     if record is None:
         fail(f"no request {request_id!r} in the request log")
     show(request_view(record), as_json, "request")

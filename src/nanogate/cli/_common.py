@@ -23,7 +23,7 @@ from nanogate.cli._console import err, out, plain, styled
 if TYPE_CHECKING:
     from nanogate.billing import Book
     from nanogate.config import Settings
-    from nanogate.storage import SQLStore
+    from nanogate.storage import Driver, SQLStore
 
 T = TypeVar("T")
 
@@ -110,11 +110,10 @@ def with_store(config: Path | None, action: Callable[[SQLStore], Awaitable[T]]) 
     return run_with_store(settings_from(config), action)
 
 
-def with_book(config: Path | None, action: Callable[[Book], Awaitable[T]]) -> T:
-    """Run ``action`` against the account book in the database of ``config``: on the
-    money path's driver alone when the schema is current, so the command loads neither
-    SQLAlchemy nor Alembic; after migrating the database otherwise."""
-    from nanogate.billing import Book
+def with_driver(config: Path | None, action: Callable[[Driver], Awaitable[T]]) -> T:
+    """Run ``action`` on the fast driver of the database of ``config``: alone when the
+    schema is current, so the command loads neither SQLAlchemy nor Alembic; after
+    migrating the database otherwise."""
     from nanogate.storage import driver_for
     from nanogate.storage._schema import at_head
 
@@ -130,11 +129,19 @@ def with_book(config: Path | None, action: Callable[[Book], Awaitable[T]]) -> T:
             if not current:
                 async with open_store(settings):
                     pass
-            return await action(Book(driver))
+            return await action(driver)
         finally:
             await driver.close()
 
     return _run(settings, run())
+
+
+def with_book(config: Path | None, action: Callable[[Book], Awaitable[T]]) -> T:
+    """Run ``action`` against the account book in the database of ``config`` (see
+    :func:`with_driver`)."""
+    from nanogate.billing import Book
+
+    return with_driver(config, lambda driver: action(Book(driver)))
 
 
 def print_json(data: dict[str, Any]) -> None:
@@ -198,5 +205,6 @@ __all__ = [
     "show_secret",
     "styled",
     "with_book",
+    "with_driver",
     "with_store",
 ]

@@ -81,6 +81,15 @@ class Driver(Protocol):
     async def close(self) -> None: ...
 
 
+def stored_time(value: Any) -> datetime:
+    """A stored timestamp as an aware UTC datetime: PostgreSQL hands back one, SQLite
+    the naive UTC text it was written as."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime), "timestamps are NOT NULL"
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _sqlite_timestamp(value: datetime) -> str:
     """Timestamps as SQLAlchemy stores them in SQLite: naive UTC text, microseconds always."""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import String, event, func, insert, inspect, select, text, update
+from sqlalchemy import String, event, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from nanogate.core import hash_api_key, key_prefix, new_api_key, new_id
-from nanogate.storage._fast import Driver, Query, Script, driver_for
+from nanogate.storage import _requests as requests
+from nanogate.storage._fast import Driver, driver_for
 from nanogate.storage._payments import PaymentStore
 from nanogate.storage._records import (
     APIKey,
@@ -234,57 +235,15 @@ class SQLStore:
         """Write records in one statement on the fast path (the process's single writer
         on SQLite); a record already written (a retried flush) is skipped."""
         if records:
-            rows = [_request_row(r) for r in records]
-            await self.fast.run(_insert_request_rows(rows))
+            await self.fast.run(requests.insert_rows([request_row(r) for r in records]))
 
     async def usage(self, key_id: str, first_day: str, last_day: str) -> list[UsageRow]:
         """A key's successful requests per UTC day and model, ``first_day`` to ``last_day``
         inclusive, from the request log."""
-        if self.dialect == "sqlite":
-            day = func.substr(request_log.c.created_at, 1, 10)
-        else:
-            day = func.to_char(func.timezone("UTC", request_log.c.created_at), "YYYY-MM-DD")
-        query = (
-            select(
-                day.label("day"),
-                request_log.c.model,
-                func.count(),
-                func.coalesce(func.sum(request_log.c.cost_nusd), 0),
-                func.coalesce(func.sum(request_log.c.input_tokens), 0),
-                func.coalesce(func.sum(request_log.c.output_tokens), 0),
-            )
-            .where(
-                request_log.c.key_id == key_id,
-                request_log.c.model.is_not(None),
-                request_log.c.status < 400,
-                day >= first_day,
-                day <= last_day,
-            )
-            .group_by(day, request_log.c.model)
-            .order_by(day, request_log.c.model)
-        )
-        async with self._reader.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [UsageRow(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows]
+        return await self.fast.read(requests.usage(self.dialect, key_id, first_day, last_day))
 
     async def get_request(self, request_id: str) -> RequestRecord | None:
-        async with self._reader.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(request_log).where(request_log.c.request_id == request_id)
-                )
-            ).first()
-        if row is None:
-            return None
-        values = dict(row._mapping)
-        values["created_at"] = _created(values)
-        values["stream"] = bool(values["stream"])
-        values["usage_estimated"] = bool(values["usage_estimated"])
-        values["deployments"] = orjson.loads(values["deployments"]) if values["deployments"] else []
-        values["discrepancy"] = (
-            orjson.loads(values["discrepancy"]) if values["discrepancy"] else None
-        )
-        return RequestRecord(**values)
+        return await self.fast.read(requests.get_request(request_id))
 
     # Stored responses ------------------------------------------------------------------
 
@@ -338,7 +297,6 @@ async def _bump_seq(conn: AsyncConnection) -> int:
     return int(result.scalar_one())
 
 
-_REQUEST_FIELDS = tuple(field.name for field in fields(RequestRecord))
 _LENGTHS = {
     column.name: column.type.length
     for column in request_log.columns
@@ -346,9 +304,9 @@ _LENGTHS = {
 }
 
 
-def _request_row(record: RequestRecord) -> dict[str, Any]:
+def request_row(record: RequestRecord) -> dict[str, Any]:
     """A request_log row: strings cut to their column's length, deployments as JSON."""
-    row = {name: getattr(record, name) for name in _REQUEST_FIELDS}
+    row = {name: getattr(record, name) for name in requests.FIELDS}
     for name, length in _LENGTHS.items():
         value = row[name]
         if isinstance(value, str) and len(value) > length:
@@ -356,17 +314,6 @@ def _request_row(record: RequestRecord) -> dict[str, Any]:
     row["deployments"] = orjson.dumps(record.deployments).decode() if record.deployments else None
     row["discrepancy"] = orjson.dumps(record.discrepancy).decode() if record.discrepancy else None
     return row
-
-
-_INSERT_REQUEST = (
-    f"INSERT INTO request_log ({', '.join(_REQUEST_FIELDS)}) "
-    f"VALUES ({', '.join(':' + name for name in _REQUEST_FIELDS)}) "
-    "ON CONFLICT (request_id) DO NOTHING"
-)
-
-
-def _insert_request_rows(rows: list[dict[str, Any]]) -> Script[None]:
-    yield Query(_INSERT_REQUEST, many=rows)
 
 
 def _key(row: Row[Any]) -> APIKey:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from nanogate.byok import SealError
+from nanogate.byok import ByokOptions, SealError
 from nanogate.errors import InvalidParameterValue, MissingAPIKey
 from nanogate.routing import Deployment
 from nanogate.server._context import RequestContext
@@ -33,14 +33,15 @@ def byok_providers(ctx: RequestContext) -> frozenset[str]:
     return frozenset(p.name for p in ctx.state.settings.providers if p.byok)
 
 
-def byok_route(ctx: RequestContext, deployments: Sequence[Deployment]) -> ByokRoute | None:
-    """The request's BYOK route, or ``None`` when it does not ask for BYOK (the options
-    were read with its body, on every surface).
+def byok_route(
+    ctx: RequestContext, deployments: Sequence[Deployment], options: ByokOptions | None
+) -> ByokRoute | None:
+    """The request's BYOK route for its ``options`` (read with its body, on every
+    surface), or ``None`` when it does not ask for BYOK.
 
     Raises ``invalid_parameter_value`` (param ``byok``) when BYOK is off on this gateway
     or the key holds no credential for any deployment the request could use.
     """
-    options = ctx.byok
     if options is None:
         return None
     state = ctx.state

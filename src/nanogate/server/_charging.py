@@ -12,7 +12,7 @@ cannot leave a hold behind.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -202,6 +202,7 @@ async def charged(
     choices: int = 1,
     per_second: bool = True,
     fee_percent: Decimal | None = None,
+    quoted: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[Charge]:
     """The request admitted for the block: counted against its key's limits, ``reserve``
     held on its account (or, without a key, the x402 run its payment allows). A block
@@ -213,10 +214,11 @@ async def charged(
     basis); reported usage beyond it is a discrepancy. ``per_second=False`` leaves
     the per-second limit out: an inline-moderation preflight is counted there by the
     request it gates. ``fee_percent`` (BYOK) makes the request pay that percentage of
-    its price: of the hold, and of the settlement."""
+    its price: of the hold, and of the settlement. ``quoted`` is the request's body as
+    sent, which an x402 payment prices (an accountless request needs it)."""
     payer = ctx.payer
     if not isinstance(payer, AccountPayer):
-        charge = await _admit_paid(ctx, model, prompt_tokens, reserve)
+        charge = await _admit_paid(ctx, model, prompt_tokens, reserve, quoted)
         charge.max_tokens, charge.choices = max_tokens, choices
     else:
         if fee_percent is not None:
@@ -253,18 +255,22 @@ async def charged(
 
 
 async def _admit_paid(
-    ctx: RequestContext, model: Model, prompt_tokens: int, reserve: int
+    ctx: RequestContext,
+    model: Model,
+    prompt_tokens: int,
+    reserve: int,
+    quoted: Mapping[str, Any] | None,
 ) -> Charge:
     """An accountless request (x402): the run its payment allows, after redeeming its
     ``X-PAYMENT`` if it carries one; without a payment, the 402 that quotes it."""
     cashier = ctx.state.cashier
-    assert cashier is not None and ctx.body is not None, "accountless only where x402 quotes"
+    assert cashier is not None and quoted is not None, "accountless only where x402 quotes"
     run = ctx.paid
     if run is None:
         header = ctx.headers.get("x-payment")
         if not header:
-            await cashier.challenge(ctx.scope, ctx.body, reserve)
-        run = await redeem(cashier, ctx.scope, ctx.body, header)
+            await cashier.challenge(ctx.scope, quoted, reserve)
+        run = await redeem(cashier, ctx.scope, quoted, header)
         ctx.payer = X402Payer(run)
     response = run.response_header()
     if response is not None:

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
 
-from nanogate.byok import ByokOptions
 from nanogate.core import Secrets, Surface
-from nanogate.routing import Constraints, Model
+from nanogate.routing import Model
 from nanogate.server._payer import AccountPayer, Payer, X402Payer
 from nanogate.storage import APIKey, RequestRecord
 
@@ -69,14 +68,8 @@ class RequestContext:
     params: dict[str, str] = field(default_factory=dict)
     payer: Payer | None = None
     """Who pays, once the request is authenticated (see :mod:`nanogate.server._payer`)."""
-    body: dict[str, Any] | None = None
-    """The request's JSON body, once read (an x402 quote stores it)."""
     model: Model | None = None
     """The model the request resolved to, once it has."""
-    byok: ByokOptions | None = None
-    """The request's BYOK options (``x-use-byok``, ``byok``...), once read."""
-    constraints: Constraints | None = None
-    """The request's own routing constraints (``provider``, ``X-Provider``...), once read."""
     usage: dict[str, Any] | None = None
     """The usage a streamed answer reported, once it has."""
     logged: bool = True

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from nanogate.billing import maximum_cost
-from nanogate.byok import byok_options
+from nanogate.byok import ByokOptions, byok_options
 from nanogate.errors import EmptyResponse, GatewayError
 from nanogate.providers import ChatCall, Provider
 from nanogate.routing import (
@@ -96,20 +96,28 @@ def _no_credentials(ctx: RequestContext) -> bool:
         return False
 
 
-async def read_body(ctx: RequestContext) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Parsed(Generic[T]):
+    """A request as parsing hands it on: its JSON body, that body validated (a frozen
+    schema), and what it asks of the gateway itself."""
+
+    body: dict[str, Any]
+    """The JSON body as sent: what an x402 quote prices and stores."""
+    request: T
+    constraints: Constraints
+    """Its own routing constraints (``provider``, ``X-Provider``...)."""
+    byok: ByokOptions | None
+    """Its BYOK options (``x-use-byok``, ``byok``...), if it asks for BYOK."""
+
+
+async def read_request(ctx: RequestContext, schema: type[T]) -> Parsed[T]:
+    """The request body, read within the gateway's limits and validated against
+    ``schema``."""
     server = ctx.state.settings.server
     body = await read_json(ctx.headers, ctx.receive, server.max_body_bytes, server.body_timeout_s)
-    ctx.body = body
-    return body
-
-
-async def read_request(ctx: RequestContext, schema: type[T]) -> tuple[dict[str, Any], T]:
-    """The request body, raw and validated against ``schema``."""
-    body = await read_body(ctx)
     request = validate(schema, body, ctx.surface)
-    ctx.constraints = constraints_from(body, ctx.headers.get("x-provider"))
-    ctx.byok = byok_options(ctx.headers, body)
-    return body, request
+    constraints = constraints_from(body, ctx.headers.get("x-provider"))
+    return Parsed(body, request, constraints, byok_options(ctx.headers, body))
 
 
 def resolve_model(ctx: RequestContext, model_id: str, kind: ModelType) -> Model:
@@ -153,6 +161,8 @@ class ChatTarget:
     prompt_tokens: int
     max_tokens: int | None
     request_id: str
+    quoted: Mapping[str, Any]
+    """The request's body as sent, which an x402 payment prices."""
     byok: ByokRoute | None = None
     choices: int = 1
     """How many choices the request asks for (``n``): each may produce ``max_tokens``."""
@@ -175,11 +185,13 @@ class ChatTarget:
 
 def chat_target(
     ctx: RequestContext,
+    parsed: Parsed[Any],
     body: dict[str, Any],
     model: Model,
     names: Mapping[str, str] | None = None,
 ) -> ChatTarget:
-    """Check a chat-dialect body against ``model`` and plan its deployments.
+    """Check ``body``, ``parsed``'s request in the chat dialect, against ``model`` and
+    plan its deployments.
 
     Fallback models the request does not fit (too long, a capability missing) are
     left out of the plan. ``names`` maps chat fields to the client's own names for
@@ -202,10 +214,10 @@ def chat_target(
             deployments.append(deployment)
         else:
             note_attempt(ctx, deployment, f"skipped: {code}")
-    byok = byok_route(ctx, deployments)
+    byok = byok_route(ctx, deployments, parsed.byok)
     if byok is not None:
         deployments = byok.deployments
-    constraints = ctx.constraints or Constraints()
+    constraints = parsed.constraints
     remembered = state.sticky.get(ctx.key.id, model.id) if constraints.sticky and ctx.key else None
     return ChatTarget(
         model,
@@ -214,6 +226,7 @@ def chat_target(
         prompt_tokens,
         max_tokens,
         ctx.request_id,
+        parsed.body,
         byok,
         choices=int(body.get("n") or 1),
     )
@@ -237,6 +250,7 @@ async def _charged(ctx: RequestContext, target: ChatTarget) -> AsyncIterator[Cha
         max_tokens=target.max_tokens,
         choices=target.choices,
         fee_percent=fee,
+        quoted=target.quoted,
     ) as charge:
         await inline_moderation(ctx, target.body["messages"])
         yield charge

@@ -22,9 +22,10 @@ from nanogate.server.schemas import ChatCompletionRequest
 
 async def create_chat_completion(ctx: RequestContext) -> ASGIApp:
     await require_payer(ctx)
-    body, request = await read_request(ctx, ChatCompletionRequest)
+    parsed = await read_request(ctx, ChatCompletionRequest)
+    body, request = parsed.body, parsed.request
     model = resolve_model(ctx, request.model, "chat")
-    target = chat_target(ctx, body, model)
+    target = chat_target(ctx, parsed, body, model)
     options = request.stream_options
     include_usage = bool(options and options.include_usage)
 

@@ -11,7 +11,7 @@ from nanogate.billing import cost
 from nanogate.core import count_tokens
 from nanogate.errors import ContextLengthExceeded, InvalidParameterValue, UnsupportedBatchInput
 from nanogate.providers import EmbeddingCall
-from nanogate.routing import Constraints, Deployment, chain, plan
+from nanogate.routing import Deployment, chain, plan
 from nanogate.server._byok import byok_route
 from nanogate.server._charging import charged
 from nanogate.server._context import RequestContext
@@ -36,7 +36,8 @@ def _encode(vector: list[float], encoding: str | None) -> list[float] | str:
 
 async def create_embeddings(ctx: RequestContext) -> ASGIApp:
     await require_payer(ctx)
-    body, request = await read_request(ctx, EmbeddingsRequest)
+    parsed = await read_request(ctx, EmbeddingsRequest)
+    body, request = parsed.body, parsed.request
     model = resolve_model(ctx, request.model, "embedding")
     inputs = request.inputs()
     if len(inputs) > 1 and not model.supports("batch"):
@@ -64,8 +65,8 @@ async def create_embeddings(ctx: RequestContext) -> ASGIApp:
         for d in chain(model, ctx.state.catalog)
         if request.dimensions is None or request.dimensions <= d.model.dimensions
     ]
-    byok = byok_route(ctx, fitting)
-    routes = plan(byok.deployments if byok else fitting, ctx.constraints or Constraints())
+    byok = byok_route(ctx, fitting, parsed.byok)
+    routes = plan(byok.deployments if byok else fitting, parsed.constraints)
     prompt_tokens = sum(input_tokens)
 
     def call(deployment: Deployment) -> EmbeddingCall:
@@ -83,7 +84,7 @@ async def create_embeddings(ctx: RequestContext) -> ASGIApp:
         reserve = max(cost(d.model, prompt_tokens, 0) for d in routes.candidates)
         fee = byok.fee_percent if byok else None
         async with charged(
-            ctx, model, prompt_tokens, reserve, max_tokens=0, fee_percent=fee
+            ctx, model, prompt_tokens, reserve, max_tokens=0, fee_percent=fee, quoted=body
         ) as charge:
             result, deployment = await dispatch(
                 ctx,

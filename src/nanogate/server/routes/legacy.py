@@ -30,7 +30,8 @@ from nanogate.server.schemas import TalkToGPTRequest
 async def talk_to_gpt(ctx: RequestContext) -> ASGIApp:
     """A plain-text answer followed by ``<NanoGPT>{cost, inputTokens, outputTokens}</NanoGPT>``."""
     await require_payer(ctx)
-    raw, request = await read_request(ctx, TalkToGPTRequest)
+    parsed = await read_request(ctx, TalkToGPTRequest)
+    raw, request = parsed.body, parsed.request
     if not request.prompt and not request.messages:
         raise MissingRequiredParameter("Missing required parameter: 'prompt'.", param="prompt")
     model = resolve_model(ctx, request.model, "chat")
@@ -44,7 +45,7 @@ async def talk_to_gpt(ctx: RequestContext) -> ASGIApp:
         body["max_tokens"] = request.max_tokens
     if request.temperature is not None:
         body["temperature"] = request.temperature
-    target = chat_target(ctx, body, model)
+    target = chat_target(ctx, parsed, body, model)
 
     async def run() -> ASGIApp:
         completion, charge = await complete(ctx, target)

@@ -25,9 +25,10 @@ from nanogate.translate import MessagesStream, chat_to_message, messages_to_chat
 
 async def create_message(ctx: RequestContext) -> ASGIApp:
     await require_payer(ctx)
-    body, request = await read_request(ctx, MessagesRequest)
+    parsed = await read_request(ctx, MessagesRequest)
+    body, request = parsed.body, parsed.request
     model = resolve_model(ctx, request.model, "chat")
-    target = chat_target(ctx, messages_to_chat(body), model)
+    target = chat_target(ctx, parsed, messages_to_chat(body), model)
     message_id = new_id("msg")
 
     async def run() -> ASGIApp:
@@ -47,7 +48,8 @@ async def create_message(ctx: RequestContext) -> ASGIApp:
 async def count_tokens(ctx: RequestContext) -> Response:
     """The prompt's token count as the gateway estimates it, without running the model."""
     await require_key(ctx)
-    body, request = await read_request(ctx, CountTokensRequest)
+    parsed = await read_request(ctx, CountTokensRequest)
+    body, request = parsed.body, parsed.request
     resolve_model(ctx, request.model, "chat")
     chat = messages_to_chat({**body, "max_tokens": 1})
     return json_response({"input_tokens": count_chat_tokens(chat["messages"], chat.get("tools"))})

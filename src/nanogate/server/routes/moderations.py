@@ -23,8 +23,9 @@ from nanogate.server.schemas import ModerationRequest
 
 async def create_moderation(ctx: RequestContext) -> ASGIApp:
     await require_key(ctx)
-    body, request = await read_request(ctx, ModerationRequest)
-    if ctx.byok is not None:
+    parsed = await read_request(ctx, ModerationRequest)
+    body, request = parsed.body, parsed.request
+    if parsed.byok is not None:
         raise InvalidParameterValue(
             "Moderation runs on the gateway's own moderators; BYOK does not apply here.",
             param="byok",

@@ -56,7 +56,7 @@ async def _current(ctx: RequestContext, key: APIKey) -> APIKey:
 
 async def store_provider_key(ctx: RequestContext) -> Response:
     key = await require_key(ctx)
-    _, request = await read_request(ctx, ProviderKeyRequest)
+    request = (await read_request(ctx, ProviderKeyRequest)).request
     _byok_provider(ctx, request.provider)
     sealer = ctx.state.sealer
     assert sealer is not None

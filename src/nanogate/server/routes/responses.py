@@ -33,7 +33,8 @@ from nanogate.translate import ResponsesStream, chat_to_response, output_to_chat
 
 async def create_response(ctx: RequestContext) -> ASGIApp:
     key = await require_key(ctx)
-    body, request = await read_request(ctx, ResponsesRequest)
+    parsed = await read_request(ctx, ResponsesRequest)
+    body, request = parsed.body, parsed.request
     if request.input is None:
         raise MissingRequiredParameter("Missing required parameter: 'input'.", param="input")
     model = resolve_model(ctx, request.model, "chat")
@@ -47,7 +48,7 @@ async def create_response(ctx: RequestContext) -> ASGIApp:
             )
         history = previous.context
     chat, conversation = responses_to_chat(body, history)
-    target = chat_target(ctx, chat, model, {"max_tokens": "max_output_tokens"})
+    target = chat_target(ctx, parsed, chat, model, {"max_tokens": "max_output_tokens"})
     response_id = new_id("resp")
     created_at = int(time.time())
     store = request.store is not False

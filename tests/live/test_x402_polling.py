@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.conftest import LiveFactory
-from tests.helpers import assert_envelope, run_sync
+from tests.helpers import assert_envelope, run_sync, wait_until
 from tests.x402_helpers import (
     BODY,
     CHAT,
@@ -32,10 +32,10 @@ from tests.x402_helpers import (
     x402_settings,
 )
 
-from nanogate.config import RailSettings
+from nanogate.config import RailSettings, Settings
 from nanogate.core import SSEDecoder
 from nanogate.server._state import utc_now
-from nanogate.storage import SQLStore
+from nanogate.storage import RequestRecord, SQLStore
 from nanogate.testing import FakeFacilitator, Fault, ServedAioHTTP, exact_payment
 from nanogate.x402 import encode_payment
 
@@ -51,6 +51,19 @@ def _status(url: str) -> httpx.Response:
 
 def _complete(url: str) -> httpx.Response:
     return httpx.post(url, timeout=10)
+
+
+def recorded(settings: Settings, request_id: str) -> RequestRecord | None:
+    """The request's line in the request log, once written."""
+
+    async def read() -> RequestRecord | None:
+        store = SQLStore(settings.database.url)
+        try:
+            return await store.get_request(request_id)
+        finally:
+            await store.close()
+
+    return run_sync(read())
 
 
 def test_a_nano_payment_confirmed_on_the_node_completes_the_request_once(
@@ -461,6 +474,28 @@ def test_a_messages_request_completes_in_the_anthropic_dialect(
     assert answer.json()["type"] == "message"
     assert answer.json()["content"][0]["text"] == "Paid answer."
     assert answer.headers["request-id"] == answer.headers["x-request-id"]
+
+
+def test_a_stored_messages_request_refused_is_in_the_anthropic_envelope(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """The complete answers for its stored request: a Messages request the gateway
+    refuses (its model gone) is the Anthropic error, with Anthropic's ``request-id``,
+    and the request log records it under the stored path."""
+    settings = x402_settings(tmp_path, peers)
+    live = serve_gateway(settings)
+    body = {"model": "acme/chat", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
+    payment = quote(live.url, body, "/api/v1/messages")
+    nano = offer(payment, "nano")
+    peers.nano.send(nano["payTo"], int(nano["amount"]))
+    models = tuple(m for m in settings.models if m.id != MODEL)
+    without = serve_gateway(settings.model_copy(update={"models": models}))
+    answer = _complete(payment["completeUrl"].replace(live.url, without.url))
+    assert_envelope(answer, "anthropic", "model_not_found")
+    assert answer.headers["request-id"] == answer.headers["x-request-id"]
+    request_id = answer.headers["x-request-id"]
+    record = wait_until(lambda: recorded(settings, request_id), "the request's log record")
+    assert (record.path, record.surface, record.status) == ("/api/v1/messages", "anthropic", 404)
 
 
 def test_an_address_is_not_offered_twice_while_leased(

@@ -61,9 +61,6 @@ PRUNE_EVERY_S = 60.0
 PAYMENT_ID = re.compile(r"pay_[0-9a-f]{24}")
 """What a payment id looks like; any other is unknown without asking the database."""
 
-RUN_KEY = "nanogate.x402"
-"""The scope key under which a completed payment's stored request carries its run."""
-
 STORED_HEADERS = (
     "content-type",
     "accept",

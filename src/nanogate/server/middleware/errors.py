@@ -41,19 +41,21 @@ class ErrorMiddleware:
                 started = True
             await send(message)
 
-        ctx = context_of(scope)
         try:
             await self.app(scope, receive, watch)
         except ClientDisconnected:
+            ctx = context_of(scope)  # the request in effect: an x402 complete's stored one
             ctx.record.status = CLIENT_CLOSED
             ctx.record.code = "client_disconnected"
         except GatewayError as err:
+            ctx = context_of(scope)
             ctx.record.code, ctx.record.message = err.code, err.message
             if started:
                 log.warning("error after response start, request_id=%s: %r", ctx.request_id, err)
                 return
             await error_response(err, ctx.surface)(scope, receive, send)
         except Exception:
+            ctx = context_of(scope)
             log.exception("unexpected error, request_id=%s", ctx.request_id)
             failure = ServerError.for_request(ctx.request_id)
             ctx.record.code, ctx.record.message = failure.code, "unexpected exception"

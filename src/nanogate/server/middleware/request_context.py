@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nanogate.core import new_request_id
-from nanogate.server._context import SCOPE_KEY, RequestContext
+from nanogate.server._context import SCOPE_KEY, RequestContext, context_of
 
 if TYPE_CHECKING:
     from nanogate.server._state import GatewayState
@@ -30,13 +30,15 @@ class RequestContextMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                ctx.record.status = message["status"]
-                ctx.record.ttfb_ms = ctx.elapsed_ms()
-                # read at send time: a replayed answer carries its original id
-                id_header = ctx.request_id.encode()
+                # the request in effect, read at send time: an x402 complete answers
+                # for its stored request, and a replayed answer carries its original id
+                current = context_of(scope)
+                current.record.status = message["status"]
+                current.record.ttfb_ms = current.elapsed_ms()
+                id_header = current.request_id.encode()
                 stamp = [(b"x-request-id", id_header)]
-                stamp.extend(ctx.response_headers)
-                if ctx.surface == "anthropic":  # read at send time: a complete may change it
+                stamp.extend(current.response_headers)
+                if current.surface == "anthropic":
                     stamp.append((b"request-id", id_header))
                 message["headers"] = [*message.get("headers", ()), *stamp]
             await send(message)
@@ -44,6 +46,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            ctx = context_of(scope)  # the request in effect (see send_with_id)
             record = ctx.record
             record.duration_ms = ctx.elapsed_ms()
             if ctx.key is not None:

@@ -41,7 +41,6 @@ from nanogate.server._streaming import (
     relay,
 )
 from nanogate.server._validation import validate
-from nanogate.server._x402 import RUN_KEY
 from nanogate.storage import APIKey
 
 T = TypeVar("T", bound=BaseModel)
@@ -68,23 +67,22 @@ async def require_payer(ctx: RequestContext) -> Payer:
     without credentials that x402 may price (on an endpoint that quotes, opted in when
     that is required), or for the run of a completed payment's stored request.
     Otherwise as :func:`require_key`."""
-    run = ctx.scope.get(RUN_KEY)
-    if run is not None:
-        payer: Payer = X402Payer(run)
-    else:
-        cashier = ctx.state.cashier
-        if not (
-            cashier is not None
-            and cashier.quotes(ctx.scope["method"], ctx.scope["path"])
-            and cashier.opted_in(ctx.headers)
-            and _no_credentials(ctx)
-        ):
-            return AccountPayer(await require_key(ctx))
-        await admit_accountless(ctx)
-        refuse_accountless_moderation(ctx)
-        payer = X402Payer()
-    ctx.payer = payer
-    return payer
+    payer = ctx.payer
+    if isinstance(payer, X402Payer) and payer.run is not None:
+        return payer  # a completed payment's stored request, paid for already
+    cashier = ctx.state.cashier
+    if not (
+        cashier is not None
+        and cashier.quotes(ctx.scope["method"], ctx.scope["path"])
+        and cashier.opted_in(ctx.headers)
+        and _no_credentials(ctx)
+    ):
+        return AccountPayer(await require_key(ctx))
+    await admit_accountless(ctx)
+    refuse_accountless_moderation(ctx)
+    accountless = X402Payer()
+    ctx.payer = accountless
+    return accountless
 
 
 def _no_credentials(ctx: RequestContext) -> bool:

@@ -7,15 +7,17 @@ request's, under the complete's request id.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nanogate.config._x402 import QUOTABLE_ENDPOINTS
 from nanogate.errors import PaymentNotFound
-from nanogate.server._context import RequestContext, surface_for
+from nanogate.server._context import SCOPE_KEY, RequestContext, surface_for
+from nanogate.server._payer import X402Payer
 from nanogate.server._responses import json_response
-from nanogate.server._x402 import RUN_KEY, Cashier, PaidRun
+from nanogate.server._x402 import Cashier, PaidRun
 from nanogate.storage import StoredPayment
 from nanogate.x402 import RAILS, iso_millis, retry_after, usd_text
 
@@ -50,11 +52,11 @@ async def complete_payment(ctx: RequestContext) -> ASGIApp:
     payment, run = await cashier.claim(ctx.params["payment_id"])
     router = ctx.state.router
     assert router is not None, "the composition root sets the router"
-    _become(ctx, payment, run)
+    stored = _stored_request(ctx, payment, run)
     route, params = router.match(payment.method, payment.path)
-    ctx.route, ctx.params = route.path, params
+    stored.route, stored.params = route.path, params
     try:
-        app = await route.endpoint(ctx)
+        app = await route.endpoint(stored)
     except BaseException as exc:
         await cashier.finish(run, ok=False, request_id=ctx.request_id, note=_note(exc))
         raise
@@ -135,8 +137,11 @@ def _note(exc: BaseException) -> str:
     return str(code) if code else type(exc).__name__
 
 
-def _become(ctx: RequestContext, payment: StoredPayment, run: PaidRun) -> None:
-    """Make ``ctx`` the stored request: its method, path, headers and body."""
+def _stored_request(ctx: RequestContext, payment: StoredPayment, run: PaidRun) -> RequestContext:
+    """The payment's stored request as a context of its own: its method, path, headers
+    and body, paid for by ``run``, under the complete's request id, request-log record
+    and response headers. It is the request in effect from here on: the layers around
+    the route (the request log, error envelopes) answer for it."""
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in payment.headers.items()]
     headers.append((b"content-length", str(len(payment.body)).encode()))
     scope: Scope = {
@@ -146,7 +151,6 @@ def _become(ctx: RequestContext, payment: StoredPayment, run: PaidRun) -> None:
         "raw_path": payment.path.encode(),
         "query_string": b"",
         "headers": headers,
-        RUN_KEY: run,
     }
     outer = ctx.receive
     sent = False
@@ -158,13 +162,14 @@ def _become(ctx: RequestContext, payment: StoredPayment, run: PaidRun) -> None:
             return {"type": "http.request", "body": payment.body, "more_body": False}
         return await outer()  # the client's disconnect
 
-    ctx.scope, ctx.receive, ctx._headers = scope, receive, None
-    ctx.surface = surface_for(payment.path)
-    ctx.record.method, ctx.record.path, ctx.record.surface = (
-        payment.method,
-        payment.path,
-        ctx.surface,
+    surface = surface_for(payment.path)
+    record = ctx.record  # the request's one line in the log
+    record.method, record.path, record.surface = payment.method, payment.path, surface
+    stored = replace(
+        ctx, scope=scope, receive=receive, surface=surface, payer=X402Payer(run), _headers=None
     )
+    scope[SCOPE_KEY] = ctx.scope[SCOPE_KEY] = stored
+    return stored
 
 
 class _Finishing:

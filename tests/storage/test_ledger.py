@@ -7,7 +7,7 @@ import bisect
 import contextlib
 import random
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,9 +36,9 @@ async def ledger(store: SQLStore) -> AsyncIterator[Ledger]:
     await ledger.close()
 
 
-def ledger_on(database_url: str, clock: Any) -> Ledger:
+def ledger_on(database_url: str, clock: Any, limiter: RedisLimiter | None = None) -> Ledger:
     """A ledger on a driver of its own, as another gateway process would have."""
-    return Ledger(driver_for(database_url), clock=clock)
+    return Ledger(driver_for(database_url), clock=clock, limiter=limiter)
 
 
 async def close(*ledgers: Ledger) -> None:
@@ -434,6 +434,16 @@ async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RedisLimiter 
     await made.close()
 
 
+@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.redis)])
+def limiters(request: pytest.FixtureRequest) -> Callable[[], RedisLimiter | None]:
+    """Makes the limiter of each process: none (the database counts), or one on Redis
+    under a prefix fresh for the test and shared by its processes."""
+    if request.param == "database":
+        return lambda: None
+    prefix = f"test-{new_id('p')}:"
+    return lambda: RedisLimiter(connect_redis("redis://127.0.0.1:6379/0"), prefix)
+
+
 async def test_no_second_admits_more_than_the_per_second_limit(
     store: SQLStore, limiter: RedisLimiter | None
 ) -> None:
@@ -506,18 +516,18 @@ async def test_a_failed_settlement_batch_is_written_once_on_retry(
 
 
 async def test_leased_seconds_never_let_a_sliding_second_exceed_the_limit(
-    store: SQLStore, database_url: str
+    store: SQLStore, database_url: str, limiters: Callable[[], RedisLimiter | None]
 ) -> None:
-    """rps 400, two processes leasing admissions ahead, 3,000 requests at random moments
-    (bursts and lulls, faster than the limit on average) to random processes: no second,
-    starting at any admission, holds more than 400, and leases waste little: at least
-    85% as many are admitted as an exact sliding second, counting each request as it
-    comes, would admit."""
+    """rps 400, two processes leasing admissions ahead (in the database, or in Redis),
+    3,000 requests at random moments (bursts and lulls, faster than the limit on
+    average) to random processes: no second, starting at any admission, holds more
+    than 400, and leases waste little: at least 85% as many are admitted as an exact
+    sliding second, counting each request as it comes, would admit."""
     rng = random.Random(7)
     now = [NOW]
     limits = Limits(rps=400)
     subject = f"key:{new_id('k')}"
-    ledgers = [ledger_on(database_url, lambda: now[0]) for _ in range(2)]
+    ledgers = [ledger_on(database_url, lambda: now[0], limiters()) for _ in range(2)]
     admitted: list[datetime] = []
     exact: list[datetime] = []
     try:
@@ -540,11 +550,14 @@ async def test_leased_seconds_never_let_a_sliding_second_exceed_the_limit(
         await close(*ledgers)
 
 
-async def test_a_refused_request_gives_its_leased_second_back(store: SQLStore) -> None:
-    """With admissions leased ahead, requests refused for want of money take no place in
-    the second: after five of them, forty others are still admitted in it."""
+async def test_a_refused_request_gives_its_leased_second_back(
+    store: SQLStore, limiters: Callable[[], RedisLimiter | None]
+) -> None:
+    """With admissions leased ahead (in the database, or in Redis), requests refused for
+    want of money take no place in the second: after five of them, forty others are
+    still admitted in it."""
     poor, key_id = await account(store, 0)
-    ledger = Ledger(store.fast, clock=lambda: NOW)
+    ledger = Ledger(store.fast, clock=lambda: NOW, limiter=limiters())
     limits = Limits(rps=40)
     subject = f"key:{key_id}"
     try:

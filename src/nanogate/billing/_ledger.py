@@ -135,8 +135,9 @@ class Ledger:
         a = admission
         limits = a.limits
         slot: Slot | None = None
+        token: int | None = None
         if self.limiter is not None and limits.rps is not None:
-            slot = await self.limiter.take(a)
+            slot, token = await self._second_in_redis(a, self.limiter, limits.rps)
             limits = replace(limits, rps=None)
         day = day_of(a.now)
         claims: list[Claim] = []
@@ -162,6 +163,8 @@ class Ledger:
         try:
             await self._take(a, claims, limits.rps)
         except BaseException:
+            if token is not None:
+                self.seconds.give_back(a.subject, token, self._micros())
             if slot is not None and self.limiter is not None:
                 await self.limiter.give_back(slot)
             raise
@@ -214,6 +217,31 @@ class Ledger:
             script = lease_seconds(a.subject, a.now, limit, want, SECONDS_LEASE_US)
             got = await self.driver.run(script)
             self.seconds.leased(a.subject, got, micros(a.now) + SECONDS_LEASE_US, self._micros())
+
+    async def _second_in_redis(
+        self, a: Admission, limiter: RedisLimiter, limit: int
+    ) -> tuple[Slot | None, int | None]:
+        """An admission of the per-second limit counted in Redis: one leased ahead by an
+        earlier request of this process (its lease's deadline, to give back here), or
+        the request's own slot in Redis (to give back there), or a new lease of several
+        for a busy subject, whose first is this request's."""
+        token = self.seconds.take(a.subject, self._micros())
+        if token is not None:
+            return None, token
+        async with self._lock(("seconds", a.subject, "")):
+            now = self._micros()
+            token = self.seconds.take(a.subject, now)
+            if token is not None:
+                return None, token
+            want = self.seconds.want(a.subject, limit, now)
+            if want == 1:
+                lease = await limiter.take(a)
+                self.seconds.leased(a.subject, 1, micros(a.now), self._micros())
+                return lease.slot, None
+            until = micros(a.now) + SECONDS_LEASE_US
+            lease = await limiter.take(a, want, until)
+            self.seconds.leased(a.subject, lease.size, until, self._micros())
+            return None, until
 
     def _micros(self) -> int:
         """Now on the clock per-second windows are stamped with, in microseconds."""

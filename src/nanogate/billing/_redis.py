@@ -9,8 +9,12 @@ lease parts of them; a Redis outage or restart can therefore never reset a day's
 limits.
 
 One Lua script forgets what is older than a second, checks the count and adds
-the request only if it fits, so a refused request consumes nothing; a request
-the database then refuses (its balance, its daily limit) gives its slot back.
+what fits, so a refused request consumes nothing. A quiet subject's request adds
+itself, at its own time, and one the database then refuses (its balance, its daily
+limit) gives its slot back. A busy subject's request leases several admissions at
+once, stamped at the lease's deadline, as with the database's windows (see
+:class:`~nanogate.billing._escrow.Seconds`): the process hands them to the next
+requests without a round trip.
 """
 
 from __future__ import annotations
@@ -33,13 +37,21 @@ log = logging.getLogger("nanogate.ledger")
 _TAKE = """
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 1000000)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], 2000)
-return 1
+local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
+if free <= 0 then return 0 end
+local n = math.min(free, tonumber(ARGV[3]))
+local stamp = tonumber(ARGV[4])
+if n == 1 and tonumber(ARGV[3]) == 1 then
+    redis.call('ZADD', KEYS[1], stamp, ARGV[5])
+else
+    for i = 1, n do redis.call('ZADD', KEYS[1], stamp, ARGV[5] .. ':' .. i) end
+end
+redis.call('PEXPIRE', KEYS[1], 2000 + math.ceil((stamp - now) / 1000))
+return n
 """
-"""``ARGV``: the request's time in microseconds (the gateway's clock), the limit, the
-request id."""
+"""``ARGV``: the request's time in microseconds (the gateway's clock), the limit, how
+many admissions are wanted, their stamp, and the request id (the members' name).
+Returns how many were added, at most the room left in the last second."""
 
 _GIVE_BACK = """
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -74,6 +86,17 @@ class Slot:
     member: str
 
 
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """What :meth:`RedisLimiter.take` added: ``size`` admissions, the request's own
+    among them; ``slot`` when that was the only one (given back to Redis if the request
+    does not run), ``None`` for a lease of several (whose unused ones are this
+    process's to hand on) or when Redis was away and limits fail open."""
+
+    slot: Slot | None
+    size: int
+
+
 class RedisLimiter:
     """Per-second logs in Redis. With ``fail_open``, an unreachable Redis lets
     requests through without a per-second limit; otherwise it refuses them (503)."""
@@ -85,23 +108,26 @@ class RedisLimiter:
         self._take = redis.register_script(_TAKE)
         self._give_back = redis.register_script(_GIVE_BACK)
 
-    async def take(self, a: Admission) -> Slot | None:
-        """Count ``a`` in its second's window, or raise ``rate_limit_exceeded``. Returns
-        its slot, or ``None`` when Redis is unreachable and limits fail open."""
+    async def take(self, a: Admission, want: int = 1, stamp_us: int | None = None) -> Lease:
+        """Count ``a`` in its second's window, with ``want - 1`` more admissions leased
+        ahead, all stamped at ``stamp_us`` (default: the request's own time); or raise
+        ``rate_limit_exceeded`` when there is no room. With Redis unreachable and limits
+        failing open, the lease admits the request and holds nothing more."""
         assert a.limits.rps is not None
         key = f"{self._prefix}rate:{a.subject}"
+        at = micros(a.now)
+        stamp = at if stamp_us is None else stamp_us
         try:
-            taken = int(
-                await self._take(keys=[key], args=[micros(a.now), a.limits.rps, a.request_id])
-            )
+            args: list[int | str] = [at, a.limits.rps, want, stamp, a.request_id]
+            granted = int(await self._take(keys=[key], args=args))
         except (RedisError, OSError) as exc:
             if self._fail_open:
                 log.warning("Redis is unreachable; per-second limits are lifted: %s", exc)
-                return None
+                return Lease(None, 1)
             raise RateLimitUnavailable() from exc
-        if not taken:
+        if not granted:
             raise RateLimitExceeded(retry_after=1)
-        return Slot(key, a.request_id)
+        return Lease(Slot(key, a.request_id) if want == 1 else None, granted)
 
     async def give_back(self, slot: Slot) -> None:
         """Uncount a request that was refused or cancelled after it took its slot."""

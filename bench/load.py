@@ -22,8 +22,10 @@ import gc
 import os
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from time import perf_counter_ns
 from typing import Any
 
@@ -170,19 +172,24 @@ PHASES = {"latency": latency, "throughput": throughput}
 
 
 def run_phase(spec: dict[str, Any], timeout: float = 1800) -> dict[str, Any]:
-    """From the parent: run one phase in a fresh load-generator process, return its result."""
-    done = subprocess.run(
-        [python(), "-m", "bench.load"],
-        input=orjson.dumps(spec),
-        capture_output=True,
-        env=child_env(),
-        preexec_fn=die_with_parent,
-        timeout=timeout,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"the load generator failed:\n{done.stderr.decode(errors='replace')}")
-    result: dict[str, Any] = orjson.loads(done.stdout)
+    """From the parent: run one phase in a fresh load-generator process, return its result.
+
+    The result (a megabyte or more of samples) comes back in a file, not on a pipe."""
+    with tempfile.TemporaryDirectory(prefix="nanogate-load-") as tmp:
+        out = Path(tmp) / "result.json"
+        done = subprocess.run(
+            [python(), "-m", "bench.load", str(out)],
+            input=orjson.dumps(spec),
+            capture_output=True,
+            env=child_env(),
+            preexec_fn=die_with_parent,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0 or not out.exists():
+            failure = done.stderr.decode(errors="replace")
+            raise RuntimeError(f"the load generator failed ({done.returncode}):\n{failure}")
+        result: dict[str, Any] = orjson.loads(out.read_bytes())
     return result
 
 
@@ -192,14 +199,16 @@ async def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Read the spec from stdin, run it on uvloop, write the result to stdout."""
+    """Read the spec from stdin, run it on uvloop, write the result to the file named by
+    the first argument (standard output without one)."""
     spec = orjson.loads(sys.stdin.buffer.read())
-    result = uvloop.run(run_spec(spec))
-    # the event loop may leave standard output non-blocking, and a result of several
-    # hundred kilobytes would then be cut short at a full pipe
-    os.set_blocking(sys.stdout.fileno(), True)
-    sys.stdout.buffer.write(orjson.dumps(result))
-    sys.stdout.flush()
+    result = orjson.dumps(uvloop.run(run_spec(spec)))
+    if len(sys.argv) > 1:
+        Path(sys.argv[1]).write_bytes(result)
+    else:
+        os.set_blocking(sys.stdout.fileno(), True)
+        sys.stdout.buffer.write(result)
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
 if free <= 0 then return 0 end
 local n = math.min(free, tonumber(ARGV[3]))
 local stamp = tonumber(ARGV[4])
-if n == 1 and tonumber(ARGV[3]) == 1 then
+if tonumber(ARGV[3]) == 1 then  -- the request alone: named for give_back
     redis.call('ZADD', KEYS[1], stamp, ARGV[5])
 else
     for i = 1, n do redis.call('ZADD', KEYS[1], stamp, ARGV[5] .. ':' .. i) end

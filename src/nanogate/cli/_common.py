@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,18 +81,14 @@ def _failures(settings: Settings) -> tuple[type[Exception], ...]:
     return failures
 
 
-def _run(settings: Settings, work: Awaitable[T]) -> T:
+def _run(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
     """Run ``work``; a database failure is a clean failure of the command."""
     from nanogate.core import redact
 
     try:
-        return asyncio.run(_as_coroutine(work))
+        return asyncio.run(work)
     except _failures(settings) as exc:
         fail(f"cannot use the database {redact(settings.database.url)}: {exc}")
-
-
-async def _as_coroutine(work: Awaitable[T]) -> T:
-    return await work
 
 
 def run_with_store(settings: Settings, action: Callable[[SQLStore], Awaitable[T]]) -> T:

@@ -10,11 +10,12 @@ SCHEMA_HEAD = "0007"
 Alembic, whose import and script scan would double a CLI command's start-up; a
 test keeps this equal to Alembic's head."""
 
-_VERSION = "SELECT version_num FROM alembic_version"
+VERSION = "SELECT version_num FROM alembic_version"
+"""The database's own revision, as Alembic records it."""
 
 
 def at_head() -> Script[bool]:
-    """Whether the database's schema is at :data:`SCHEMA_HEAD` (a database without
-    Alembic's table fails the statement: see :func:`nanogate.storage.schema_ready`)."""
-    rows = (yield Query(_VERSION)).rows
+    """Whether the database's schema is at :data:`SCHEMA_HEAD`. A database without
+    Alembic's table (a new one) fails the statement; the caller migrates it then."""
+    rows = (yield Query(VERSION)).rows
     return [str(row[0]) for row in rows] == [SCHEMA_HEAD]

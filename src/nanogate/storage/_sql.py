@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from nanogate.core import hash_api_key, key_prefix, new_api_key, new_id
 from nanogate.storage import _requests as requests
-from nanogate.storage._fast import Driver, driver_for
+from nanogate.storage._fast import Driver, driver_for, stored_time
 from nanogate.storage._payments import PaymentStore
 from nanogate.storage._records import (
     APIKey,
@@ -27,7 +27,7 @@ from nanogate.storage._records import (
     StoredResponse,
     UsageRow,
 )
-from nanogate.storage._schema import SCHEMA_HEAD
+from nanogate.storage._schema import SCHEMA_HEAD, VERSION
 from nanogate.storage._tables import (
     api_keys,
     meta,
@@ -57,12 +57,6 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
-
-
-def _created(row: Any) -> datetime:
-    created = _utc(row["created_at"])
-    assert created is not None, "created_at is NOT NULL"
-    return created
 
 
 def _now() -> datetime:
@@ -274,7 +268,11 @@ class SQLStore:
             return None
         m = row._mapping
         return StoredResponse(
-            m["id"], m["key_id"], _created(m), orjson.loads(m["body"]), orjson.loads(m["context"])
+            m["id"],
+            m["key_id"],
+            stored_time(m["created_at"]),
+            orjson.loads(m["body"]),
+            orjson.loads(m["context"]),
         )
 
     async def delete_response(self, response_id: str, key_id: str) -> bool:
@@ -330,7 +328,7 @@ def _key(row: Row[Any]) -> APIKey:
         rps=m["rps"],
         expires_at=_utc(m["expires_at"]),
         revoked_at=_utc(m["revoked_at"]),
-        created_at=_created(m),
+        created_at=stored_time(m["created_at"]),
         seq=int(m["seq"]),
         byok=_credentials(m["byok"]),
     )
@@ -344,7 +342,7 @@ def _at_head(connection: Connection) -> bool:
     """Whether the database's schema is at :data:`SCHEMA_HEAD` already."""
     if not inspect(connection).has_table("alembic_version"):
         return False
-    versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
+    versions = connection.execute(text(VERSION)).scalars()
     return list(versions) == [SCHEMA_HEAD]
 
 

@@ -5,7 +5,9 @@ book never imports the pricing, the routing catalogue or the ledger, and a gatew
 without ``[redis] url`` never imports redis-py (``RedisLimiter``, ``Slot``,
 ``connect_redis``)."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from nanogate._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from nanogate.billing._book import Book
@@ -47,16 +49,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    found = _LAZY.get(name)
-    if found is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    module, attribute = found
-    value = getattr(import_module(f"nanogate.billing.{module}"), attribute)
-    globals()[name] = value  # looked up once
-    return value
+__getattr__ = _lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -5,8 +5,9 @@ The SQLAlchemy store (``SQLStore``, ``async_url``) and the x402 payment store
 only the fast driver and the records (the money path, the account book, a read-only
 command) never imports it."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from nanogate._lazy import lazy_exports as _lazy_exports
 from nanogate.storage._fast import (
     Driver,
     PostgresDriver,
@@ -42,23 +43,16 @@ if TYPE_CHECKING:
     from nanogate.storage._sql import SQLStore, async_url
 
 _LAZY = {
-    "NewPayment": "_payments",
-    "PaymentStore": "_payments",
-    "StoredOffer": "_payments",
-    "StoredPayment": "_payments",
-    "StoredReceipt": "_payments",
-    "SQLStore": "_sql",
-    "async_url": "_sql",
+    "NewPayment": ("_payments", "NewPayment"),
+    "PaymentStore": ("_payments", "PaymentStore"),
+    "StoredOffer": ("_payments", "StoredOffer"),
+    "StoredPayment": ("_payments", "StoredPayment"),
+    "StoredReceipt": ("_payments", "StoredReceipt"),
+    "SQLStore": ("_sql", "SQLStore"),
+    "async_url": ("_sql", "async_url"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f"nanogate.storage.{module}"), name)
+__getattr__ = _lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -318,6 +318,34 @@ async def test_requests_are_admitted_from_a_lease_without_the_database(store: SQ
         await ledger.close()
 
 
+async def test_settlements_arriving_apart_under_load_share_a_transaction(
+    store: SQLStore,
+) -> None:
+    """Settlements that arrive one loop turn apart, while other requests are still in
+    flight, wait for each other: twenty answers cost one or two transactions, not
+    twenty, and each is charged once its batch is written. The last one, with nothing
+    left in flight, writes the batch at once."""
+    account_id, key_id = await account(store, 1_000_000)
+    driver = Counting(store.fast)
+    ledger = Ledger(driver, clock=lambda: NOW)  # type: ignore[arg-type]
+    try:
+        holds = [
+            await ledger.admit(admission(account_id, key_id, f"req_{i}", 100)) for i in range(20)
+        ]
+        before = driver.runs
+        settling = []
+        for hold in holds:
+            settling.append(asyncio.ensure_future(ledger.settle(hold, 60)))
+            await asyncio.sleep(0)  # the next answer comes back a loop turn later
+        assert await asyncio.gather(*settling) == [60] * 20
+        assert driver.runs - before <= 2
+        audit = await Book(store.fast).audit(account_id)
+        assert audit is not None and audit.consistent
+        assert audit.balance_nusd == 1_000_000 - 20 * 60
+    finally:
+        await ledger.close()
+
+
 async def processes(database_url: str, count: int) -> list[Ledger]:
     made = [ledger_on(database_url, lambda: NOW) for _ in range(count)]
     for one in made:

@@ -6,7 +6,9 @@ cost, the rest released). Admission takes from this process's escrow leases
 (:mod:`nanogate.billing._escrow`) in memory; only a lease that is too small is
 extended, in one transaction. Settlements are group-committed: every settlement
 that arrives while the previous batch is being written goes into the next
-batch, one transaction for all, and each request's answer waits for its batch.
+batch, one transaction for all, and each request's answer waits for its batch;
+under concurrent load a batch also waits a moment for the settlements about to
+arrive (:mod:`nanogate.billing._gather`).
 Leases unused for :data:`LEASE_IDLE_S` are given back. A process that dies
 leaves its leases in the database; the next recovery (at start, and every few
 seconds in the others) gives them back to the accounts and daily allowances.
@@ -38,6 +40,7 @@ from nanogate.billing._escrow import (
     Seconds,
     Shortfall,
 )
+from nanogate.billing._gather import Gathering
 from nanogate.billing._model import Admission, Hold, Replay, Spent
 from nanogate.billing._scripts import (
     claim_idempotency,
@@ -79,6 +82,11 @@ taken for dead and its leases are released."""
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -115,6 +123,9 @@ class Ledger:
         """Admitted requests not yet settled: a request settles once."""
         self._queue: list[tuple[Spent, asyncio.Future[int]]] = []
         self._writer: asyncio.Future[None] | None = None
+        self._gathering = Gathering()
+        self._gathered: asyncio.Future[None] | None = None
+        """Set while a batch waits for more settlements; resolved to write it."""
 
     async def _committed(
         self, script: Script[T], undo: Callable[[T], Awaitable[None]] | None = None
@@ -318,6 +329,10 @@ class Ledger:
             return 0
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._queue.append((Spent(hold, charge, note), future))
+        self._gathering.arrived(time.monotonic())
+        gathered = self._gathered
+        if gathered is not None and self._gathering.full(len(self._queue), len(self._open)):
+            _resolve(gathered)
         if self._writer is None:
             self._writer = asyncio.ensure_future(self._write())
         return await asyncio.shield(future)
@@ -328,6 +343,7 @@ class Ledger:
         answers wait, since none is sent before its charge is written."""
         try:
             while self._queue:
+                await self._gather()
                 batch, self._queue = self._queue, []
                 spent = [item for item, _ in batch]
                 used = consumption(spent)
@@ -352,6 +368,20 @@ class Ledger:
                         future.set_result(charge)
         finally:
             self._writer = None
+
+    async def _gather(self) -> None:
+        """Under concurrent load, let the settlements about to arrive join the batch."""
+        wait = self._gathering.wait_s(len(self._queue), len(self._open))
+        if not wait:
+            return
+        loop = asyncio.get_running_loop()
+        gathered = self._gathered = loop.create_future()
+        timer = loop.call_later(wait, _resolve, gathered)
+        try:
+            await gathered
+        finally:
+            timer.cancel()
+            self._gathered = None
 
     async def _settle_batch(self, spent: list[Spent]) -> tuple[list[int], set[PoolKey]]:
         for attempt, wait in enumerate((*SETTLE_RETRY_S, None)):

@@ -273,7 +273,7 @@ def settle_leased(
             return charged, set()
     lost: set[PoolKey] = set()
     for key, amount in consumption(spent).items():
-        if not (yield Query(sql.LEASE_SHRINK, _pool_params(owner, key, amount))).rows:
+        if not (yield Query(sql.LEASE_SHRINK, _pool_params(owner, key, amount), count=True)).count:
             lost.add(key)
             if key[0] != BALANCE:
                 daily = {"subject": key[1], "day": key[2]}
@@ -320,7 +320,7 @@ def _give_back(
 ) -> Script[bool]:
     """Return ``amount`` of a lease to the account or the daily allowance it came from;
     ``False`` if the lease no longer holds it."""
-    if not (yield Query(sql.LEASE_SHRINK, _pool_params(owner, key, amount))).rows:
+    if not (yield Query(sql.LEASE_SHRINK, _pool_params(owner, key, amount), count=True)).count:
         return False
     pool, subject, day = key
     if pool == BALANCE:

@@ -59,8 +59,7 @@ ON CONFLICT (owner, kind, subject, day) DO UPDATE SET amount = leases.amount + :
 LEASE_SHRINK = """
 UPDATE leases SET amount = amount - :amount
 WHERE owner = :owner AND kind = :kind AND subject = :subject AND day = :day
-    AND amount >= :amount
-RETURNING amount"""
+    AND amount >= :amount"""
 
 LEASES_OF = "SELECT kind, subject, day, amount FROM leases WHERE owner = :owner"
 

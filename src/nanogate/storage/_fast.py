@@ -38,17 +38,22 @@ class Query:
     ``lock`` asks for the selected rows to be locked until the transaction ends
     (``FOR UPDATE`` where the database needs it; SQLite's writer lock already does).
     ``many`` runs the statement once per parameter set (and returns no rows).
+    ``count`` asks only how many rows the statement changed (:attr:`Result.count`):
+    on SQLite a ``RETURNING`` clause costs several times the update itself.
     """
 
     sql: str
     params: dict[str, Any] = field(default_factory=dict)
     lock: bool = False
     many: Sequence[dict[str, Any]] = ()
+    count: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
     rows: list[tuple[Any, ...]]
+    count: int = 0
+    """Rows changed, for a :attr:`Query.count` statement."""
 
 
 Script = Generator[Query, Result, T]
@@ -212,6 +217,8 @@ class SQLiteDriver:
                 if query.many:
                     connection.executemany(query.sql, query.many)
                     result = _NO_ROWS
+                elif query.count:
+                    result = Result([], connection.execute(query.sql, query.params).rowcount)
                 else:
                     result = Result(connection.execute(query.sql, query.params).fetchall())
                 query = script.send(result)
@@ -416,6 +423,9 @@ class PostgresDriver:
                             sql, [tuple(p[n] for n in names) for p in query.many]
                         )
                         result = _NO_ROWS
+                    elif query.count:
+                        status = await connection.execute(sql, *(query.params[n] for n in names))
+                        result = Result([], int(status.rpartition(" ")[2]))  # "UPDATE 1"
                     else:
                         rows = await connection.fetch(sql, *(query.params[n] for n in names))
                         result = Result([tuple(row) for row in rows])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import uuid
 
 import pytest
@@ -110,3 +111,16 @@ def test_new_id_prefix_and_shape() -> None:
 def test_new_id_is_unique() -> None:
     """Ids do not repeat."""
     assert len({new_id("x") for _ in range(10_000)}) == 10_000
+
+
+def test_request_ids_minted_later_sort_later() -> None:
+    """A request id starts with the time in milliseconds: ids a millisecond or more apart
+    sort in the order they were minted, and ids of one millisecond still differ."""
+    first = new_request_id()
+    later = first
+    while later[4:16] == first[4:16]:  # the next millisecond
+        later = new_request_id()
+    assert first < later
+    assert len({new_request_id() for _ in range(10_000)}) == 10_000
+    now_ms = time.time_ns() // 1_000_000
+    assert abs(int(later[4:16], 16) - now_ms) < 60_000

@@ -71,9 +71,9 @@ def test_a_gateway_loads_aiohttp_only_for_the_clients_that_use_it() -> None:
 
 
 def test_account_commands_on_a_current_schema_load_no_sqlalchemy(tmp_path: Path) -> None:
-    """Once the database's schema is current, ``nanogate accounts show`` and
-    ``nanogate requests show`` read on the fast driver alone: neither SQLAlchemy nor
-    Alembic loads.
+    """Once the database's schema is current, ``nanogate accounts show``,
+    ``nanogate requests show`` and ``nanogate payments show`` read on the fast driver
+    alone: neither SQLAlchemy nor Alembic loads.
     (Creating the account on the new database migrated it first.)"""
     config = tmp_path / "nanogate.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "n.db"}"\n')
@@ -103,4 +103,12 @@ def test_account_commands_on_a_current_schema_load_no_sqlalchemy(tmp_path: Path)
     )
     assert "no request 'req_unknown'" in looked_up.stderr
     loaded = set(looked_up.stderr.split())
+    assert sorted(m for m in loaded if m.split(".")[0] in ("sqlalchemy", "alembic")) == []
+    payment = subprocess.run(
+        [sys.executable, "-c", PROBE, "payments", "show", "pay_unknown", "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert "no payment 'pay_unknown'" in payment.stderr
+    loaded = set(payment.stderr.split())
     assert sorted(m for m in loaded if m.split(".")[0] in ("sqlalchemy", "alembic")) == []

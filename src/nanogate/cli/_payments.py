@@ -19,13 +19,14 @@ from nanogate.cli._common import (
     run_with_store,
     settings_from,
     show,
+    with_driver,
 )
 from nanogate.cli._values import atomic_units
 from nanogate.core import nano_to_usd, new_id
 from nanogate.x402 import arrived_in_time, observed_status, usd_text
 
 if TYPE_CHECKING:
-    from nanogate.storage import SQLStore, StoredPayment, StoredReceipt
+    from nanogate.storage import Script, SQLStore, StoredPayment, StoredReceipt
 
 payments = typer.Typer(help="Accountless x402 payments.", no_args_is_help=True)
 
@@ -79,13 +80,15 @@ def paymentsshow(
 ) -> None:
     """Show a payment: its status, what each rail received, its runs and settlement."""
 
-    async def get(store: SQLStore) -> tuple[StoredPayment, Receipts] | None:
-        payment = await store.payments.get(payment_id)
-        if payment is None:
-            return None
-        return payment, await store.payments.receipts(payment_id)
+    from nanogate.storage._payments import payment, receipts
 
-    found = run_with_store(settings_from(config), get)
+    def get() -> Script[tuple[StoredPayment, Receipts] | None]:
+        stored = yield from payment(payment_id)
+        if stored is None:
+            return None
+        return stored, (yield from receipts(payment_id))
+
+    found = with_driver(config, lambda driver: driver.read(get()))
     if found is None:
         fail(f"no payment {payment_id!r}")
     show(payment_view(*found), as_json, "payment")

@@ -3,22 +3,26 @@
 Every change of a payment's status is one conditional ``UPDATE`` (``WHERE status IN
 ...``), so of two concurrent completes exactly one takes a payment from ``paid`` to
 ``processing``; an ``X-PAYMENT`` is bound to one payment by a unique digest.
+
+Reads are scripts for the fast driver (:mod:`nanogate.storage._fast`), so that
+``nanogate payments show`` needs neither SQLAlchemy nor Alembic; writes go through
+SQLAlchemy, which the store loads when it is made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from nanogate.storage._tables import x402_leases, x402_offers, x402_payments, x402_receipts
+from nanogate.storage._fast import Driver, Query, Script, stored_time
 from nanogate.x402 import arrived_in_time
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +99,103 @@ class NewPayment:
     offers: Sequence[StoredOffer]
 
 
-class PaymentStore:
-    """x402 payments in the gateway's database."""
+_PAYMENT_COLUMNS = (
+    "id",
+    "created_at",
+    "expires_at",
+    "request_hash",
+    "method",
+    "path",
+    "headers",
+    "body",
+    "amount_nusd",
+    "status",
+    "runs",
+    "paid_rail",
+    "settlement",
+    "request_id",
+    "last_error",
+    "updated_at",
+    "owner",
+)
+_PAYMENT = f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM x402_payments WHERE id = :payment"
+_OFFERS = "SELECT rail, pay_to, amount FROM x402_offers WHERE payment_id = :payment"
+_RECEIPTS = """
+SELECT rail, receipt_id, amount, arrived_at, observed_at FROM x402_receipts
+WHERE payment_id = :payment ORDER BY observed_at, receipt_id"""
+_QUOTED_FOR = """
+SELECT id FROM x402_payments WHERE request_hash = :hash
+ORDER BY created_at DESC, id DESC LIMIT :limit"""
+_BY_DIGEST = "SELECT id FROM x402_payments WHERE payment_digest = :digest"
 
-    def __init__(self, reader: AsyncEngine, writer: AsyncEngine, dialect: str) -> None:
-        self._reader = reader
+
+def payment(payment_id: str) -> Script[StoredPayment | None]:
+    """The payment, with what each of its offers has received: in time (funds that
+    arrived before its ``expires_at``) and late (at or after it), whenever either
+    was seen."""
+    rows = (yield Query(_PAYMENT, {"payment": payment_id})).rows
+    if not rows:
+        return None
+    row = dict(zip(_PAYMENT_COLUMNS, rows[0], strict=True))
+    offers = (yield Query(_OFFERS, {"payment": payment_id})).rows
+    expires_at = stored_time(row["expires_at"])
+    in_time: dict[str, int] = {}
+    late: dict[str, int] = {}
+    for receipt in (yield from receipts(payment_id)):
+        sums = in_time if arrived_in_time(receipt.arrived_at, expires_at) else late
+        sums[receipt.rail] = sums.get(receipt.rail, 0) + receipt.amount
+    return _payment(
+        row,
+        tuple(
+            StoredOffer(rail, pay_to, int(amount), in_time.get(rail, 0), late.get(rail, 0))
+            for rail, pay_to, amount in offers
+        ),
+    )
+
+
+def receipts(payment_id: str) -> Script[list[StoredReceipt]]:
+    """What was received towards the payment, oldest first (the block hashes and
+    transactions a refund needs)."""
+    rows = (yield Query(_RECEIPTS, {"payment": payment_id})).rows
+    return [
+        StoredReceipt(
+            rail,
+            receipt_id,
+            int(amount),
+            stored_time(arrived_at or observed_at),
+            stored_time(observed_at),
+        )
+        for rail, receipt_id, amount, arrived_at, observed_at in rows
+    ]
+
+
+def quoted_for(request_hash: str, limit: int) -> Script[list[StoredPayment]]:
+    """The payments quoted for ``request_hash``, newest first."""
+    ids = (yield Query(_QUOTED_FOR, {"hash": request_hash, "limit": limit})).rows
+    found = []
+    for (payment_id,) in ids:
+        stored = yield from payment(payment_id)
+        if stored is not None:
+            found.append(stored)
+    return found
+
+
+def by_digest(digest: str) -> Script[StoredPayment | None]:
+    """The payment an ``X-PAYMENT`` with this digest was used for."""
+    rows = (yield Query(_BY_DIGEST, {"digest": digest})).rows
+    if not rows:
+        return None
+    return (yield from payment(rows[0][0]))
+
+
+class PaymentStore:
+    """x402 payments in the gateway's database: reads on the fast driver, writes
+    through SQLAlchemy."""
+
+    def __init__(self, writer: AsyncEngine, dialect: str, fast: Driver) -> None:
         self._writer = writer
         self._dialect = dialect
+        self._fast = fast
 
     def _upsert(self) -> Any:
         """The dialect's ``insert`` (with ``on_conflict_do_nothing``), imported on use."""
@@ -122,6 +216,10 @@ class PaymentStore:
         """Store ``payment``; each rail in ``pools`` gets an address of its pool that no
         other payment holds, until ``lease_until``. A rail whose pool is exhausted is
         left out of the stored offers; with no offer left, nothing is stored (``None``)."""
+        from sqlalchemy import insert
+
+        from nanogate.storage._tables import x402_offers, x402_payments
+
         offers: list[StoredOffer] = []
         async with self._writer.connect() as conn, conn.begin() as transaction:
             await conn.execute(
@@ -186,6 +284,10 @@ class PaymentStore:
         now: datetime,
         until: datetime,
     ) -> str | None:
+        from sqlalchemy import select
+
+        from nanogate.storage._tables import x402_leases
+
         held = set(
             (
                 await conn.execute(
@@ -212,94 +314,20 @@ class PaymentStore:
         return None
 
     async def get(self, payment_id: str) -> StoredPayment | None:
-        """The payment, with what each of its offers has received: in time (funds that
-        arrived before its ``expires_at``) and late (at or after it), whenever either
-        was seen."""
-        async with self._reader.connect() as conn:
-            row = (
-                await conn.execute(select(x402_payments).where(x402_payments.c.id == payment_id))
-            ).first()
-            if row is None:
-                return None
-            offers = (
-                await conn.execute(
-                    select(x402_offers).where(x402_offers.c.payment_id == payment_id)
-                )
-            ).all()
-            receipts = (
-                await conn.execute(
-                    select(
-                        x402_receipts.c.rail,
-                        x402_receipts.c.amount,
-                        x402_receipts.c.arrived_at,
-                        x402_receipts.c.observed_at,
-                    ).where(x402_receipts.c.payment_id == payment_id)
-                )
-            ).all()
-        expires_at = _aware(row._mapping["expires_at"])
-        in_time: dict[str, int] = {}
-        late: dict[str, int] = {}
-        for rail, amount, arrived_at, observed_at in receipts:
-            sums = (
-                in_time if arrived_in_time(_aware(arrived_at or observed_at), expires_at) else late
-            )
-            sums[rail] = sums.get(rail, 0) + int(amount)
-        return _payment(
-            row._mapping,
-            tuple(
-                StoredOffer(
-                    o.rail, o.pay_to, int(o.amount), in_time.get(o.rail, 0), late.get(o.rail, 0)
-                )
-                for o in offers
-            ),
-        )
+        """See :func:`payment`."""
+        return await self._fast.read(payment(payment_id))
 
     async def receipts(self, payment_id: str) -> list[StoredReceipt]:
-        """What was received towards the payment, oldest first (the block hashes and
-        transactions a refund needs)."""
-        async with self._reader.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(x402_receipts)
-                    .where(x402_receipts.c.payment_id == payment_id)
-                    .order_by(x402_receipts.c.observed_at, x402_receipts.c.receipt_id)
-                )
-            ).all()
-        return [
-            StoredReceipt(
-                r.rail,
-                r.receipt_id,
-                int(r.amount),
-                _aware(r.arrived_at or r.observed_at),
-                _aware(r.observed_at),
-            )
-            for r in rows
-        ]
+        """See :func:`receipts`."""
+        return await self._fast.read(receipts(payment_id))
 
     async def quoted_for(self, request_hash: str, limit: int = 10) -> list[StoredPayment]:
-        """The payments quoted for ``request_hash``, newest first."""
-        async with self._reader.connect() as conn:
-            ids = (
-                await conn.execute(
-                    select(x402_payments.c.id)
-                    .where(x402_payments.c.request_hash == request_hash)
-                    .order_by(x402_payments.c.created_at.desc(), x402_payments.c.id.desc())
-                    .limit(limit)
-                )
-            ).scalars()
-            found = list(ids)
-        payments = [await self.get(payment_id) for payment_id in found]
-        return [p for p in payments if p is not None]
+        """See :func:`quoted_for`."""
+        return await self._fast.read(quoted_for(request_hash, limit))
 
     async def find_by_digest(self, digest: str) -> StoredPayment | None:
-        """The payment an ``X-PAYMENT`` with this digest was used for."""
-        async with self._reader.connect() as conn:
-            payment_id = (
-                await conn.execute(
-                    select(x402_payments.c.id).where(x402_payments.c.payment_digest == digest)
-                )
-            ).scalar()
-        return await self.get(payment_id) if payment_id else None
+        """See :func:`by_digest`."""
+        return await self._fast.read(by_digest(digest))
 
     async def add_receipts(
         self,
@@ -311,6 +339,8 @@ class PaymentStore:
         """Record funds received towards ``payment_id`` on ``rail``, seen ``now``:
         ``(receipt id, amount, when it arrived)``; a receipt already recorded, for any
         payment, is not counted again. Returns how many were new."""
+        from nanogate.storage._tables import x402_receipts
+
         added = 0
         make = self._upsert()
         async with self._writer.begin() as conn:
@@ -342,6 +372,11 @@ class PaymentStore:
         ``values`` (``runs``, ``settlement``...) set in the same statement. ``False``
         when its status was another (someone else moved it first), or when
         ``payment_digest`` is already bound to another payment."""
+        from sqlalchemy import update
+        from sqlalchemy.exc import IntegrityError
+
+        from nanogate.storage._tables import x402_payments
+
         if "settlement" in values and values["settlement"] is not None:
             values["settlement"] = orjson.dumps(values["settlement"]).decode()
         if values.pop("count_run", False):
@@ -360,6 +395,10 @@ class PaymentStore:
     async def prune(self, before: datetime) -> int:
         """Delete the payments that expired before ``before`` having received nothing
         (quotes nobody paid), with their offers; returns how many."""
+        from sqlalchemy import select
+
+        from nanogate.storage._tables import x402_offers, x402_payments, x402_receipts
+
         unpaid = (
             select(x402_payments.c.id)
             .where(
@@ -380,30 +419,25 @@ class PaymentStore:
         return len(ids)
 
 
-def _payment(row: Any, offers: tuple[StoredOffer, ...]) -> StoredPayment:
+def _payment(row: dict[str, Any], offers: tuple[StoredOffer, ...]) -> StoredPayment:
     settlement = row["settlement"]
     return StoredPayment(
         id=row["id"],
-        created_at=_aware(row["created_at"]),
-        expires_at=_aware(row["expires_at"]),
+        created_at=stored_time(row["created_at"]),
+        expires_at=stored_time(row["expires_at"]),
         request_hash=row["request_hash"],
         method=row["method"],
         path=row["path"],
         headers=orjson.loads(row["headers"]),
         body=bytes(row["body"]),
-        amount_nusd=row["amount_nusd"],
+        amount_nusd=int(row["amount_nusd"]),
         status=row["status"],
-        runs=row["runs"],
+        runs=int(row["runs"]),
         paid_rail=row["paid_rail"],
         settlement=orjson.loads(settlement) if settlement else None,
         request_id=row["request_id"],
         last_error=row["last_error"],
         offers=offers,
-        updated_at=_aware(row["updated_at"]),
+        updated_at=stored_time(row["updated_at"]),
         owner=row["owner"],
     )
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands timestamps back naive; they were stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

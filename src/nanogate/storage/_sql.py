@@ -85,7 +85,7 @@ class SQLStore:
             self._reader = self._writer = create_async_engine(
                 full, pool_size=10, max_overflow=20, pool_pre_ping=True
             )
-        self.payments = PaymentStore(self._reader, self._writer, self.dialect)
+        self.payments = PaymentStore(self._writer, self.dialect, self.fast)
         """Accountless x402 payments."""
 
     @staticmethod

@@ -346,6 +346,59 @@ async def test_settlements_arriving_apart_under_load_share_a_transaction(
         await ledger.close()
 
 
+class Gated(Counting):
+    """A driver that holds every lease extension until ``gate`` opens, as a slow database
+    (or a busy event loop) would."""
+
+    def __init__(self, driver: Any, gate: asyncio.Event) -> None:
+        super().__init__(driver)
+        self.gate = gate
+        self.extends = 0
+
+    async def run(self, script: Any, *, undo: Any = None) -> Any:
+        if getattr(script, "__name__", "") == "extend":
+            self.extends += 1
+            await self.gate.wait()
+        return await super().run(script, undo=undo)
+
+
+async def test_requests_short_of_a_lease_being_written_take_from_it_together(
+    store: SQLStore,
+) -> None:
+    """Requests that find a pool empty while its lease is being written wait for that
+    lease, not in a queue for the pool's lock: once it lands they are all admitted in
+    the same turn of the event loop, with no second lease. (A lock handed over one
+    request per turn kept a convoy of them waiting for 200 ms under load.)"""
+    account_id, key_id = await account(store, 10**12)
+    gate = asyncio.Event()
+    driver = Gated(store.fast, gate)
+    ledger = Ledger(driver, clock=lambda: NOW)  # type: ignore[arg-type]
+    try:
+        first = asyncio.ensure_future(ledger.admit(admission(account_id, key_id, "req_0", 100)))
+        await wait_until_async(lambda: _true(driver.extends == 1), "the first lease")
+        others = [
+            asyncio.ensure_future(ledger.admit(admission(account_id, key_id, f"req_{i}", 100)))
+            for i in range(1, 31)
+        ]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert not any(other.done() for other in others)
+        gate.set()
+        await first
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert all(other.done() for other in others)
+        assert driver.extends == 1
+        for hold in [first.result(), *(other.result() for other in others)]:
+            await ledger.release(hold, "test")
+    finally:
+        await ledger.close()
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
 async def processes(database_url: str, count: int) -> list[Ledger]:
     made = [ledger_on(database_url, lambda: NOW) for _ in range(count)]
     for one in made:

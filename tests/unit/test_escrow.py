@@ -26,6 +26,21 @@ def test_an_empty_pool_reports_what_must_be_leased() -> None:
     assert (pool.lease, pool.taken, pool.free) == (450, 100, 350)
 
 
+def test_a_pool_in_demand_is_extended_by_its_recent_demand() -> None:
+    """A pool asked for often wants, when it runs short, about what it was asked for in
+    the last quarter of a second, in whole holds: a busy key leases its day's requests
+    a few times a second rather than every 32 requests. A quiet pool wants 32 holds."""
+    escrow = Escrow()
+    for i in range(4000):  # 4,000 requests a second for a second
+        escrow.take([Claim(DAY, 1, 10**9)], now=i / 4000)
+    (short,) = escrow.take([Claim(DAY, 1, 10**9)], now=1.0)
+    assert 900 <= short.want <= 1100
+    (quiet,) = Escrow().take([Claim(KEY, 100)], now=0.0)
+    assert quiet.want == 100 * LEASE_HOLDS
+    (later,) = escrow.take([Claim(DAY, 1, 10**9)], now=10.0)  # after a quiet spell
+    assert later.want == LEASE_HOLDS
+
+
 def test_requests_are_admitted_from_the_free_part_of_a_lease() -> None:
     """While a lease has room, claims are taken in memory: no shortfall, nothing to write."""
     escrow = Escrow()
@@ -133,7 +148,8 @@ def test_the_earliest_lease_is_used_first_and_given_back_to_its_own_deadline() -
 def test_leases_follow_the_recent_rate() -> None:
     """A lease is half of what the subject was admitted in a lease's time at its recent
     rate: one at a time below 40 a second, more when busier, at most the limit's cap;
-    after a lull the rate, and the lease, fall back to one."""
+    after a lull the rate, and the lease, fall back to one. Requests waiting for the
+    lease are added to it, within the cap."""
     seconds = Seconds()
     assert seconds.want("key:k", limit=10**6, now=0) == 1
     for i in range(300):  # 30 a second for 10 s
@@ -142,10 +158,12 @@ def test_leases_follow_the_recent_rate() -> None:
     for i in range(2000):  # 2,000 a second for 1 s
         seconds.leased("key:k", 1, until=0, now=10_000_000 + i * 500)
     busy = seconds.want("key:k", limit=10**6, now=11_000_000)
-    assert busy == 32  # half of 2,000/s over 50 ms is 50: capped
-    assert seconds.want("key:k", limit=400, now=11_000_000) == 32
+    assert busy == 49  # about half of 2,000/s over 50 ms
+    assert seconds.want("key:k", limit=400, now=11_000_000) == 49
     assert seconds.want("key:k", limit=40, now=11_000_000) == 5
     assert seconds.want("key:k", limit=10**6, now=13_000_000) == 1  # 2 s later
+    assert seconds.want("key:k", limit=10**6, now=13_000_000, waiting=9) == 10
+    assert seconds.want("key:k", limit=40, now=13_000_000, waiting=9) == 5
 
 
 def test_expired_leases_and_quiet_subjects_are_forgotten() -> None:
@@ -163,5 +181,6 @@ def test_expired_leases_and_quiet_subjects_are_forgotten() -> None:
 
 def test_how_many_per_second_admissions_are_leased_at_most() -> None:
     """A small per-second limit is counted request by request; a larger one in leases
-    of at most an eighth of the limit, and at most 32."""
-    assert [seconds_wanted(n) for n in (1, 5, 15, 16, 40, 256, 10**6)] == [1, 1, 1, 2, 5, 32, 32]
+    of at most an eighth of the limit, and at most 256."""
+    sizes = [seconds_wanted(n) for n in (1, 5, 15, 16, 40, 256, 4096, 10**6)]
+    assert sizes == [1, 1, 1, 2, 5, 32, 256, 256]

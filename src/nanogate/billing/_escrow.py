@@ -26,6 +26,15 @@ day)`` or ``("usd", subject, day)``."""
 
 _KIND_ORDER = {REQUESTS: 0, USD: 1, BALANCE: 2}
 
+RATE_WINDOW_S = 0.25
+"""The time constant of the demand on each pool and of each subject's admission rate
+(:class:`Seconds`)."""
+
+
+def _decay(elapsed_s: float) -> float:
+    """What is left of a count after ``elapsed_s`` of decay."""
+    return math.exp(-max(0.0, elapsed_s) / RATE_WINDOW_S)
+
 
 def lock_order(key: PoolKey) -> tuple[int, str, str]:
     """The order every transaction takes pools in: daily request allowances, daily
@@ -36,7 +45,9 @@ def lock_order(key: PoolKey) -> tuple[int, str, str]:
 
 
 LEASE_HOLDS = 32
-"""A lease is extended by up to this many of the requesting hold's size at once."""
+"""A lease is extended by at least this many of the requesting hold's size at once, and
+by more for a pool in demand: what it was asked for in about the last
+:data:`RATE_WINDOW_S`."""
 LEASE_SHARE = 8
 """...but never by more than this fraction of what is left free in the database, so
 other processes find money and allowance left to lease; near the end of a balance
@@ -51,6 +62,9 @@ class Pool:
     lease: int = 0
     taken: int = 0
     used_at: float = 0.0
+    demand: float = 0.0
+    """What requests asked of the pool, decayed over :data:`RATE_WINDOW_S`: about what
+    they ask for in that long at their recent rate."""
 
     @property
     def free(self) -> int:
@@ -98,6 +112,7 @@ class Escrow:
         short: list[Shortfall] = []
         for claim in claims:
             pool = self.pool(claim.key)
+            pool.demand = claim.amount + pool.demand * _decay(now - pool.used_at)
             pool.used_at = now
             free = pool.free
             got = max(0, min(free, claim.amount))
@@ -105,8 +120,8 @@ class Escrow:
             missing = claim.amount - got
             if missing:
                 deficit = max(0, -free)
-                want = claim.amount * LEASE_HOLDS
-                short.append(Shortfall(claim, missing + deficit, want, missing))
+                holds = max(LEASE_HOLDS, int(pool.demand) // claim.amount)
+                short.append(Shortfall(claim, missing + deficit, claim.amount * holds, missing))
         return short
 
     def retake(self, shortfall: Shortfall) -> Shortfall | None:
@@ -182,15 +197,15 @@ lease, or not at all: each is stamped in the database as made at the lease's end
 more of a second an unused admission keeps from everyone."""
 
 
+SECONDS_LEASE_MAX = 256
+"""The most per-second admissions leased at once, whatever the limit."""
+
+
 def seconds_wanted(limit: int) -> int:
     """The most admissions of a per-second limit of ``limit`` to lease at once: up to
-    :data:`LEASE_HOLDS`, and at most :data:`LEASE_SHARE` of the limit; a limit under
-    ``2 * LEASE_SHARE`` is counted one request at a time, as made."""
-    return max(1, min(LEASE_HOLDS, limit // LEASE_SHARE))
-
-
-RATE_WINDOW_S = 0.25
-"""The time constant of each subject's admission rate, as :class:`Seconds` measures it."""
+    :data:`SECONDS_LEASE_MAX`, and at most :data:`LEASE_SHARE` of the limit; a limit
+    under ``2 * LEASE_SHARE`` is counted one request at a time, as made."""
+    return max(1, min(SECONDS_LEASE_MAX, limit // LEASE_SHARE))
 
 
 @dataclass(order=True, slots=True)
@@ -215,12 +230,13 @@ class Seconds:
         self._rate: dict[str, tuple[float, int]] = {}
         """Per subject: the decayed count of admissions, and when it was last updated."""
 
-    def want(self, subject: str, limit: int, now: int) -> int:
-        """How many admissions to lease next for ``subject`` (the request asking for the
-        lease included)."""
+    def want(self, subject: str, limit: int, now: int, waiting: int = 0) -> int:
+        """How many admissions to lease next for ``subject``: the request asking for the
+        lease, the ``waiting`` requests queued behind it, and half of what its recent
+        rate will ask for in a lease's time, at most :func:`seconds_wanted`."""
         per_second = self._decayed(subject, now) / RATE_WINDOW_S
         ahead = int(per_second * SECONDS_LEASE_US / 1_000_000 / 2)
-        return max(1, min(ahead, seconds_wanted(limit)))
+        return max(1, min(max(ahead, 1 + waiting), seconds_wanted(limit)))
 
     def take(self, subject: str, now: int) -> int | None:
         """Take one admission for ``subject``: the deadline of the lease it came from, for
@@ -270,7 +286,7 @@ class Seconds:
 
     def _decayed(self, subject: str, now: int) -> float:
         count, at = self._rate.get(subject, (0.0, now))
-        return count * math.exp(-max(0, now - at) / (RATE_WINDOW_S * 1_000_000))
+        return count * _decay((now - at) / 1_000_000)
 
     def _admitted(self, subject: str, now: int) -> None:
         self._rate[subject] = (self._decayed(subject, now) + 1.0, now)

@@ -23,7 +23,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -119,6 +119,11 @@ class Ledger:
         self.seconds = Seconds()
         """Per-second admissions leased ahead (without Redis)."""
         self._locks: dict[PoolKey, asyncio.Lock] = {}
+        self._seconds_queued: dict[str, int] = {}
+        """Per subject: requests waiting for a per-second lease."""
+        self._in_flight: dict[PoolKey, asyncio.Future[None]] = {}
+        """Leases being written, by pool (``("seconds", subject, "")`` for per-second
+        admissions): resolved once the pool has what the lease granted."""
         self._open: set[str] = set()
         """Admitted requests not yet settled: a request settles once."""
         self._queue: list[tuple[Spent, asyncio.Future[int]]] = []
@@ -195,6 +200,8 @@ class Ledger:
         token = None if per_second is None else self.seconds.take(a.subject, self._micros())
         count = None if token is not None else per_second
         try:
+            if short and await self._after_flights([s.claim.key for s in short]):
+                short = [s for s in map(self.escrow.retake, short) if s is not None]
             if short:
                 locks = [self._lock(key) for key in sorted({s.claim.key for s in short})]
                 held: list[asyncio.Lock] = []
@@ -220,14 +227,23 @@ class Ledger:
     async def _count_second(self, a: Admission, limit: int) -> None:
         """Count the request in its per-second window: from an admission another request
         leased meanwhile, or with a lease of several (:func:`seconds_wanted`)."""
-        async with self._lock(("seconds", a.subject, "")):
+        if await self._second_after_flight(a.subject) is not None:
+            return
+        async with self._seconds_lock(a.subject) as waiting:
             now = self._micros()
             if self.seconds.take(a.subject, now) is not None:
                 return
-            want = self.seconds.want(a.subject, limit, now)
+            want = self.seconds.want(a.subject, limit, now, waiting())
             script = lease_seconds(a.subject, a.now, limit, want, SECONDS_LEASE_US)
-            got = await self.driver.run(script)
-            self.seconds.leased(a.subject, got, micros(a.now) + SECONDS_LEASE_US, self._micros())
+            key = ("seconds", a.subject, "")
+            flight = self._flying(key)
+            try:
+                got = await self.driver.run(script)
+                self.seconds.leased(
+                    a.subject, got, micros(a.now) + SECONDS_LEASE_US, self._micros()
+                )
+            finally:
+                self._landed(key, flight)
 
     async def _second_in_redis(
         self, a: Admission, limiter: RedisLimiter, limit: int
@@ -239,20 +255,86 @@ class Ledger:
         token = self.seconds.take(a.subject, self._micros())
         if token is not None:
             return None, token
-        async with self._lock(("seconds", a.subject, "")):
+        token = await self._second_after_flight(a.subject)
+        if token is not None:
+            return None, token
+        async with self._seconds_lock(a.subject) as waiting:
             now = self._micros()
             token = self.seconds.take(a.subject, now)
             if token is not None:
                 return None, token
-            want = self.seconds.want(a.subject, limit, now)
+            want = self.seconds.want(a.subject, limit, now, waiting())
             if want == 1:
                 lease = await limiter.take(a)
                 self.seconds.leased(a.subject, 1, micros(a.now), self._micros())
                 return lease.slot, None
             until = micros(a.now) + SECONDS_LEASE_US
-            lease = await limiter.take(a, want, until)
-            self.seconds.leased(a.subject, lease.size, until, self._micros())
+            key = ("seconds", a.subject, "")
+            flight = self._flying(key)
+            try:
+                lease = await limiter.take(a, want, until)
+                self.seconds.leased(a.subject, lease.size, until, self._micros())
+            finally:
+                self._landed(key, flight)
             return None, until
+
+    @contextlib.contextmanager
+    def _queued_for_seconds(self, subject: str) -> Iterator[None]:
+        """Count a request waiting for a per-second lease of ``subject`` for the block."""
+        queued = self._seconds_queued
+        queued[subject] = queued.get(subject, 0) + 1
+        try:
+            yield
+        finally:
+            if queued[subject] == 1:
+                del queued[subject]
+            else:
+                queued[subject] -= 1
+
+    async def _second_after_flight(self, subject: str) -> int | None:
+        """With a per-second lease of ``subject`` being written, wait for it beside every
+        other request that does, then take an admission from it (its deadline), if one is
+        left; ``None`` at once when no lease is being written."""
+        flight = self._in_flight.get(("seconds", subject, ""))
+        if flight is None:
+            return None
+        with self._queued_for_seconds(subject):
+            await asyncio.wait((flight,))
+        return self.seconds.take(subject, self._micros())
+
+    @contextlib.asynccontextmanager
+    async def _seconds_lock(self, subject: str) -> AsyncIterator[Callable[[], int]]:
+        """The subject's per-second lock, held for the block; the block is handed how
+        many requests wait for a lease besides it, so that the lease covers them too."""
+        lock = self._lock(("seconds", subject, ""))
+        with self._queued_for_seconds(subject):
+            await lock.acquire()
+        try:
+            yield lambda: self._seconds_queued.get(subject, 0)
+        finally:
+            lock.release()
+
+    def _flying(self, key: PoolKey) -> asyncio.Future[None]:
+        """Mark a lease of ``key`` as being written; :meth:`_landed` ends it."""
+        flight: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = flight
+        return flight
+
+    def _landed(self, key: PoolKey, flight: asyncio.Future[None]) -> None:
+        """The lease of ``key`` is written (or failed): wake every request waiting for it."""
+        if self._in_flight.get(key) is flight:
+            del self._in_flight[key]
+        _resolve(flight)
+
+    async def _after_flights(self, keys: list[PoolKey]) -> bool:
+        """Wait for the leases of ``keys`` being written, if any, beside every other
+        request that does: they all take from them in the same turn of the loop, instead
+        of one lock hand-over per turn. Whether there were any."""
+        flights = {flight for key in keys if (flight := self._in_flight.get(key)) is not None}
+        if not flights:
+            return False
+        await asyncio.wait(flights)
+        return True
 
     def _micros(self) -> int:
         """Now on the clock per-second windows are stamped with, in microseconds."""
@@ -265,10 +347,23 @@ class Ledger:
         pending = list(short)
         seconds = None
         if per_second is not None:
-            seconds = (per_second, self.seconds.want(a.subject, per_second, self._micros()))
+            waiting = self._seconds_queued.get(a.subject, 0)
+            want = self.seconds.want(a.subject, per_second, self._micros(), waiting)
+            seconds = (per_second, want)
         until = micros(a.now) + SECONDS_LEASE_US
+        keys = [s.claim.key for s in pending]
+        if seconds is not None:
+            keys.append(("seconds", a.subject, ""))
+        flights = [(key, self._flying(key)) for key in keys]
 
         def written(done: asyncio.Future[tuple[list[int], int]]) -> None:
+            try:
+                cover(done)
+            finally:
+                for key, flight in flights:
+                    self._landed(key, flight)
+
+        def cover(done: asyncio.Future[tuple[list[int], int]]) -> None:
             if done.cancelled() or done.exception() is not None:
                 return
             grants, counted = done.result()

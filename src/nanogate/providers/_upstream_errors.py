@@ -359,10 +359,12 @@ class FilterWatch:
         self._produced = False
 
     def see(self, chunk: Mapping[str, Any]) -> None:
+        if self._produced:
+            return  # a filter after some output ends an answer; it is not an error
         for choice in chunk.get("choices") or ():
-            if not self._produced and _has_output(choice.get("delta") or {}):
+            if _has_output(choice.get("delta") or {}):
                 self._produced = True
-            if choice.get("finish_reason") == "content_filter" and not self._produced:
+            elif choice.get("finish_reason") == "content_filter":
                 raise content_filtered()
 
 

@@ -12,6 +12,14 @@ from nanogate.errors import GatewayError
 Event = tuple[str, dict[str, Any]]
 
 
+def _finishes(chunk: dict[str, Any]) -> bool:
+    """Whether a choice of ``chunk`` ends (has a finish reason)."""
+    for choice in chunk.get("choices") or ():
+        if choice.get("finish_reason"):
+            return True
+    return False
+
+
 class ChatWriter:
     """Chat completions: chunks pass through with the public model id.
 
@@ -36,10 +44,10 @@ class ChatWriter:
         if usage_only and not self.include_usage:
             return b""
         chunk["model"] = self.model
-        if usage_only or any(c.get("finish_reason") for c in chunk.get("choices") or ()):
+        if usage_only or _finishes(chunk):
             self._tail.append(chunk)
             return b""
-        return sse_frame(orjson.dumps(chunk))
+        return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
     def finish(self, pricing: dict[str, Any]) -> bytes:
         if self._tail:

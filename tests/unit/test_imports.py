@@ -96,19 +96,16 @@ def test_account_commands_on_a_current_schema_load_no_sqlalchemy(tmp_path: Path)
     assert shown["id"] == account["id"] and shown["balance_usd"] == "2.50"
     loaded = set(done.stderr.split())
     assert sorted(m for m in loaded if m.split(".")[0] in ("sqlalchemy", "alembic")) == []
-    looked_up = subprocess.run(
-        [sys.executable, "-c", PROBE, "requests", "show", "req_unknown", "--config", str(config)],
-        capture_output=True,
-        text=True,
-    )
-    assert "no request 'req_unknown'" in looked_up.stderr
-    loaded = set(looked_up.stderr.split())
-    assert sorted(m for m in loaded if m.split(".")[0] in ("sqlalchemy", "alembic")) == []
-    payment = subprocess.run(
-        [sys.executable, "-c", PROBE, "payments", "show", "pay_unknown", "--config", str(config)],
-        capture_output=True,
-        text=True,
-    )
-    assert "no payment 'pay_unknown'" in payment.stderr
-    loaded = set(payment.stderr.split())
-    assert sorted(m for m in loaded if m.split(".")[0] in ("sqlalchemy", "alembic")) == []
+    for group, missing in (
+        ("requests", "request 'req_unknown'"),
+        ("payments", "payment 'pay_unknown'"),
+    ):
+        looked_up = subprocess.run(
+            [sys.executable, "-c", PROBE, group, "show", missing.split("'")[1]]
+            + ["--config", str(config)],
+            capture_output=True,
+            text=True,
+        )
+        assert f"no {missing}" in looked_up.stderr
+        loaded = set(looked_up.stderr.split())
+        assert sorted(m for m in loaded if m.split(".")[0] in ("sqlalchemy", "alembic")) == []

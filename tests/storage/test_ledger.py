@@ -15,7 +15,15 @@ import asyncpg
 import pytest
 from tests.helpers import wait_until_async
 
-from nanogate.billing import Admission, Book, Ledger, Limits, RedisLimiter, connect_redis
+from nanogate.billing import (
+    Admission,
+    Book,
+    Hold,
+    Ledger,
+    Limits,
+    RedisLimiter,
+    connect_redis,
+)
 from nanogate.core import new_id
 from nanogate.errors import (
     DailyRequestLimitExceeded,
@@ -391,6 +399,77 @@ async def test_requests_short_of_a_lease_being_written_take_from_it_together(
         assert driver.extends == 1
         for hold in [first.result(), *(other.result() for other in others)]:
             await ledger.release(hold, "test")
+    finally:
+        await ledger.close()
+
+
+class HeldSeconds(Counting):
+    """A driver that holds per-second leases until ``gate`` opens."""
+
+    def __init__(self, driver: Any, gate: asyncio.Event) -> None:
+        super().__init__(driver)
+        self.gate = gate
+        self.leases: list[int] = []
+
+    async def run(self, script: Any, *, undo: Any = None) -> Any:
+        if getattr(script, "__name__", "") != "lease_seconds":
+            return await super().run(script, undo=undo)
+        await self.gate.wait()
+        leased = await super().run(script, undo=undo)
+        self.leases.append(leased)
+        return leased
+
+
+def _leasing(task: asyncio.Future[Any]) -> bool:
+    """Whether ``task`` is the request writing a per-second lease: its chain of awaited
+    coroutines passes through the ledger's lease writer."""
+    awaited: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
+    while awaited is not None:
+        code = getattr(awaited, "cr_code", None) or getattr(awaited, "ag_code", None)
+        if code is not None and code.co_name == "_lease_seconds":
+            return True
+        awaited = getattr(awaited, "cr_await", None)
+    return False
+
+
+async def test_a_per_second_lease_outlives_the_request_that_asked_for_it(
+    store: SQLStore,
+) -> None:
+    """A request that goes away while its per-second lease is written leaves the lease to
+    the requests waiting for it: none of its admissions is lost to the second (the
+    limit's 800 are all admitted, the one the cancelled request never used included)."""
+    gate = asyncio.Event()
+    driver = HeldSeconds(store.fast, gate)
+    ledger = Ledger(driver, clock=lambda: NOW)  # type: ignore[arg-type]
+    limits = Limits(rps=800)
+    subject = f"key:{new_id('k')}"
+
+    def admit(request: str) -> asyncio.Future[Hold]:
+        return asyncio.ensure_future(ledger.admit(Admission(request, subject, NOW, limits)))
+
+    try:
+        first = admit("req_0")
+        await wait_until_async(lambda: _true(bool(ledger._in_flight)), "the first lease")
+        waiting = [admit(f"req_{i}") for i in range(1, 101)]
+        await asyncio.sleep(0.01)
+        gate.set()  # the first lease (of one) lands, and the next is written for the rest
+        gate.clear()
+        await wait_until_async(
+            lambda: _true(any(_leasing(task) for task in waiting)), "the second lease"
+        )
+        (leaser,) = [task for task in waiting if _leasing(task)]
+        leaser.cancel()
+        gate.set()
+        answers = await asyncio.gather(first, *waiting, return_exceptions=True)
+        admitted = sum(not isinstance(answer, BaseException) for answer in answers)
+        assert admitted == 100 and leaser.cancelled()
+        for i in range(1000, 2000):
+            try:
+                await ledger.admit(Admission(f"req_{i}", subject, NOW, limits))
+            except RateLimitExceeded:
+                break
+            admitted += 1
+        assert admitted == 800
     finally:
         await ledger.close()
 

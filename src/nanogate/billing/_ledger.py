@@ -235,15 +235,7 @@ class Ledger:
                 return
             want = self.seconds.want(a.subject, limit, now, waiting())
             script = lease_seconds(a.subject, a.now, limit, want, SECONDS_LEASE_US)
-            key = ("seconds", a.subject, "")
-            flight = self._flying(key)
-            try:
-                got = await self.driver.run(script)
-                self.seconds.leased(
-                    a.subject, got, micros(a.now) + SECONDS_LEASE_US, self._micros()
-                )
-            finally:
-                self._landed(key, flight)
+            await self._lease_seconds(a, self.driver.run(script), micros(a.now) + SECONDS_LEASE_US)
 
     async def _second_in_redis(
         self, a: Admission, limiter: RedisLimiter, limit: int
@@ -269,14 +261,37 @@ class Ledger:
                 self.seconds.leased(a.subject, 1, micros(a.now), self._micros())
                 return lease.slot, None
             until = micros(a.now) + SECONDS_LEASE_US
-            key = ("seconds", a.subject, "")
-            flight = self._flying(key)
+
+            async def leased() -> int:
+                return (await limiter.take(a, want, until)).size
+
+            await self._lease_seconds(a, leased(), until)
+            return None, until
+
+    async def _lease_seconds(self, a: Admission, lease: Awaitable[int], until: int) -> None:
+        """Write a per-second lease for ``a`` (``lease`` gives the admissions written,
+        usable until ``until``), the first of them this request's. The lease is this
+        process's whatever happens to the request: one that goes away while it is written
+        leaves all of it to the others, who wait for it meanwhile."""
+        key = ("seconds", a.subject, "")
+        flight = self._flying(key)
+        gone = False
+
+        def written(done: asyncio.Future[int]) -> None:
             try:
-                lease = await limiter.take(a, want, until)
-                self.seconds.leased(a.subject, lease.size, until, self._micros())
+                if not done.cancelled() and done.exception() is None:
+                    used = 0 if gone else 1
+                    self.seconds.leased(a.subject, done.result(), until, self._micros(), used)
             finally:
                 self._landed(key, flight)
-            return None, until
+
+        task = asyncio.ensure_future(lease)
+        task.add_done_callback(written)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            gone = True
+            raise
 
     @contextlib.contextmanager
     def _queued_for_seconds(self, subject: str) -> Iterator[None]:

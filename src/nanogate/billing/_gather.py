@@ -45,7 +45,7 @@ class Gathering:
         """How long a batch of ``queued`` settlements waits for more, with ``in_flight``
         admitted requests not yet settled: 0 when none is in flight, when the batch is
         full, or when fewer than one more settlement is expected within the window."""
-        if in_flight == 0 or queued >= MAX_GATHERED or self.gap_s >= self.window_s:
+        if self.full(queued, in_flight) or self.gap_s >= self.window_s:
             return 0.0
         return self.window_s
 

@@ -270,25 +270,36 @@ class Ledger:
 
     async def _lease_seconds(self, a: Admission, lease: Awaitable[int], until: int) -> None:
         """Write a per-second lease for ``a`` (``lease`` gives the admissions written,
-        usable until ``until``), the first of them this request's. The lease is this
-        process's whatever happens to the request: one that goes away while it is written
-        leaves all of it to the others, who wait for it meanwhile."""
-        key = ("seconds", a.subject, "")
-        flight = self._flying(key)
+        usable until ``until``), the first of them this request's (see
+        :meth:`_write_lease`: one that goes away meanwhile leaves all of it to others)."""
+
+        def record(got: int, gone: bool) -> None:
+            self.seconds.leased(a.subject, got, until, self._micros(), 0 if gone else 1)
+
+        await self._write_lease([("seconds", a.subject, "")], lease, record)
+
+    async def _write_lease(
+        self, keys: list[PoolKey], lease: Awaitable[T], record: Callable[[T, bool], None]
+    ) -> T:
+        """Write a lease of ``keys`` in a task of its own, and hand what was written to
+        ``record``, told whether the request that asked for it went away meanwhile. The
+        lease is this process's whatever happens to that request; the requests waiting
+        for ``keys`` (:meth:`_after_flights`) wake once it is recorded, or has failed."""
+        flights = [(key, self._flying(key)) for key in keys]
         gone = False
 
-        def written(done: asyncio.Future[int]) -> None:
+        def written(done: asyncio.Future[T]) -> None:
             try:
                 if not done.cancelled() and done.exception() is None:
-                    used = 0 if gone else 1
-                    self.seconds.leased(a.subject, done.result(), until, self._micros(), used)
+                    record(done.result(), gone)
             finally:
-                self._landed(key, flight)
+                for key, flight in flights:
+                    self._landed(key, flight)
 
         task = asyncio.ensure_future(lease)
         task.add_done_callback(written)
         try:
-            await asyncio.shield(task)
+            return await asyncio.shield(task)
         except asyncio.CancelledError:
             gone = True
             raise
@@ -358,7 +369,6 @@ class Ledger:
     async def _extend(self, a: Admission, short: list[Shortfall], per_second: int | None) -> None:
         """Lease what ``short`` needs. The lease is this process's whatever happens to the
         request: one that goes away while it is written finds the lease in the pool."""
-        state = {"gone": False, "covered": False}
         pending = list(short)
         seconds = None
         if per_second is not None:
@@ -369,41 +379,28 @@ class Ledger:
         keys = [s.claim.key for s in pending]
         if seconds is not None:
             keys.append(("seconds", a.subject, ""))
-        flights = [(key, self._flying(key)) for key in keys]
+        covered = False
 
-        def written(done: asyncio.Future[tuple[list[int], int]]) -> None:
-            try:
-                cover(done)
-            finally:
-                for key, flight in flights:
-                    self._landed(key, flight)
-
-        def cover(done: asyncio.Future[tuple[list[int], int]]) -> None:
-            if done.cancelled() or done.exception() is not None:
-                return
-            grants, counted = done.result()
+        def cover(written: tuple[list[int], int], gone: bool) -> None:
+            nonlocal covered
+            grants, counted = written
             # the grant is added to the pool, never the database's amount: a settlement
             # batch committed meanwhile has shrunk that already, and shrinks the pool
             # when its writer resumes
             for shortfall, granted in zip(pending, grants, strict=True):
                 self.escrow.covered(shortfall, granted)
-                if state["gone"]:
+                if gone:
                     self.escrow.untake(shortfall.claim.key, shortfall.taking)
             # one admission counted is this request's, unless it went away meanwhile
             if counted:
-                used = 0 if state["gone"] else 1
-                self.seconds.leased(a.subject, counted, until, self._micros(), used)
-            state["covered"] = True
+                self.seconds.leased(a.subject, counted, until, self._micros(), 0 if gone else 1)
+            covered = True
 
-        task = asyncio.ensure_future(
-            self.driver.run(extend(self.instance, pending, a.now, a, seconds))
-        )
-        task.add_done_callback(written)
+        lease = self.driver.run(extend(self.instance, pending, a.now, a, seconds))
         try:
-            await asyncio.shield(task)
+            await self._write_lease(keys, lease, cover)
         except asyncio.CancelledError:
-            state["gone"] = True
-            if state["covered"]:
+            if covered:
                 short.clear()  # the caller gives back all it claimed
             raise
         short.clear()  # covered: nothing of the claims is left to take

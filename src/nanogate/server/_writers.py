@@ -47,7 +47,7 @@ class ChatWriter:
         if usage_only or _finishes(chunk):
             self._tail.append(chunk)
             return b""
-        return b"data: " + orjson.dumps(chunk) + b"\n\n"
+        return sse_frame(orjson.dumps(chunk))
 
     def finish(self, pricing: dict[str, Any]) -> bytes:
         if self._tail:

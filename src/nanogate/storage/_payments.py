@@ -6,7 +6,7 @@ Every change of a payment's status is one conditional ``UPDATE`` (``WHERE status
 
 Reads are scripts for the fast driver (:mod:`nanogate.storage._fast`), so that
 ``nanogate payments show`` needs neither SQLAlchemy nor Alembic; writes go through
-SQLAlchemy, which the store loads when it is made.
+SQLAlchemy, which each writing method imports on first use.
 """
 
 from __future__ import annotations

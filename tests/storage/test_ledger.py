@@ -710,6 +710,41 @@ async def test_leased_seconds_never_let_a_sliding_second_exceed_the_limit(
         await close(*ledgers)
 
 
+@pytest.mark.parametrize("limit", [10**6, 40_000], ids=["far-below", "near"])
+async def test_a_busy_key_far_below_its_limit_has_its_next_lease_written_ahead(
+    store: SQLStore, limiter: RedisLimiter | None, limit: int
+) -> None:
+    """5,000 requests a second for a key allowed a million: once its rate is known, the
+    next per-second lease is written before the last runs out, so requests find their
+    admission leased (at most 8 of 3,000 lease for themselves, while its rate is
+    learnt), and no second holds
+    more than the limit. Near the limit (40,000: 5,000 is an eighth), nothing is written
+    ahead: each lease is written by a request that found none."""
+    now = [NOW]
+    ledger = Ledger(store.fast, clock=lambda: now[0], limiter=limiter)
+    subject = f"key:{new_id('k')}"
+    leased = ledger.seconds.leased
+    for_themselves = 0
+
+    def counting(subject: str, size: int, until: int, now: int, used: int = 1) -> None:
+        nonlocal for_themselves
+        for_themselves += used
+        leased(subject, size, until, now, used)
+
+    ledger.seconds.leased = counting  # type: ignore[method-assign]
+    try:
+        for i in range(3000):
+            now[0] += timedelta(microseconds=200)
+            await ledger.admit(Admission(f"req_{i}", subject, now[0], Limits(rps=limit)))
+            await asyncio.sleep(0)  # what is written ahead runs between requests
+        if limit == 10**6:
+            assert for_themselves <= 8  # while its rate builds up; 21 without leasing ahead
+        else:
+            assert for_themselves >= 3000 // 256
+    finally:
+        await ledger.close()
+
+
 async def test_a_refused_request_gives_its_leased_second_back(
     store: SQLStore, limiters: Callable[[], RedisLimiter | None]
 ) -> None:

@@ -17,6 +17,7 @@ from nanogate.billing import (
     seconds_until_midnight,
     usage_tokens,
 )
+from nanogate.billing._calendar import micros
 from nanogate.routing import Model
 from nanogate.storage._fast import _positional
 
@@ -101,6 +102,26 @@ def test_daily_windows_are_utc_days() -> None:
     late = datetime(2026, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
     assert day_of(late) == "2026-03-02"
     assert second_of(datetime(1970, 1, 1, 0, 0, 5, 900_000, tzinfo=UTC)) == 5
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(1970, 1, 1, tzinfo=UTC), 0),
+        (datetime(1970, 1, 1, 0, 0, 1, 1, tzinfo=UTC), 1_000_001),
+        (datetime(2026, 3, 1, 12, 0, 0, 999_999, tzinfo=UTC), 1_772_366_400_999_999),
+        (
+            datetime(2026, 3, 1, 7, 0, 0, 999_999, tzinfo=timezone(timedelta(hours=-5))),
+            1_772_366_400_999_999,
+        ),
+        (datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC), -1_000_000),
+    ],
+)
+def test_the_per_second_log_counts_exact_microseconds_since_the_epoch(
+    moment: datetime, expected: int
+) -> None:
+    """The per-second log's time: whole microseconds since 1970 UTC, exact at any offset."""
+    assert micros(moment) == expected
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from nanogate.billing._escrow import (
     BALANCE,
     LEASE_HOLDS,
+    SECONDS_LEASE_US,
+    SECONDS_ROOMY_LEASE_US,
     Claim,
     Escrow,
     Seconds,
@@ -148,22 +150,55 @@ def test_the_earliest_lease_is_used_first_and_given_back_to_its_own_deadline() -
 def test_leases_follow_the_recent_rate() -> None:
     """A lease is half of what the subject was admitted in a lease's time at its recent
     rate: one at a time below 40 a second, more when busier, at most the limit's cap;
-    after a lull the rate, and the lease, fall back to one. Requests waiting for the
-    lease are added to it, within the cap."""
+    after a lull the rate, and the lease, fall back to one. Far below the limit (a
+    sixteenth of it or less), a lease is all of what the subject asks for in 250 ms.
+    Requests waiting for the lease are added to it, within the cap."""
     seconds = Seconds()
     assert seconds.want("key:k", limit=10**6, now=0) == 1
     for i in range(300):  # 30 a second for 10 s
         seconds.leased("key:k", 1, until=0, now=i * 33_333)
-    assert seconds.want("key:k", limit=10**6, now=10_000_000) == 1
+    assert seconds.want("key:k", limit=400, now=10_000_000) == 1
+    assert seconds.want("key:k", limit=10**6, now=10_000_000) == 7  # far below: 30/s × 250 ms
     for i in range(2000):  # 2,000 a second for 1 s
         seconds.leased("key:k", 1, until=0, now=10_000_000 + i * 500)
-    busy = seconds.want("key:k", limit=10**6, now=11_000_000)
-    assert busy == 49  # about half of 2,000/s over 50 ms
-    assert seconds.want("key:k", limit=400, now=11_000_000) == 49
+    assert seconds.want("key:k", limit=400, now=11_000_000) == 49  # half of 2,000/s × 50 ms
     assert seconds.want("key:k", limit=40, now=11_000_000) == 5
+    assert seconds.want("key:k", limit=40_000, now=11_000_000) == 256  # far below: capped
     assert seconds.want("key:k", limit=10**6, now=13_000_000) == 1  # 2 s later
     assert seconds.want("key:k", limit=10**6, now=13_000_000, waiting=9) == 10
     assert seconds.want("key:k", limit=40, now=13_000_000, waiting=9) == 5
+
+
+def test_leases_far_below_the_limit_last_longer() -> None:
+    """A lease stays usable for 50 ms; for a subject far below its limit (its rate here
+    a sixteenth of the limit or less), for 250 ms: what it keeps from others is then a
+    sliver of the limit."""
+    seconds = Seconds()
+    for i in range(2000):  # 2,000 a second for 1 s
+        seconds.leased("key:k", 1, until=0, now=i * 500)
+    assert seconds.lease_us("key:k", limit=10_000, now=1_000_000) == SECONDS_LEASE_US
+    assert seconds.lease_us("key:k", limit=40_000, now=1_000_000) == SECONDS_ROOMY_LEASE_US
+    assert seconds.lease_us("key:quiet", limit=16, now=1_000_000) == SECONDS_ROOMY_LEASE_US
+
+
+def test_the_next_lease_is_written_ahead_when_a_quarter_is_left() -> None:
+    """Far below its limit, a subject whose last lease was of several (8 or more) and
+    has a quarter of it left, or less, wants its next lease written ahead; never near
+    the limit, never for leases of one, nor while more is left."""
+    seconds = Seconds()
+    for i in range(2000):  # 2,000 a second for 1 s
+        seconds.leased("key:k", 1, until=0, now=i * 500)
+    now = 1_000_000
+    seconds.leased("key:k", 100, until=now + 250_000, now=now, used=0)
+    for _ in range(74):
+        assert seconds.take("key:k", now) is not None
+    assert not seconds.running_low("key:k", limit=10**6, now=now)  # 26 left of 100: not yet
+    assert seconds.take("key:k", now) is not None
+    assert seconds.running_low("key:k", limit=10**6, now=now)
+    assert not seconds.running_low("key:k", limit=10_000, now=now)  # near the limit
+    assert seconds.running_low("key:k", limit=10**6, now=now + 250_000)  # expired: none left
+    seconds.leased("key:small", 4, until=now + 250_000, now=now, used=4)
+    assert not seconds.running_low("key:small", limit=10**6, now=now)
 
 
 def test_expired_leases_and_quiet_subjects_are_forgotten() -> None:

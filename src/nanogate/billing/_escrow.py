@@ -197,8 +197,24 @@ lease, or not at all: each is stamped in the database as made at the lease's end
 more of a second an unused admission keeps from everyone."""
 
 
+SECONDS_ROOMY_LEASE_US = 250_000
+"""How long per-second admissions leased ahead stay usable for a subject far below its
+limit here (see :data:`ROOMY_SHARE`): 250 ms. The admissions a lease keeps from
+others are a sliver of the limit, so a longer lease costs no one anything, and it
+makes a busy key's count one transaction in hundreds of requests."""
+
+ROOMY_SHARE = 16
+"""A subject is far below its per-second limit here while its recent rate in this
+process is at most this fraction of the limit. Its leases are then the whole of what
+it asks for in :data:`SECONDS_ROOMY_LEASE_US`, and the next is written ahead, before
+the last runs out (:meth:`Seconds.running_low`)."""
+
 SECONDS_LEASE_MAX = 256
 """The most per-second admissions leased at once, whatever the limit."""
+
+
+PREFETCH_FROM = 8
+"""Leases of fewer admissions than this are not written ahead."""
 
 
 def seconds_wanted(limit: int) -> int:
@@ -229,14 +245,38 @@ class Seconds:
         self._leases: dict[str, list[_Admissions]] = {}
         self._rate: dict[str, tuple[float, int]] = {}
         """Per subject: the decayed count of admissions, and when it was last updated."""
+        self._sizes: dict[str, int] = {}
+        """Per subject: the size of its last lease."""
 
     def want(self, subject: str, limit: int, now: int, waiting: int = 0) -> int:
         """How many admissions to lease next for ``subject``: the request asking for the
         lease, the ``waiting`` requests queued behind it, and half of what its recent
-        rate will ask for in a lease's time, at most :func:`seconds_wanted`."""
+        rate will ask for in a lease's time (all of it, far below the limit), at most
+        :func:`seconds_wanted`."""
         per_second = self._decayed(subject, now) / RATE_WINDOW_S
-        ahead = int(per_second * SECONDS_LEASE_US / 1_000_000 / 2)
+        if per_second * ROOMY_SHARE <= limit:
+            ahead = int(per_second * SECONDS_ROOMY_LEASE_US / 1_000_000)
+        else:
+            ahead = int(per_second * SECONDS_LEASE_US / 1_000_000 / 2)
         return max(1, min(max(ahead, 1 + waiting), seconds_wanted(limit)))
+
+    def lease_us(self, subject: str, limit: int, now: int) -> int:
+        """How long the next lease of ``subject`` stays usable: :data:`SECONDS_LEASE_US`,
+        or :data:`SECONDS_ROOMY_LEASE_US` while the subject is far below ``limit``."""
+        per_second = self._decayed(subject, now) / RATE_WINDOW_S
+        return SECONDS_ROOMY_LEASE_US if per_second * ROOMY_SHARE <= limit else SECONDS_LEASE_US
+
+    def running_low(self, subject: str, limit: int, now: int) -> bool:
+        """Whether to write the next lease of ``subject`` ahead, before a request finds
+        none: it is far below ``limit``, its last lease was of several, and what its
+        leases have left is a quarter of that or less."""
+        last = self._sizes.get(subject, 0)
+        if last < PREFETCH_FROM:
+            return False
+        left = sum(lease.left for lease in self._leases.get(subject, ()) if lease.until > now)
+        if left * 4 > last:
+            return False
+        return self._decayed(subject, now) / RATE_WINDOW_S * ROOMY_SHARE <= limit
 
     def take(self, subject: str, now: int) -> int | None:
         """Take one admission for ``subject``: the deadline of the lease it came from, for
@@ -269,6 +309,7 @@ class Seconds:
         (by the request that leased them), the rest to be used before ``until``."""
         for _ in range(used):
             self._admitted(subject, now)
+        self._sizes[subject] = size
         if size > used:
             insort(self._leases.setdefault(subject, []), _Admissions(until, size - used))
 
@@ -283,6 +324,7 @@ class Seconds:
         quiet = now - int(RATE_WINDOW_S * 20 * 1_000_000)
         for subject in [s for s, (_, at) in self._rate.items() if at < quiet]:
             del self._rate[subject]
+            self._sizes.pop(subject, None)
 
     def _decayed(self, subject: str, now: int) -> float:
         count, at = self._rate.get(subject, (0.0, now))

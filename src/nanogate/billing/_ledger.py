@@ -57,6 +57,7 @@ from nanogate.billing._scripts import (
     sweep,
 )
 from nanogate.core import new_id
+from nanogate.errors import GatewayError
 from nanogate.storage import Driver, Script
 
 if TYPE_CHECKING:
@@ -131,6 +132,8 @@ class Ledger:
         self._gathering = Gathering()
         self._gathered: asyncio.Future[None] | None = None
         """Set while a batch waits for more settlements; resolved to write it."""
+        self._ahead: set[asyncio.Future[int]] = set()
+        """Per-second leases being written ahead (:meth:`_lease_ahead`)."""
 
     async def _committed(
         self, script: Script[T], undo: Callable[[T], Awaitable[None]] | None = None
@@ -197,7 +200,12 @@ class Ledger:
         extended meanwhile takes from it and goes on without waiting again."""
         now = time.monotonic()
         short = self.escrow.take(claims, now)
-        token = None if per_second is None else self.seconds.take(a.subject, self._micros())
+        token = None
+        if per_second is not None:
+            at = self._micros()
+            token = self.seconds.take(a.subject, at)
+            if token is not None and self.seconds.running_low(a.subject, per_second, at):
+                self._lease_ahead(a, per_second, at)
         count = None if token is not None else per_second
         try:
             if short and await self._after_flights([s.claim.key for s in short]):
@@ -234,8 +242,9 @@ class Ledger:
             if self.seconds.take(a.subject, now) is not None:
                 return
             want = self.seconds.want(a.subject, limit, now, waiting())
-            script = lease_seconds(a.subject, a.now, limit, want, SECONDS_LEASE_US)
-            await self._lease_seconds(a, self.driver.run(script), micros(a.now) + SECONDS_LEASE_US)
+            valid_us = self.seconds.lease_us(a.subject, limit, now)
+            script = lease_seconds(a.subject, a.now, limit, want, valid_us)
+            await self._lease_seconds(a, self.driver.run(script), micros(a.now) + valid_us)
 
     async def _second_in_redis(
         self, a: Admission, limiter: RedisLimiter, limit: int
@@ -244,8 +253,11 @@ class Ledger:
         earlier request of this process (its lease's deadline, to give back here), or
         the request's own slot in Redis (to give back there), or a new lease of several
         for a busy subject, whose first is this request's."""
-        token = self.seconds.take(a.subject, self._micros())
+        at = self._micros()
+        token = self.seconds.take(a.subject, at)
         if token is not None:
+            if self.seconds.running_low(a.subject, limit, at):
+                self._lease_ahead(a, limit, at)
             return None, token
         token = await self._second_after_flight(a.subject)
         if token is not None:
@@ -260,13 +272,48 @@ class Ledger:
                 lease = await limiter.take(a)
                 self.seconds.leased(a.subject, 1, micros(a.now), self._micros())
                 return lease.slot, None
-            until = micros(a.now) + SECONDS_LEASE_US
-
-            async def leased() -> int:
-                return (await limiter.take(a, want, until)).size
-
-            await self._lease_seconds(a, leased(), until)
+            until = micros(a.now) + self.seconds.lease_us(a.subject, limit, now)
+            await self._lease_seconds(a, self._leased_in_redis(limiter, a, want, until), until)
             return None, until
+
+    @staticmethod
+    async def _leased_in_redis(limiter: RedisLimiter, a: Admission, want: int, until: int) -> int:
+        """Lease up to ``want`` admissions of ``a``'s subject in Redis, usable until
+        ``until``: how many were leased."""
+        return (await limiter.take(a, want, until)).size
+
+    def _lease_ahead(self, a: Admission, limit: int, now: int) -> None:
+        """Write the next per-second lease of ``a``'s subject in the background, before
+        its leases run out (:meth:`Seconds.running_low`): the requests that would have
+        found none take from it instead, and those that come while it is written wait
+        for it beside each other. None of it is any request's; a lease refused (the
+        second is full) or failed leaves the requests to count themselves."""
+        key: PoolKey = ("seconds", a.subject, "")
+        if key in self._in_flight or self._lock(key).locked():
+            return
+        want = self.seconds.want(a.subject, limit, now)
+        until = micros(a.now) + self.seconds.lease_us(a.subject, limit, now)
+        lease: Awaitable[int]
+        if self.limiter is None:
+            valid_us = until - micros(a.now)
+            lease = self.driver.run(lease_seconds(a.subject, a.now, limit, want, valid_us))
+        else:
+            lease = self._leased_in_redis(self.limiter, a, want, until)
+
+        def record(got: int, gone: bool) -> None:
+            self.seconds.leased(a.subject, got, until, self._micros(), used=0)
+
+        task = asyncio.ensure_future(self._write_lease([key], lease, record))
+        self._ahead.add(task)
+        task.add_done_callback(self._wrote_ahead)
+
+    def _wrote_ahead(self, task: asyncio.Future[int]) -> None:
+        self._ahead.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and not isinstance(exc, GatewayError):
+            log.warning("a per-second lease written ahead failed: %s", exc)
 
     async def _lease_seconds(self, a: Admission, lease: Awaitable[int], until: int) -> None:
         """Write a per-second lease for ``a`` (``lease`` gives the admissions written,
@@ -371,11 +418,14 @@ class Ledger:
         request: one that goes away while it is written finds the lease in the pool."""
         pending = list(short)
         seconds = None
-        if per_second is not None:
-            waiting = self._seconds_queued.get(a.subject, 0)
-            want = self.seconds.want(a.subject, per_second, self._micros(), waiting)
-            seconds = (per_second, want)
         until = micros(a.now) + SECONDS_LEASE_US
+        if per_second is not None:
+            now = self._micros()
+            waiting = self._seconds_queued.get(a.subject, 0)
+            want = self.seconds.want(a.subject, per_second, now, waiting)
+            valid_us = self.seconds.lease_us(a.subject, per_second, now)
+            seconds = (per_second, want, valid_us)
+            until = micros(a.now) + valid_us
         keys = [s.claim.key for s in pending]
         if seconds is not None:
             keys.append(("seconds", a.subject, ""))
@@ -613,6 +663,8 @@ class Ledger:
         with contextlib.suppress(Exception):
             while self._writer is not None:
                 await asyncio.shield(self._writer)
+        if self._ahead:
+            await asyncio.wait(self._ahead)
         with contextlib.suppress(Exception):
             parts = self.escrow.everything()
             if parts:

@@ -24,7 +24,6 @@ from nanogate.billing._escrow import (
     BALANCE,
     LEASE_SHARE,
     REQUESTS,
-    SECONDS_LEASE_US,
     USD,
     PoolKey,
     Shortfall,
@@ -160,19 +159,19 @@ def extend(
     shortfalls: list[Shortfall],
     now: datetime,
     request: Admission,
-    per_second: tuple[int, int] | None = None,
+    per_second: tuple[int, int, int] | None = None,
 ) -> Script[tuple[list[int], int]]:
     """Lease at least each shortfall (and up to what it wants, within a share of what is
     left) to ``owner``, and count ``per_second`` if given: up to ``want`` admissions of a
-    per-second ``(limit, want)`` (see :func:`lease_seconds`). Returns each grant, in the
+    per-second ``(limit, want, valid_us)`` (see :func:`lease_seconds`). Returns each grant, in the
     order of ``shortfalls``, and the per-second admissions counted (0 if none). Leases
     are taken in :func:`lock_order`. Refusals, first match: the per-second window,
     ``daily_rpd_limit_exceeded``, ``daily_usd_limit_exceeded``,
     ``insufficient_balance``; a refusal rolls back every lease this request asked for."""
     seconds = 0
     if per_second is not None:
-        limit, want = per_second
-        seconds = yield from lease_seconds(request.subject, now, limit, want, SECONDS_LEASE_US)
+        limit, want, valid_us = per_second
+        seconds = yield from lease_seconds(request.subject, now, limit, want, valid_us)
     grants = [0] * len(shortfalls)
     for index in sorted(range(len(shortfalls)), key=lambda i: lock_order(shortfalls[i].claim.key)):
         shortfall = shortfalls[index]

@@ -36,10 +36,10 @@ def nano_to_usd(nano: int) -> Decimal:
 
 def format_usd(nano: int, places: int = 2) -> str:
     """Dollars as a plain decimal string with at least ``places`` decimals, e.g. ``"5.00"``."""
-    text = format(nano_to_usd(nano), "f")
-    whole, _, frac = text.partition(".")
-    frac = frac.rstrip("0").ljust(places, "0")
-    return f"{whole}.{frac}" if frac else whole
+    whole, part = divmod(abs(nano), NANO_PER_USD)
+    frac = f"{part:09d}".rstrip("0").ljust(places, "0") if part else "0" * places
+    sign = "-" if nano < 0 else ""
+    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
 
 
 @lru_cache(maxsize=1024)

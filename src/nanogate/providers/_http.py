@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from nanogate._deadline import Deadline
 from nanogate.config import ProviderSettings
 from nanogate.core import Secrets, SSEDecoder, SSEEvent, url_secrets
 from nanogate.errors import GatewayError
@@ -121,7 +122,7 @@ class UpstreamHTTP:
         Transport failures propagate as they are: call inside
         :func:`~nanogate.providers._upstream_errors.upstream_errors`.
         """
-        async with asyncio.timeout(self._timeout_s):
+        with Deadline(self._timeout_s):
             response = await self._send(path, body, request_id, credential, None)
             try:
                 payload = await response.read()

@@ -181,10 +181,11 @@ class Charge:
     def pricing(self) -> dict[str, Any]:
         """``x_nanogpt_pricing``: what the request was charged, and for how many tokens."""
         record = self.ctx.record
+        charged = _usd(self.charged)
         return {
-            "amount": _usd(self.charged),
+            "amount": charged,
             "currency": "USD",
-            "cost": _usd(self.charged),
+            "cost": charged,
             "paymentSource": "balance" if self.run is None else "x402",
             "inputTokens": record.input_tokens or 0,
             "outputTokens": record.output_tokens or 0,

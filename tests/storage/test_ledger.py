@@ -474,6 +474,43 @@ async def test_a_per_second_lease_outlives_the_request_that_asked_for_it(
         await ledger.close()
 
 
+async def test_a_lock_someone_waits_for_is_kept_by_housekeeping(store: SQLStore) -> None:
+    """Housekeeping forgets the locks of pools that are gone, but not one a request is
+    about to take: released, with its next holder woken but not yet running, it is still
+    the one lock of its pool, so a newcomer waits for it instead of leasing beside."""
+    ledger = Ledger(store.fast, clock=lambda: NOW)
+    key = ("seconds", "key:k", "")
+    order: list[str] = []
+    later: list[asyncio.Future[None]] = []
+
+    async def holder(name: str) -> None:
+        async with ledger._locked([key]):
+            order.append(f"{name} in")
+            await asyncio.sleep(0)
+            order.append(f"{name} out")
+            if name == "first":  # both run before the lock's next holder wakes
+                later.append(asyncio.ensure_future(ledger.return_unused()))
+                later.append(asyncio.ensure_future(holder("newcomer")))
+
+    try:
+        first = asyncio.ensure_future(holder("first"))
+        second = asyncio.ensure_future(holder("second"))
+        await asyncio.gather(first, second)
+        await asyncio.gather(*later)
+        assert order == [
+            "first in",
+            "first out",
+            "second in",
+            "second out",
+            "newcomer in",
+            "newcomer out",
+        ]
+        await ledger.return_unused()
+        assert ledger._locks == {} and ledger._lock_users == {}
+    finally:
+        await ledger.close()
+
+
 async def _true(value: bool) -> bool:
     return value
 

@@ -120,6 +120,8 @@ class Ledger:
         self.seconds = Seconds()
         """Per-second admissions leased ahead (without Redis)."""
         self._locks: dict[PoolKey, asyncio.Lock] = {}
+        self._lock_users: dict[PoolKey, int] = {}
+        """Per lock: the requests holding it or waiting for it (see :meth:`_locked`)."""
         self._seconds_queued: dict[str, int] = {}
         """Per subject: requests waiting for a per-second lease."""
         self._in_flight: dict[PoolKey, asyncio.Future[None]] = {}
@@ -211,19 +213,11 @@ class Ledger:
             if short and await self._after_flights([s.claim.key for s in short]):
                 short = [s for s in map(self.escrow.retake, short) if s is not None]
             if short:
-                locks = [self._lock(key) for key in sorted({s.claim.key for s in short})]
-                held: list[asyncio.Lock] = []
-                try:
-                    for lock in locks:
-                        await lock.acquire()
-                        held.append(lock)
+                async with self._locked(sorted({s.claim.key for s in short})):
                     short = [s for s in map(self.escrow.retake, short) if s is not None]
                     if short:
                         await self._extend(a, short, count)
                         count = None
-                finally:
-                    for lock in held:
-                        lock.release()
             if count is not None:
                 await self._count_second(a, count)
         except BaseException:
@@ -289,7 +283,7 @@ class Ledger:
         for it beside each other. None of it is any request's; a lease refused (the
         second is full) or failed leaves the requests to count themselves."""
         key: PoolKey = ("seconds", a.subject, "")
-        if key in self._in_flight or self._lock(key).locked():
+        if key in self._in_flight or key in self._lock_users:
             return
         want = self.seconds.want(a.subject, limit, now)
         until = micros(a.now) + self.seconds.lease_us(a.subject, limit, now)
@@ -379,13 +373,17 @@ class Ledger:
     async def _seconds_lock(self, subject: str) -> AsyncIterator[Callable[[], int]]:
         """The subject's per-second lock, held for the block; the block is handed how
         many requests wait for a lease besides it, so that the lease covers them too."""
-        lock = self._lock(("seconds", subject, ""))
-        with self._queued_for_seconds(subject):
-            await lock.acquire()
+        keys: list[PoolKey] = [("seconds", subject, "")]
+        (lock,) = self._using(keys)
         try:
-            yield lambda: self._seconds_queued.get(subject, 0)
+            with self._queued_for_seconds(subject):
+                await lock.acquire()
+            try:
+                yield lambda: self._seconds_queued.get(subject, 0)
+            finally:
+                lock.release()
         finally:
-            lock.release()
+            self._done_with(keys)
 
     def _flying(self, key: PoolKey) -> asyncio.Future[None]:
         """Mark a lease of ``key`` as being written; :meth:`_landed` ends it."""
@@ -461,11 +459,44 @@ class Ledger:
         for claim in claims:
             self.escrow.untake(claim.key, claim.amount - missing.get(claim.key, 0))
 
-    def _lock(self, key: PoolKey) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        return lock
+    @contextlib.asynccontextmanager
+    async def _locked(self, keys: list[PoolKey]) -> AsyncIterator[None]:
+        """Hold the locks of ``keys``, taken in this order, for the block."""
+        locks = self._using(keys)
+        held: list[asyncio.Lock] = []
+        try:
+            for lock in locks:
+                await lock.acquire()
+                held.append(lock)
+            yield
+        finally:
+            for lock in held:
+                lock.release()
+            self._done_with(keys)
+
+    def _using(self, keys: list[PoolKey]) -> list[asyncio.Lock]:
+        """The locks of ``keys``, for a request about to wait for them: they stay in
+        :attr:`_locks` until it is :meth:`_done_with` them. A lock dropped between its
+        release and its next holder's wake-up would let a newcomer make another, and
+        two requests would lease at once."""
+        locks = []
+        for key in keys:
+            self._lock_users[key] = self._lock_users.get(key, 0) + 1
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = self._locks[key] = asyncio.Lock()
+            locks.append(lock)
+        return locks
+
+    def _done_with(self, keys: list[PoolKey]) -> None:
+        """A request no longer holds or waits for the locks of ``keys``."""
+        users = self._lock_users
+        for key in keys:
+            left = users[key] - 1
+            if left:
+                users[key] = left
+            else:
+                del users[key]
 
     async def settle(self, hold: Hold, cost: int, note: str | None = None) -> int:
         """Charge ``cost`` (0 releases the hold), at most the hold; returns what was
@@ -561,8 +592,8 @@ class Ledger:
         """Give back every lease with nothing in flight, unused for ``idle_s``."""
         today = day_of(self.clock())
         parts = self.escrow.idle(time.monotonic(), idle_s, today)
-        for key in [k for k, lock in self._locks.items() if k not in self.escrow.pools]:
-            if not self._locks[key].locked():
+        for key in [k for k in self._locks if k not in self.escrow.pools]:
+            if key not in self._lock_users:
                 del self._locks[key]
         if parts:
             await self._give_back(parts, "returned: unused")

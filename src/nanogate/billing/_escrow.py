@@ -253,7 +253,7 @@ class Seconds:
         lease, the ``waiting`` requests queued behind it, and half of what its recent
         rate will ask for in a lease's time (all of it, far below the limit), at most
         :func:`seconds_wanted`."""
-        per_second = self._decayed(subject, now) / RATE_WINDOW_S
+        per_second = self._per_second(subject, now)
         if per_second * ROOMY_SHARE <= limit:
             ahead = int(per_second * SECONDS_ROOMY_LEASE_US / 1_000_000)
         else:
@@ -263,8 +263,7 @@ class Seconds:
     def lease_us(self, subject: str, limit: int, now: int) -> int:
         """How long the next lease of ``subject`` stays usable: :data:`SECONDS_LEASE_US`,
         or :data:`SECONDS_ROOMY_LEASE_US` while the subject is far below ``limit``."""
-        per_second = self._decayed(subject, now) / RATE_WINDOW_S
-        return SECONDS_ROOMY_LEASE_US if per_second * ROOMY_SHARE <= limit else SECONDS_LEASE_US
+        return SECONDS_ROOMY_LEASE_US if self._roomy(subject, limit, now) else SECONDS_LEASE_US
 
     def running_low(self, subject: str, limit: int, now: int) -> bool:
         """Whether to write the next lease of ``subject`` ahead, before a request finds
@@ -274,9 +273,15 @@ class Seconds:
         if last < PREFETCH_FROM:
             return False
         left = sum(lease.left for lease in self._leases.get(subject, ()) if lease.until > now)
-        if left * 4 > last:
-            return False
-        return self._decayed(subject, now) / RATE_WINDOW_S * ROOMY_SHARE <= limit
+        return left * 4 <= last and self._roomy(subject, limit, now)
+
+    def _per_second(self, subject: str, now: int) -> float:
+        """The subject's recent admissions per second in this process."""
+        return self._decayed(subject, now) / RATE_WINDOW_S
+
+    def _roomy(self, subject: str, limit: int, now: int) -> bool:
+        """Whether ``subject`` is far below ``limit`` here (see :data:`ROOMY_SHARE`)."""
+        return self._per_second(subject, now) * ROOMY_SHARE <= limit
 
     def take(self, subject: str, now: int) -> int | None:
         """Take one admission for ``subject``: the deadline of the lease it came from, for

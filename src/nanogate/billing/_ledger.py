@@ -202,12 +202,7 @@ class Ledger:
         extended meanwhile takes from it and goes on without waiting again."""
         now = time.monotonic()
         short = self.escrow.take(claims, now)
-        token = None
-        if per_second is not None:
-            at = self._micros()
-            token = self.seconds.take(a.subject, at)
-            if token is not None and self.seconds.running_low(a.subject, per_second, at):
-                self._lease_ahead(a, per_second, at)
+        token = None if per_second is None else self._leased_second(a, per_second)
         count = None if token is not None else per_second
         try:
             if short and await self._after_flights([s.claim.key for s in short]):
@@ -247,11 +242,8 @@ class Ledger:
         earlier request of this process (its lease's deadline, to give back here), or
         the request's own slot in Redis (to give back there), or a new lease of several
         for a busy subject, whose first is this request's."""
-        at = self._micros()
-        token = self.seconds.take(a.subject, at)
+        token = self._leased_second(a, limit)
         if token is not None:
-            if self.seconds.running_low(a.subject, limit, at):
-                self._lease_ahead(a, limit, at)
             return None, token
         token = await self._second_after_flight(a.subject)
         if token is not None:
@@ -276,6 +268,16 @@ class Ledger:
         ``until``: how many were leased."""
         return (await limiter.take(a, want, until)).size
 
+    def _leased_second(self, a: Admission, limit: int) -> int | None:
+        """An admission of ``a``'s per-second limit from those this process leased
+        ahead (its lease's deadline), or ``None``; the next lease is written ahead when
+        they run low."""
+        now = self._micros()
+        token = self.seconds.take(a.subject, now)
+        if token is not None and self.seconds.running_low(a.subject, limit, now):
+            self._lease_ahead(a, limit, now)
+        return token
+
     def _lease_ahead(self, a: Admission, limit: int, now: int) -> None:
         """Write the next per-second lease of ``a``'s subject in the background, before
         its leases run out (:meth:`Seconds.running_low`): the requests that would have
@@ -286,10 +288,10 @@ class Ledger:
         if key in self._in_flight or key in self._lock_users:
             return
         want = self.seconds.want(a.subject, limit, now)
-        until = micros(a.now) + self.seconds.lease_us(a.subject, limit, now)
+        valid_us = self.seconds.lease_us(a.subject, limit, now)
+        until = micros(a.now) + valid_us
         lease: Awaitable[int]
         if self.limiter is None:
-            valid_us = until - micros(a.now)
             lease = self.driver.run(lease_seconds(a.subject, a.now, limit, want, valid_us))
         else:
             lease = self._leased_in_redis(self.limiter, a, want, until)

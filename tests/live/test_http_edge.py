@@ -618,3 +618,40 @@ def test_uvicorn_calls_every_hook_of_the_edge() -> None:
         "on_response_complete",
         "timeout_keep_alive_handler",
     }
+
+
+class CountedWrites(EdgeProtocol):
+    """The edge protocol over a transport that notes each write."""
+
+    writes: list[bytes] = []
+
+    def connection_made(self, transport: Any) -> None:
+        writes = self.writes
+
+        class Counted:
+            def write(self, data: bytes) -> None:
+                writes.append(bytes(data))
+                transport.write(data)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(transport, name)
+
+        super().connection_made(Counted())
+
+
+def test_an_answer_with_a_length_is_one_write() -> None:
+    """Served by the edge, each answer with a ``Content-Length`` leaves in one write
+    (head and body together), request after request on a kept-alive connection."""
+    from functools import partial
+
+    from nanogate.edge import EdgeLimits
+
+    CountedWrites.writes = []
+    with ServedASGI(hello, http=partial(CountedWrites, limits=EdgeLimits())) as served:
+        with connection(served.url) as sock:
+            for _ in range(3):
+                sock.sendall(request_head("GET", "/", {}))
+                assert one_response(sock).body == b"ok"
+    assert len(CountedWrites.writes) == 3
+    for write in CountedWrites.writes:
+        assert write.startswith(b"HTTP/1.1 200 OK\r\n") and write.endswith(b"\r\n\r\nok")

@@ -525,7 +525,9 @@ class Ledger:
             _resolve(gathered)
         if self._writer is None:
             self._writer = asyncio.ensure_future(self._write())
-        return await asyncio.shield(future)
+        # not shielded: a cancelled caller cancels only its future, which the writer
+        # skips; the settlement itself is queued and written all the same
+        return await future
 
     async def _write(self) -> None:
         """Write queued settlements, a batch per transaction, until none are left. A batch

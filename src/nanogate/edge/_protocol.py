@@ -24,6 +24,9 @@ closing does not reset it before the client has read the answer. An error in the
 body of a request whose response is already on the wire cannot be answered: the
 connection is closed.
 
+Each response cycle writes through a :class:`~nanogate.edge._oneshot.HeldHead`, so
+an answer with a ``Content-Length`` leaves in one write rather than uvicorn's two.
+
 On the request path the protocol adds a few integer operations per read and two
 clock reads per request; the deadlines reuse uvicorn's one keep-alive timer,
 checked when it fires rather than cancelled by every byte. A pipelined head that
@@ -46,6 +49,7 @@ from uvicorn.server import ServerState
 from nanogate.core import new_request_id
 from nanogate.edge._answer import edge_response
 from nanogate.edge._limits import EdgeLimits
+from nanogate.edge._oneshot import HeldHead
 from nanogate.errors import (
     GatewayError,
     MalformedRequest,
@@ -211,7 +215,11 @@ class EdgeProtocol(HttpToolsProtocol):
                 )
             )
             raise _Answered
+        before = self.cycle
         _base.on_headers_complete(self)
+        cycle = self.cycle
+        if cycle is not before and cycle is not None:
+            cycle.transport = HeldHead(self.transport, cycle)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         _base.on_message_complete(self)

@@ -73,6 +73,7 @@ FAMILIES = {
         "all_fallbacks_failed",
         "no_fallback_available",
         "fallback_blocked_for_cache_consistency",
+        "speed_suffix_conflict",
     ),
     "payment": (
         "memory_balance_required",
@@ -88,7 +89,8 @@ FAMILIES = {
 routing", "Balance and payment", "Rate limiting", daily limits), keyed as the client names
 them. The two balance codes the seed names elsewhere (``insufficient_balance`` for the
 ordinary 402 and ``insufficient_quota`` for the x402 challenge) are payment too, and
-``conflicting_credentials`` (DESIGN section 2) is a validation error."""
+``conflicting_credentials`` (DESIGN section 2) is a validation error, and
+``speed_suffix_conflict`` (DESIGN section 10) a routing one."""
 
 FAMILY_OF = {code: family for family, codes in FAMILIES.items() for code in codes}
 

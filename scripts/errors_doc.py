@@ -135,6 +135,13 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
         "Relax the constraints.",
         {},
     ),
+    "speed_suffix_conflict": (
+        "The model carries a routing suffix (`:fast`/`:latency`, `:cheap`/`:price`, "
+        "`:throughput`) and the request also names a provider: a provider suffix "
+        "(`model:<provider>`), `X-Provider` or the body's `provider`.",
+        "Keep either the routing suffix or the provider.",
+        {},
+    ),
     "malformed_request": (
         "The bytes on the connection are not a valid HTTP/1.1 request: a bad request line "
         "or version, a negative or duplicated `Content-Length`, `Content-Length` together "

@@ -27,6 +27,7 @@ response body.
     │   ├── ContextLengthExceeded           context_length_exceeded
     │   ├── EmptyResponse                   empty_response
     │   ├── NoFallbackAvailable             no_fallback_available
+    │   ├── SpeedSuffixConflict             speed_suffix_conflict
     │   └── MalformedRequest                malformed_request (not valid HTTP/1.1)
     ├── AuthenticationFailed ............................... 401
     │   ├── MissingAPIKey                   missing_api_key
@@ -138,6 +139,7 @@ __all__ = [
     "RouteNotFound",
     "ServerError",
     "ServiceUnavailable",
+    "SpeedSuffixConflict",
     "ToolChoiceUnsupported",
     "UnsupportedBatchInput",
     "UnsupportedInputModality",
@@ -314,6 +316,15 @@ class NoFallbackAvailable(InvalidRequest):
     code = "no_fallback_available"
     default_message = "The request's provider constraints leave no usable deployment."
     default_param = "provider"
+
+
+class SpeedSuffixConflict(InvalidRequest):
+    code = "speed_suffix_conflict"
+    default_message = (
+        "A routing suffix (:fast, :cheap, :throughput...) cannot be combined with an "
+        "explicit provider."
+    )
+    default_param = "model"
 
 
 class MalformedRequest(InvalidRequest):

@@ -357,3 +357,25 @@ def test_a_fallback_the_request_does_not_fit_is_skipped_and_recorded(
         ("one", "failed"),
         ("two", "failed"),
     ]
+
+
+def test_a_provider_suffix_pins_the_deployment(
+    gateway: Live, upstreams: dict[str, tuple[FakeUpstream, str]]
+) -> None:
+    """``acme/chat:TWO`` is ``acme/chat`` on provider ``two`` alone, answered under the
+    text sent; the upstream gets its own model name and none of the gateway's fields
+    (``webSearch``, ``memory``, ``provider``). A pin outside what ``provider.only``
+    allows leaves nothing: ``no_fallback_available``."""
+    body = {**BODY, "model": "acme/chat:TWO", "webSearch": {"enabled": False}, "memory": False}
+    response = post(gateway, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["model"] == "acme/chat:TWO"
+    assert response.json()["choices"][0]["message"]["content"] == "Hello from two."
+    assert calls(upstreams) == {"one": [], "two": ["chat-2"], "three": []}
+    sent = upstreams["two"][0].requests[0]["body"]
+    assert not {"webSearch", "memory", "provider"} & set(sent)
+    record = written_record(gateway.settings.database.url, response.headers["x-request-id"])
+    assert record.model == "acme/chat:TWO"
+
+    response = post(gateway, {**BODY, "model": "acme/chat:two", "provider": {"only": ["one"]}})
+    assert_envelope(response, "openai", "no_fallback_available")

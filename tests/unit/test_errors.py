@@ -67,6 +67,7 @@ TABLE: dict[str, tuple[int, str, str]] = {
     "request_too_large": (413, "invalid_request_error", "request_too_large"),
     "request_header_fields_too_large": (431, "invalid_request_error", "invalid_request_error"),
     "unsupported_media_type": (415, "invalid_request_error", "invalid_request_error"),
+    "speed_suffix_conflict": (400, "invalid_request_error", "invalid_request_error"),
     "server_error": (500, "server_error", "api_error"),
     "service_unavailable": (503, "service_unavailable", "api_error"),
     "rate_limit_unavailable": (503, "service_unavailable", "api_error"),
@@ -81,6 +82,7 @@ DEFAULT_PARAMS = {
     "conflicting_moderation_model": "moderation",
     "inline_moderation_requires_api_key": "moderation",
     "context_length_exceeded": "messages",
+    "speed_suffix_conflict": "model",
 }
 
 RETRY_STATUSES = {408, 429, 500, 503, 504}

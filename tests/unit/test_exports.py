@@ -65,6 +65,7 @@ EXPORTS: dict[str, list[str]] = {
         "RouteNotFound",
         "ServerError",
         "ServiceUnavailable",
+        "SpeedSuffixConflict",
         "ToolChoiceUnsupported",
         "UnsupportedBatchInput",
         "UnsupportedInputModality",

@@ -37,6 +37,7 @@ FAMILIES: Final[dict[str, frozenset[str]]] = {
             "all_fallbacks_failed",
             "no_fallback_available",
             "fallback_blocked_for_cache_consistency",
+            "speed_suffix_conflict",
         }
     ),
     "payment": frozenset(
@@ -61,6 +62,7 @@ _CODE_STATUS: Final[dict[str, int]] = {
     **dict.fromkeys(FAMILIES["payment"], 402),
     **dict.fromkeys(FAMILIES["rate_limit"] | FAMILIES["daily_limit"], 429),
     "no_fallback_available": 400,
+    "speed_suffix_conflict": 400,
     "missing_api_key": 401,
     "invalid_api_key": 401,
     "model_not_allowed": 403,

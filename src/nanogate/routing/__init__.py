@@ -3,18 +3,24 @@
 from nanogate.routing._catalog import Catalog, Model, ModelType, model_not_found
 from nanogate.routing._health import Breakers, StickyRoutes
 from nanogate.routing._plan import Constraints, Deployment, Plan, chain, constraints_from, plan
+from nanogate.routing._suffixes import Memory, ModelChoice, WebSearch, parse_model, with_overrides
 
 __all__ = [
     "Breakers",
     "Catalog",
     "Constraints",
     "Deployment",
+    "Memory",
     "Model",
+    "ModelChoice",
     "ModelType",
     "Plan",
     "StickyRoutes",
+    "WebSearch",
     "chain",
     "constraints_from",
     "model_not_found",
+    "parse_model",
     "plan",
+    "with_overrides",
 ]

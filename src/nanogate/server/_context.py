@@ -11,7 +11,7 @@ from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
 
 from nanogate.core import Secrets, Surface
-from nanogate.routing import Model
+from nanogate.routing import Model, ModelChoice
 from nanogate.server._payer import AccountPayer, Payer, X402Payer
 from nanogate.storage import APIKey, RequestRecord
 
@@ -70,6 +70,8 @@ class RequestContext:
     """Who pays, once the request is authenticated (see :mod:`nanogate.server._payer`)."""
     model: Model | None = None
     """The model the request resolved to, once it has."""
+    choice: ModelChoice | None = None
+    """What the request's model text asked for (its suffixes read), once resolved."""
     usage: dict[str, Any] | None = None
     """The usage a streamed answer reported, once it has."""
     logged: bool = True

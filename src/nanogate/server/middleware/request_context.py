@@ -53,7 +53,9 @@ class RequestContextMiddleware:
                 record.key_id = ctx.key.id
                 record.account_id = ctx.key.account_id
             if record.model is not None:
-                self.state.metrics.tokens(record.model, record.input_tokens, record.output_tokens)
+                # by catalogue id: a model's text may carry suffixes, and labels stay few
+                model = ctx.model.id if ctx.model is not None else record.model
+                self.state.metrics.tokens(model, record.input_tokens, record.output_tokens)
             self.state.metrics.observe(
                 ctx.route, record.method, record.status, record.code, record.duration_ms / 1000
             )

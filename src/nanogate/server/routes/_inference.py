@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from nanogate.billing import maximum_cost
 from nanogate.byok import ByokOptions, byok_options
-from nanogate.errors import EmptyResponse, GatewayError
+from nanogate.errors import EmptyResponse, GatewayError, InvalidParameterValue
 from nanogate.providers import ChatCall, Provider
 from nanogate.routing import (
     Constraints,
     Deployment,
     Model,
+    ModelChoice,
     ModelType,
     Plan,
     chain,
     constraints_from,
+    parse_model,
     plan,
+    with_overrides,
 )
 from nanogate.server._auth import authenticate, presented_key
 from nanogate.server._body import read_json
@@ -118,15 +121,68 @@ async def read_request(ctx: RequestContext, schema: type[T]) -> Parsed[T]:
     return Parsed(body, request, constraints, byok_options(ctx.headers, body))
 
 
-def resolve_model(ctx: RequestContext, model_id: str, kind: ModelType) -> Model:
+MEMORY_DAYS = 30
+"""How long ``:memory`` (or the ``memory: true`` header) keeps memory without days."""
+
+
+def resolve_model(
+    ctx: RequestContext, model_id: str, kind: ModelType, body: Mapping[str, Any] | None = None
+) -> Model:
+    """The catalogue model ``model_id`` names, checked against the key and the endpoint.
+
+    A chat model's text may carry suffixes (:mod:`nanogate.routing._suffixes`), read
+    with what the headers and ``body`` say over them; the request record keeps the
+    text as sent."""
+    if kind == "chat":
+        choice = choose_model(ctx, model_id, body or {})
+        ctx.choice = choice
+        model_id = choice.model_id
     model = ctx.state.catalog.resolve(model_id, ctx.key, kind)
     ctx.model = model
-    ctx.record.model = model.id
+    ctx.record.model = ctx.choice.sent if ctx.choice is not None else model.id
     return model
+
+
+def choose_model(ctx: RequestContext, sent: str, body: Mapping[str, Any]) -> ModelChoice:
+    """What ``sent`` asks for, its suffixes read and overridden by the request's headers
+    and body; refused when it asks for what this gateway does not offer."""
+    catalog = ctx.state.catalog
+    choice = parse_model(
+        sent, lambda id_: catalog.get(id_) is not None, ctx.state.providers, MEMORY_DAYS
+    )
+    if not (choice.suffixed or _asks_for_add_ons(ctx, body)):
+        return choice
+    header = ctx.headers.get("x-provider")
+    named = body.get("provider") is not None or bool(header and header.strip())
+    choice = with_overrides(
+        choice, ctx.headers, body, explicit_provider=named, default_days=MEMORY_DAYS
+    )
+    if choice.web_search is not None:
+        raise InvalidParameterValue("Web search is not configured on this gateway.", param="model")
+    if choice.memory is not None:
+        raise InvalidParameterValue("Context memory is not enabled on this gateway.", param="model")
+    if choice.sort is not None:
+        raise InvalidParameterValue(
+            f"Routing by {choice.sort} is not available on this gateway; name a provider instead.",
+            param="model",
+        )
+    return choice
+
+
+def _asks_for_add_ons(ctx: RequestContext, body: Mapping[str, Any]) -> bool:
+    """Whether the request turns an add-on on or off other than by a suffix."""
+    return (
+        "memory" in body
+        or body.get("webSearch") is not None
+        or "memory" in ctx.headers
+        or "memory_expiration_days" in ctx.headers
+    )
 
 
 GATEWAY_FIELDS = (
     "provider",
+    "webSearch",
+    "memory",
     "prompt_caching",
     "promptCaching",
     "stickyProvider",
@@ -164,6 +220,8 @@ class ChatTarget:
     byok: ByokRoute | None = None
     choices: int = 1
     """How many choices the request asks for (``n``): each may produce ``max_tokens``."""
+    echo: str = ""
+    """The model as answers name it: the text the client sent, suffixes and all."""
 
     @property
     def reserve(self) -> int:
@@ -216,6 +274,12 @@ def chat_target(
     if byok is not None:
         deployments = byok.deployments
     constraints = parsed.constraints
+    choice = ctx.choice
+    if choice is not None and choice.pin is not None:
+        only = frozenset({choice.pin})
+        if constraints.only is not None:
+            only &= constraints.only
+        constraints = replace(constraints, only=only)
     remembered = state.sticky.get(ctx.key.id, model.id) if constraints.sticky and ctx.key else None
     return ChatTarget(
         model,
@@ -227,6 +291,7 @@ def chat_target(
         parsed.body,
         byok,
         choices=int(body.get("n") or 1),
+        echo=choice.sent if choice is not None else model.id,
     )
 
 

@@ -24,14 +24,14 @@ async def create_chat_completion(ctx: RequestContext) -> ASGIApp:
     await require_payer(ctx)
     parsed = await read_request(ctx, ChatCompletionRequest)
     body, request = parsed.body, parsed.request
-    model = resolve_model(ctx, request.model, "chat")
+    model = resolve_model(ctx, request.model, "chat", body)
     target = chat_target(ctx, parsed, body, model)
     options = request.stream_options
     include_usage = bool(options and options.include_usage)
 
     async def run() -> ASGIApp:
         if request.stream:
-            return await stream(ctx, target, ChatWriter(model.id, include_usage))
+            return await stream(ctx, target, ChatWriter(target.echo, include_usage))
         return await _answer(ctx, target)
 
     return await idempotent(ctx, body, run)
@@ -39,6 +39,6 @@ async def create_chat_completion(ctx: RequestContext) -> ASGIApp:
 
 async def _answer(ctx: RequestContext, target: ChatTarget) -> ASGIApp:
     completion, charge = await complete(ctx, target)
-    completion["model"] = target.model.id
+    completion["model"] = target.echo
     completion["x_nanogpt_pricing"] = charge.pricing()
     return json_response(completion)

@@ -34,7 +34,7 @@ async def talk_to_gpt(ctx: RequestContext) -> ASGIApp:
     raw, request = parsed.body, parsed.request
     if not request.prompt and not request.messages:
         raise MissingRequiredParameter("Missing required parameter: 'prompt'.", param="prompt")
-    model = resolve_model(ctx, request.model, "chat")
+    model = resolve_model(ctx, request.model, "chat", raw)
     messages: list[dict[str, Any]] = [
         m.model_dump(exclude_none=True) for m in request.messages or ()
     ]

@@ -27,18 +27,18 @@ async def create_message(ctx: RequestContext) -> ASGIApp:
     await require_payer(ctx)
     parsed = await read_request(ctx, MessagesRequest)
     body, request = parsed.body, parsed.request
-    model = resolve_model(ctx, request.model, "chat")
+    model = resolve_model(ctx, request.model, "chat", body)
     target = chat_target(ctx, parsed, messages_to_chat(body), model)
     message_id = new_id("msg")
 
     async def run() -> ASGIApp:
         if request.stream:
             encoder = MessagesStream(
-                model=model.id, message_id=message_id, input_tokens=target.prompt_tokens
+                model=target.echo, message_id=message_id, input_tokens=target.prompt_tokens
             )
             return await stream(ctx, target, EventWriter(encoder))
         completion, charge = await complete(ctx, target)
-        message = chat_to_message(completion, model=model.id, message_id=message_id)
+        message = chat_to_message(completion, model=target.echo, message_id=message_id)
         message["x_nanogpt_pricing"] = charge.pricing()
         return json_response(message)
 
@@ -50,6 +50,6 @@ async def count_tokens(ctx: RequestContext) -> Response:
     await require_key(ctx)
     parsed = await read_request(ctx, CountTokensRequest)
     body, request = parsed.body, parsed.request
-    resolve_model(ctx, request.model, "chat")
+    resolve_model(ctx, request.model, "chat", body)
     chat = messages_to_chat({**body, "max_tokens": 1})
     return json_response({"input_tokens": count_chat_tokens(chat["messages"], chat.get("tools"))})

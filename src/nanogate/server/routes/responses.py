@@ -37,7 +37,7 @@ async def create_response(ctx: RequestContext) -> ASGIApp:
     body, request = parsed.body, parsed.request
     if request.input is None:
         raise MissingRequiredParameter("Missing required parameter: 'input'.", param="input")
-    model = resolve_model(ctx, request.model, "chat")
+    model = resolve_model(ctx, request.model, "chat", body)
     history: list[dict[str, Any]] = []
     if request.previous_response_id is not None:
         previous = await ctx.state.store.get_response(request.previous_response_id, key.id)
@@ -61,7 +61,7 @@ async def create_response(ctx: RequestContext) -> ASGIApp:
     async def run() -> ASGIApp:
         if request.stream:
             encoder = ResponsesStream(
-                request=body, response_id=response_id, created_at=created_at, model=model.id
+                request=body, response_id=response_id, created_at=created_at, model=target.echo
             )
 
             async def save_streamed() -> None:
@@ -71,7 +71,11 @@ async def create_response(ctx: RequestContext) -> ASGIApp:
             return await stream(ctx, target, EventWriter(encoder), on_finish=save_streamed)
         completion, charge = await complete(ctx, target)
         response = chat_to_response(
-            completion, request=body, response_id=response_id, created_at=created_at, model=model.id
+            completion,
+            request=body,
+            response_id=response_id,
+            created_at=created_at,
+            model=target.echo,
         )
         await save(response)
         return json_response({**response, "x_nanogpt_pricing": charge.pricing()})

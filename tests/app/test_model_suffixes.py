@@ -118,15 +118,14 @@ async def test_an_unknown_suffix_is_invalid_parameter_value_on_model(
         ("local/chat", {"webSearch": {"enabled": True}}, {}, "Web search is not configured"),
         ("local/chat:memory-7", {}, {}, "Context memory is not enabled"),
         ("local/chat", {}, {"memory": "true"}, "Context memory is not enabled"),
-        ("local/chat:fast", {}, {}, "Routing by latency is not available"),
     ],
 )
 async def test_an_add_on_this_gateway_does_not_offer_is_refused(
     gateway: InProcess, model: str, extra: dict[str, Any], headers: dict[str, str], says: str
 ) -> None:
-    """Web search, context memory and routing by price, latency or throughput are asked
-    for by suffix, header or body; a gateway that does not offer them answers 400 with
-    what is missing, before anything is charged, rather than serving without it."""
+    """Web search and context memory are asked for by suffix, header or body; a gateway
+    that does not offer them answers 400 with what is missing, before anything is
+    charged, rather than serving without it."""
     before = await balance(gateway)
     response = await gateway.client.post(
         "/api/v1/chat/completions",
@@ -150,3 +149,15 @@ async def test_turning_add_ons_off_serves_the_request(gateway: InProcess) -> Non
     )
     assert response.status_code == 200, response.text
     assert response.json()["model"] == "local/chat:online:memory"
+
+
+async def test_routing_suffixes_are_served(gateway: InProcess) -> None:
+    """``:fast``, ``:latency``, ``:cheap``, ``:price`` and ``:throughput`` order the
+    model's deployments (one here) and the request is served under the text sent."""
+    for suffix in ("fast", "latency", "cheap", "price", "throughput"):
+        sent = f"local/chat:{suffix}"
+        response = await gateway.client.post(
+            "/api/v1/chat/completions", json=body_for("openai", sent), headers=gateway.auth()
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["model"] == sent

@@ -379,3 +379,57 @@ def test_a_provider_suffix_pins_the_deployment(
 
     response = post(gateway, {**BODY, "model": "acme/chat:two", "provider": {"only": ["one"]}})
     assert_envelope(response, "openai", "no_fallback_available")
+
+
+def priced_settings(tmp_path: Path, upstreams: dict[str, tuple[FakeUpstream, str]]) -> Settings:
+    """The chain, with ``acme/chat``'s deployment on ``two`` at its own, lower price."""
+    data = chain_settings(tmp_path, upstreams).model_dump()
+    for entry in data["models"]:
+        if entry["id"] == "acme/chat":
+            entry["deployments"][0].update(input_usd_per_mtok="0.5", output_usd_per_mtok="1")
+    return Settings.model_validate(data)
+
+
+def test_the_cheap_suffix_takes_the_cheapest_deployment_and_bills_its_price(
+    serve_gateway: LiveFactory, tmp_path: Path, upstreams: dict[str, tuple[FakeUpstream, str]]
+) -> None:
+    """``acme/chat:cheap`` (and body ``provider.sort: "price"``) go to the deployment on
+    ``two``, the cheapest, and the charge is at two's own price, not the model's."""
+    from nanogate.billing import cost
+    from nanogate.routing import Model
+
+    live = serve_gateway(priced_settings(tmp_path, upstreams))
+    before = balance(live)
+    response = post(live, {**BODY, "model": "acme/chat:cheap"})
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == "Hello from two."
+    usage = response.json()["usage"]
+    model = next(m for m in live.settings.models if m.id == "acme/chat")
+    at_two = Model.from_settings(
+        model.model_copy(update={"input_usd_per_mtok": Decimal("0.5"), "output_usd_per_mtok": 1})
+    )
+    expected = cost(at_two, usage["prompt_tokens"], usage["completion_tokens"])
+    assert expected > 0 and before - balance(live) == expected
+    assert response.json()["x_nanogpt_pricing"]["cost"] == float(format_usd(expected))
+
+    response = post(live, {**BODY, "provider": {"sort": "price"}})
+    assert response.json()["choices"][0]["message"]["content"] == "Hello from two."
+    response = post(live, {**BODY, "provider": {"max_price": {"prompt": 0.4}}})
+    assert_envelope(response, "openai", "no_fallback_available")
+
+
+def test_the_fast_suffix_learns_which_deployment_answers_sooner(
+    gateway: Live, upstreams: dict[str, tuple[FakeUpstream, str]]
+) -> None:
+    """``acme/chat:fast`` tries each deployment of the model not measured yet, then keeps
+    to the one that answered sooner: with ``one`` slowed down, ``two`` takes the
+    requests. The fallback model stays behind the model's own deployments."""
+    upstreams["one"][0].inject(*[Fault.delay(0.3)] * 4)
+    answered = [
+        post(gateway, {**BODY, "model": "acme/chat:fast"}).json()["choices"][0]["message"][
+            "content"
+        ]
+        for _ in range(4)
+    ]
+    assert answered[:2] == ["Hello from one.", "Hello from two."]
+    assert answered[2:] == ["Hello from two.", "Hello from two."]

@@ -213,15 +213,29 @@ def test_a_key_still_pays_from_its_balance(
 def test_the_endpoint_matrix_lists_what_can_be_paid_and_how(
     serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
 ) -> None:
-    """GET /api/v1/x402/endpoints (no credentials) lists each quotable endpoint with
-    whether it quotes, and each rail with its protocol scheme, network and asset."""
+    """GET /api/v1/x402/endpoints (no credentials) answers in NanoGPT's schema: each
+    endpoint that takes accountless payments, with its schemes, whether it streams and
+    whether its answer waits for the payment to be seen; ``meta`` counts them and lists
+    the rails with their protocol scheme, network and asset."""
     live = serve_gateway(x402_settings(tmp_path, peers, endpoints=("POST /api/v1/messages",)))
     matrix = httpx.get(live.url + "/api/v1/x402/endpoints", timeout=10).json()
-    assert matrix["enabled"] is True and matrix["x402Version"] == 1
-    quoting = {(e["method"], e["path"]): e["x402"] for e in matrix["endpoints"]}
-    assert quoting[("POST", "/api/v1/messages")] is True
-    assert quoting[("POST", CHAT)] is False
-    rails = {r["scheme"]: r for r in matrix["rails"]}
+    assert matrix["object"] == "x402.endpoint_support.list" and matrix["version"] == 1
+    assert matrix["data"] == [
+        {
+            "endpoint": "/api/v1/messages",
+            "method": "POST",
+            "supported": True,
+            "schemes": ["nano", "base-usdc", "dev"],
+            "streaming": True,
+            "async": True,
+            "quoteType": "max_cost",
+            "notes": matrix["data"][0]["notes"],
+        }
+    ]
+    meta = matrix["meta"]
+    assert (meta["count"], meta["totalCount"], meta["unsupportedIncluded"]) == (1, 6, False)
+    assert meta["enabled"] is True and meta["x402Version"] == 1
+    rails = {r["scheme"]: r for r in meta["rails"]}
     assert list(rails) == ["nano", "base-usdc", "dev"]
     assert rails["nano"] == {
         "scheme": "nano",
@@ -232,11 +246,34 @@ def test_the_endpoint_matrix_lists_what_can_be_paid_and_how(
     assert rails["base-usdc"]["asset"] == "USDC" and rails["base-usdc"]["network"] == "base"
 
 
+def test_supported_all_lists_the_endpoints_that_take_no_payment_too(
+    serve_gateway: LiveFactory, tmp_path: Path, peers: Peers
+) -> None:
+    """``?supported=all`` adds every paid endpoint that takes no accountless payment, as
+    unsupported with no schemes and a note saying why."""
+    live = serve_gateway(x402_settings(tmp_path, peers, endpoints=("POST /api/v1/messages",)))
+    matrix = httpx.get(live.url + "/api/v1/x402/endpoints?supported=all", timeout=10).json()
+    entries = {(e["method"], e["endpoint"]): e for e in matrix["data"]}
+    assert len(entries) == matrix["meta"]["count"] == matrix["meta"]["totalCount"] == 6
+    assert matrix["meta"]["unsupportedIncluded"] is True
+    assert entries[("POST", "/api/v1/messages")]["supported"] is True
+    chat = entries[("POST", CHAT)]
+    assert (chat["supported"], chat["schemes"], chat["quoteType"]) == (False, [], None)
+    assert chat["notes"] == "Not offered for accountless payment on this gateway."
+    assert "pay with a key" in entries[("POST", "/api/v1/responses")]["notes"]
+
+
 def test_the_matrix_says_so_when_x402_is_off(serve_gateway: LiveFactory) -> None:
-    """With x402 off, the matrix answers enabled false, and requests need keys."""
+    """With x402 off, the matrix lists nothing as supported (and everything, unsupported,
+    with ``?supported=all``), and requests need keys."""
     live = serve_gateway()
     matrix = httpx.get(live.url + "/api/v1/x402/endpoints", timeout=10).json()
-    assert matrix == {"x402Version": 1, "enabled": False, "rails": [], "endpoints": []}
+    assert matrix["data"] == [] and matrix["meta"]["enabled"] is False
+    assert (matrix["meta"]["count"], matrix["meta"]["rails"]) == (0, [])
+    every = httpx.get(live.url + "/api/v1/x402/endpoints?supported=all", timeout=10).json()
+    assert {e["supported"] for e in every["data"]} == {False}
+    notes = {e["notes"] for e in every["data"] if e["endpoint"] == CHAT}
+    assert notes == {"x402 is not enabled on this gateway."}
     status = httpx.get(live.url + "/api/x402/status/pay_1", timeout=10)
     assert_envelope(status, "openai", "payment_not_found")
 

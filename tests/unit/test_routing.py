@@ -13,6 +13,8 @@ from nanogate.routing import (
     Catalog,
     Constraints,
     Model,
+    Speed,
+    Speeds,
     StickyRoutes,
     chain,
     constraints_from,
@@ -119,6 +121,11 @@ def test_constraints_that_leave_nothing_are_no_fallback_available(
         ({"provider": {"only": [1]}}, "provider.only"),
         ({"provider": {"allow_fallbacks": "no"}}, "provider.allow_fallbacks"),
         ({"prompt_caching": {"stickyProvider": "yes"}}, "prompt_caching.stickyProvider"),
+        ({"provider": {"sort": "speed"}}, "provider.sort"),
+        ({"provider": {"max_price": 2}}, "provider.max_price"),
+        ({"provider": {"max_price": {"prompt": "cheap"}}}, "provider.max_price.prompt"),
+        ({"provider": {"max_price": {"completion": -1}}}, "provider.max_price.completion"),
+        ({"provider": {"max_price": {"prompt": True}}}, "provider.max_price.prompt"),
     ],
 )
 def test_malformed_constraints_are_invalid_parameter_values(
@@ -252,3 +259,97 @@ def test_fallbacks_must_be_other_models_of_the_same_type() -> None:
     ):
         with pytest.raises(ValidationError):
             Settings.model_validate({**base, "models": models})
+
+
+PRICED = Catalog(
+    [
+        model(
+            "p/chat",
+            "a",
+            input_usd_per_mtok="4",
+            output_usd_per_mtok="8",
+            deployments=[
+                {"provider": "b", "input_usd_per_mtok": "1", "output_usd_per_mtok": "2"},
+                {"provider": "c", "output_usd_per_mtok": "20"},
+            ],
+        ),
+    ]
+)
+
+
+def priced() -> Any:
+    return chain(PRICED.get("p/chat"), PRICED)  # type: ignore[arg-type]
+
+
+def test_a_deployment_may_carry_its_own_price() -> None:
+    """A deployment's own input or output price replaces the model's for it alone; the
+    other price stays the model's."""
+    prices = {
+        d.provider: (d.model.input_usd_per_mtok, d.model.output_usd_per_mtok) for d in priced()
+    }
+    assert {k: (str(i), str(o)) for k, (i, o) in prices.items()} == {
+        "a": ("4", "8"),
+        "b": ("1", "2"),
+        "c": ("4", "20"),
+    }
+    assert {d.model.id for d in priced()} == {"p/chat"}
+
+
+def test_sort_by_price_puts_the_cheapest_first() -> None:
+    """``sort: "price"`` orders by input plus output price per million tokens."""
+    routes = plan(priced(), constraints_from({"provider": {"sort": "price"}}, None))
+    assert [d.provider for d in routes.candidates] == ["b", "a", "c"]
+
+
+def test_max_price_leaves_out_the_dearer_deployments() -> None:
+    """``max_price`` (USD per million tokens) drops deployments priced above it, for the
+    prompt or the completion; nothing within it is ``no_fallback_available``."""
+    body = {"provider": {"max_price": {"prompt": "4", "completion": 10}}}
+    assert [d.provider for d in plan(priced(), constraints_from(body, None)).candidates] == [
+        "a",
+        "b",
+    ]
+    body = {"provider": {"max_price": {"completion": 1.5}}}
+    with pytest.raises(NoFallbackAvailable) as caught:
+        plan(priced(), constraints_from(body, None))
+    assert "max_price" in caught.value.message
+
+
+def test_sort_by_latency_or_throughput_uses_the_estimates_unmeasured_first() -> None:
+    """Latency ascending, throughput descending, from the worker's estimates; a
+    deployment not measured yet comes first, so it gets measured."""
+    speeds = Speeds()
+    speeds.answered("a/p/chat", 0.5)
+    speeds.answered("c/p/chat", 0.1)
+    speeds.generated("a/p/chat", 100, 1.0)
+    speeds.generated("c/p/chat", 100, 4.0)
+    latency = plan(priced(), Constraints(sort="latency"), speeds=speeds.get)
+    assert [d.provider for d in latency.candidates] == ["b", "c", "a"]
+    speeds.answered("b/p/chat", 0.3)
+    speeds.generated("b/p/chat", 300, 1.0)
+    latency = plan(priced(), Constraints(sort="latency"), speeds=speeds.get)
+    assert [d.provider for d in latency.candidates] == ["c", "b", "a"]
+    throughput = plan(priced(), Constraints(sort="throughput"), speeds=speeds.get)
+    assert [d.provider for d in throughput.candidates] == ["b", "a", "c"]
+
+
+def test_an_explicit_order_wins_over_sort() -> None:
+    """``order`` names the providers to try first; ``sort`` orders the rest."""
+    body = {"provider": {"sort": "price", "order": ["c"]}}
+    routes = plan(priced(), constraints_from(body, None))
+    assert [d.provider for d in routes.candidates] == ["c", "b", "a"]
+
+
+def test_estimates_are_moving_averages() -> None:
+    """The first observation is the estimate; each later one moves it a fifth of the
+    way; nonsense observations (no tokens, no time) change nothing."""
+    speeds = Speeds()
+    assert speeds.get("x") == Speed()
+    speeds.answered("x", 1.0)
+    speeds.answered("x", 2.0)
+    speeds.generated("x", 0, 1.0)
+    speeds.generated("x", 50, 0.0)
+    assert speeds.get("x") == Speed(latency_s=1.2, tokens_per_s=None)
+    speeds.generated("x", 50, 1.0)
+    speeds.generated("x", 100, 1.0)
+    assert speeds.get("x").tokens_per_s == pytest.approx(60.0)

@@ -135,6 +135,9 @@ class DeploymentSettings(_Section):
 
     provider: str
     upstream_model: str = ""
+    input_usd_per_mtok: Decimal | None = Field(None, ge=0)
+    """This deployment's price, if not the model's."""
+    output_usd_per_mtok: Decimal | None = Field(None, ge=0)
 
 
 class ModelSettings(_Section):

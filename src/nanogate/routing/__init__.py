@@ -1,8 +1,17 @@
 """Routing: the model catalogue and how a request finds its deployment."""
 
-from nanogate.routing._catalog import Catalog, Model, ModelType, model_not_found
+from nanogate.routing._catalog import Catalog, Model, ModelType, Placement, model_not_found
 from nanogate.routing._health import Breakers, StickyRoutes
-from nanogate.routing._plan import Constraints, Deployment, Plan, chain, constraints_from, plan
+from nanogate.routing._plan import (
+    Constraints,
+    Deployment,
+    Plan,
+    Sort,
+    chain,
+    constraints_from,
+    plan,
+)
+from nanogate.routing._speeds import Speed, Speeds
 from nanogate.routing._suffixes import Memory, ModelChoice, WebSearch, parse_model, with_overrides
 
 __all__ = [
@@ -14,7 +23,11 @@ __all__ = [
     "Model",
     "ModelChoice",
     "ModelType",
+    "Placement",
     "Plan",
+    "Sort",
+    "Speed",
+    "Speeds",
     "StickyRoutes",
     "WebSearch",
     "chain",

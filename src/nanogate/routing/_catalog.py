@@ -29,6 +29,16 @@ def model_not_found(model_id: str) -> ModelNotFound:
 
 
 @dataclass(frozen=True, slots=True)
+class Placement:
+    """A provider a model runs on, its name there, and its own price if it has one."""
+
+    provider: str
+    upstream_model: str
+    input_usd_per_mtok: Decimal | None = None
+    output_usd_per_mtok: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Model:
     id: str
     type: ModelType
@@ -44,8 +54,8 @@ class Model:
     dimensions: int
     capabilities: frozenset[str]
     fallbacks: tuple[str, ...]
-    deployments: tuple[tuple[str, str], ...] = ()
-    """Every (provider, upstream model) the model runs on, the primary first."""
+    deployments: tuple[Placement, ...] = ()
+    """Every place the model runs, the primary first (at the model's own price)."""
 
     @classmethod
     def from_settings(cls, s: ModelSettings) -> Model:
@@ -65,9 +75,14 @@ class Model:
             capabilities=frozenset(s.capabilities),
             fallbacks=s.fallbacks,
             deployments=(
-                (s.provider, s.upstream_model or s.id),
+                Placement(s.provider, s.upstream_model or s.id),
                 *(
-                    (d.provider, d.upstream_model or s.upstream_model or s.id)
+                    Placement(
+                        d.provider,
+                        d.upstream_model or s.upstream_model or s.id,
+                        d.input_usd_per_mtok,
+                        d.output_usd_per_mtok,
+                    )
                     for d in s.deployments
                 ),
             ),

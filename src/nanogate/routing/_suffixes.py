@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 from nanogate.errors import InvalidParameterValue, SpeedSuffixConflict
 from nanogate.routing._catalog import model_not_found
+from nanogate.routing._plan import Sort
 
-Sort = Literal["price", "latency", "throughput"]
 Depth = Literal["standard", "deep"]
 
 SORTS: Mapping[str, Sort] = {

@@ -107,6 +107,7 @@ async def dispatch(
             raise
         if breakers is not None:
             breakers.succeeded(name)
+            ctx.state.speeds.answered(name, time.perf_counter() - started)
         note_attempt(ctx, deployment, "answered", started)
         if (
             ctx.key is not None

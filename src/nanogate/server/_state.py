@@ -16,7 +16,7 @@ from nanogate.config import Settings
 from nanogate.core import KnownSecrets
 from nanogate.moderation import Moderator
 from nanogate.providers import Provider
-from nanogate.routing import Breakers, Catalog, StickyRoutes
+from nanogate.routing import Breakers, Catalog, Speeds, StickyRoutes
 from nanogate.server._keycache import KeyCache
 from nanogate.server._metrics import Metrics
 from nanogate.server._requestlog import RequestLog
@@ -55,6 +55,8 @@ class GatewayState:
     """Opens keys' stored provider credentials (BYOK); ``None`` when BYOK is off."""
     sticky: StickyRoutes = field(default_factory=lambda: StickyRoutes(600.0))
     """The deployment that last answered each key and model (``stickyProvider``)."""
+    speeds: Speeds = field(default_factory=Speeds)
+    """Each deployment's recent latency and throughput, for routing by them."""
     cashier: Cashier | None = None
     """Accountless x402 payments; ``None`` when x402 is off."""
     router: Router | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -161,11 +162,6 @@ def choose_model(ctx: RequestContext, sent: str, body: Mapping[str, Any]) -> Mod
         raise InvalidParameterValue("Web search is not configured on this gateway.", param="model")
     if choice.memory is not None:
         raise InvalidParameterValue("Context memory is not enabled on this gateway.", param="model")
-    if choice.sort is not None:
-        raise InvalidParameterValue(
-            f"Routing by {choice.sort} is not available on this gateway; name a provider instead.",
-            param="model",
-        )
     return choice
 
 
@@ -226,10 +222,9 @@ class ChatTarget:
     @property
     def reserve(self) -> int:
         """The most this request may cost, on whichever deployment answers it."""
-        models = {d.model.id: d.model for d in self.plan.candidates}
         return max(
-            maximum_cost(m, self.prompt_tokens, self.max_tokens, self.choices)
-            for m in models.values()
+            maximum_cost(d.model, self.prompt_tokens, self.max_tokens, self.choices)
+            for d in self.plan.candidates
         )
 
     def call(self, deployment: Deployment) -> ChatCall:
@@ -280,11 +275,13 @@ def chat_target(
         if constraints.only is not None:
             only &= constraints.only
         constraints = replace(constraints, only=only)
+    if choice is not None and choice.sort is not None:
+        constraints = replace(constraints, sort=choice.sort)
     remembered = state.sticky.get(ctx.key.id, model.id) if constraints.sticky and ctx.key else None
     return ChatTarget(
         model,
         upstream_body(body),
-        plan(deployments, constraints, remembered),
+        plan(deployments, constraints, remembered, state.speeds.get),
         prompt_tokens,
         max_tokens,
         ctx.request_id,
@@ -326,18 +323,23 @@ async def complete(ctx: RequestContext, target: ChatTarget) -> tuple[dict[str, A
     A failure releases the hold; an answer with no content at all is
     ``empty_response`` and is not charged.
     """
+
+    async def send(deployment: Deployment) -> tuple[dict[str, Any], float]:
+        started = time.perf_counter()
+        completion = await provider_for(ctx, deployment).chat(target.call(deployment))
+        return completion, time.perf_counter() - started
+
     async with _charged(ctx, target) as charge:
-        completion, deployment = await dispatch(
-            ctx,
-            target.plan,
-            lambda d: provider_for(ctx, d).chat(target.call(d)),
-            shared_health=target.byok is None,
+        (completion, took), deployment = await dispatch(
+            ctx, target.plan, send, shared_health=target.byok is None
         )
         charge.model = deployment.model
         charge.produced = produced(completion, "message")
         if not charge.produced:
             raise EmptyResponse()
         await charge.settle(completion.get("usage"))
+    if target.byok is None and ctx.record.output_tokens:
+        ctx.state.speeds.generated(deployment.name, ctx.record.output_tokens, took)
     return completion, charge
 
 

@@ -205,6 +205,15 @@ DETAILED = step(
     parameters=(_query("detailed", "true, 1 or yes (any case) adds pricing and capabilities."),)
 )
 
+SUPPORTED_ALL = step(
+    parameters=(
+        _query(
+            "supported",
+            "`all` lists the paid endpoints that take no accountless payment as well.",
+        ),
+    )
+)
+
 RESPONSE_LOOKUP = step(ResponseNotFound)
 
 REQUEST_LOOKUP = step(RequestNotFound)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,11 +31,11 @@ def _cashier(ctx: RequestContext) -> Cashier:
 
 
 async def endpoints(ctx: RequestContext) -> ASGIApp:
-    """Which endpoints quote accountless requests, and on which rails."""
-    cashier = ctx.state.cashier
-    if cashier is None:
-        return json_response({"x402Version": 1, "enabled": False, "rails": [], "endpoints": []})
-    return json_response(matrix(cashier))
+    """Which endpoints take accountless payments, and how; ``?supported=all`` lists the
+    paid endpoints that do not as well."""
+    query = parse_qs(ctx.scope.get("query_string", b"").decode())
+    include = query.get("supported", [""])[-1].lower() == "all"
+    return json_response(matrix(ctx.state.cashier, include))
 
 
 async def payment_status(ctx: RequestContext) -> ASGIApp:
@@ -99,10 +100,29 @@ def status_body(cashier: Cashier, payment: StoredPayment, base: str) -> dict[str
     return body
 
 
-def matrix(cashier: Cashier) -> dict[str, Any]:
-    """``GET /api/v1/x402/endpoints``: what can be paid for, and how."""
+STREAMING_ENDPOINTS = frozenset({"POST /api/v1/chat/completions", "POST /api/v1/messages"})
+"""Paid endpoints whose answer may be a stream (``stream: true``)."""
+
+KEY_ONLY_ENDPOINTS = {
+    "POST /api/v1/responses": "Keeps conversation state per API key; pay with a key.",
+    "POST /api/v1/moderations": "Charged to an account; pay with a key.",
+}
+"""Paid endpoints that never quote, and why."""
+
+QUOTE_NOTE = (
+    "Quoted at the request's maximum cost: its prompt and max_tokens at the model's prices."
+)
+
+
+def matrix(cashier: Cashier | None, include_unsupported: bool) -> dict[str, Any]:
+    """``GET /api/v1/x402/endpoints`` in NanoGPT's schema: which endpoints take an
+    accountless payment, by which schemes, streamed or not, answered at once or after
+    the payment is seen; ``meta`` adds the rails, as quotes list them."""
+    enabled = cashier is not None and cashier.settings.enabled
     rails = []
-    for name in cashier.settings.rails if cashier.settings.enabled else ():
+    names = cashier.settings.rails if cashier is not None and enabled else ()
+    for name in names:
+        assert cashier is not None
         rail = RAILS[name]
         settings = cashier.settings.rail(name)
         entry: dict[str, Any] = {
@@ -115,21 +135,50 @@ def matrix(cashier: Cashier) -> dict[str, Any]:
         if address:
             entry["assetAddress"] = address
         rails.append(entry)
-    return {
-        "x402Version": 1,
-        "enabled": cashier.settings.enabled,
-        "requiresOptIn": cashier.settings.require_opt_in,
-        "quoteTtlSeconds": cashier.settings.quote_ttl_s,
-        "rails": rails,
-        "endpoints": [
+    schemes = list(dict.fromkeys(RAILS[name].protocol_scheme for name in names))
+    polling = any(RAILS[name].polling for name in names)
+    quoting = cashier.endpoints if cashier is not None else frozenset()
+    data = []
+    for endpoint in sorted(QUOTABLE_ENDPOINTS | set(KEY_ONLY_ENDPOINTS)):
+        method, path = endpoint.split(" ", 1)
+        supported = endpoint in quoting
+        if not supported and not include_unsupported:
+            continue
+        if supported:
+            note = QUOTE_NOTE
+        elif endpoint in KEY_ONLY_ENDPOINTS:
+            note = KEY_ONLY_ENDPOINTS[endpoint]
+        else:
+            note = (
+                "x402 is not enabled on this gateway."
+                if not enabled
+                else "Not offered for accountless payment on this gateway."
+            )
+        data.append(
             {
-                "method": endpoint.split(" ", 1)[0],
-                "path": endpoint.split(" ", 1)[1],
-                "x402": endpoint in cashier.endpoints,
+                "endpoint": path,
+                "method": method,
+                "supported": supported,
+                "schemes": schemes if supported else [],
+                "streaming": supported and endpoint in STREAMING_ENDPOINTS,
+                "async": supported and polling,
+                "quoteType": "max_cost" if supported else None,
+                "notes": note,
             }
-            for endpoint in sorted(QUOTABLE_ENDPOINTS)
-        ],
+        )
+    total = len(QUOTABLE_ENDPOINTS | set(KEY_ONLY_ENDPOINTS))
+    meta: dict[str, Any] = {
+        "count": len(data),
+        "totalCount": total,
+        "unsupportedIncluded": include_unsupported,
+        "enabled": enabled,
+        "x402Version": 1,
+        "rails": rails,
     }
+    if cashier is not None and enabled:
+        meta["requiresOptIn"] = cashier.settings.require_opt_in
+        meta["quoteTtlSeconds"] = cashier.settings.quote_ttl_s
+    return {"object": "x402.endpoint_support.list", "version": 1, "data": data, "meta": meta}
 
 
 def _note(exc: BaseException) -> str:

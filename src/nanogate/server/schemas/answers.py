@@ -315,18 +315,32 @@ class X402Rail(AnswerSchema):
 
 
 class X402Endpoint(AnswerSchema):
+    endpoint: str
     method: str
-    path: str
-    x402: bool
+    supported: bool
+    schemes: list[str]
+    streaming: bool
+    async_: bool = Field(alias="async")
+    quoteType: Literal["max_cost"] | None
+    notes: str
+
+
+class X402EndpointsMeta(AnswerSchema):
+    count: int
+    totalCount: int
+    unsupportedIncluded: bool
+    enabled: bool
+    x402Version: Literal[1]
+    rails: list[X402Rail]
+    requiresOptIn: bool | None = None
+    quoteTtlSeconds: int | None = None
 
 
 class X402Endpoints(AnswerSchema):
-    x402Version: Literal[1]
-    enabled: bool
-    requiresOptIn: bool | None = None
-    quoteTtlSeconds: int | None = None
-    rails: list[X402Rail]
-    endpoints: list[X402Endpoint]
+    object: Literal["x402.endpoint_support.list"]
+    version: Literal[1]
+    data: list[X402Endpoint]
+    meta: X402EndpointsMeta
 
 
 class PaymentRail(AnswerSchema):

@@ -1,0 +1,54 @@
+"""Recent speed per deployment: latency and throughput, for routing by them.
+
+Each worker keeps its own estimates, as it keeps its own circuit breakers: an
+exponentially weighted moving average of each deployment's latency (seconds until
+its answer, or a stream's first chunk) and of its throughput (output tokens per
+second of a whole answer). A deployment nobody has measured yet has no estimate;
+:func:`nanogate.routing.plan` tries it before measured ones, so every deployment
+gets measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+WEIGHT = 0.2
+"""How much one new observation moves an estimate (about the last ten count)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Speed:
+    """One deployment's estimates; ``None`` until first observed."""
+
+    latency_s: float | None = None
+    tokens_per_s: float | None = None
+
+
+def _moved(old: float | None, new: float) -> float:
+    return new if old is None else old + WEIGHT * (new - old)
+
+
+class Speeds:
+    """Estimates by deployment name."""
+
+    def __init__(self) -> None:
+        self._speeds: dict[str, Speed] = {}
+
+    def get(self, name: str) -> Speed:
+        return self._speeds.get(name) or Speed()
+
+    def answered(self, name: str, seconds: float) -> None:
+        """``name`` answered (or began its stream) ``seconds`` after it was asked."""
+        if seconds >= 0:
+            speed = self.get(name)
+            self._speeds[name] = Speed(_moved(speed.latency_s, seconds), speed.tokens_per_s)
+
+    def generated(self, name: str, tokens: int, seconds: float) -> None:
+        """``name`` produced ``tokens`` output tokens in a whole answer of ``seconds``."""
+        if tokens > 0 and seconds > 0:
+            speed = self.get(name)
+            rate = _moved(speed.tokens_per_s, tokens / seconds)
+            self._speeds[name] = Speed(speed.latency_s, rate)
+
+
+__all__ = ["Speed", "Speeds"]

@@ -137,8 +137,9 @@ PROSE: dict[str, tuple[str, str, dict[str, Any]]] = {
     ),
     "speed_suffix_conflict": (
         "The model carries a routing suffix (`:fast`/`:latency`, `:cheap`/`:price`, "
-        "`:throughput`) and the request also names a provider: a provider suffix "
-        "(`model:<provider>`), `X-Provider` or the body's `provider`.",
+        "`:throughput`) and the request also names or orders providers: a provider "
+        "suffix (`model:<provider>`), `X-Provider`, or a body `provider` that is a name "
+        "or sets `only`, `order` or `sort`.",
         "Keep either the routing suffix or the provider.",
         {},
     ),

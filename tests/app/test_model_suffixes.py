@@ -161,3 +161,38 @@ async def test_routing_suffixes_are_served(gateway: InProcess) -> None:
         )
         assert response.status_code == 200, response.text
         assert response.json()["model"] == sent
+
+
+async def test_a_routing_suffix_goes_with_constraints_that_only_narrow(gateway: InProcess) -> None:
+    """``provider.ignore``, ``max_price`` and ``allow_fallbacks`` name no provider: with
+    ``:cheap`` they are no conflict, and the request is served."""
+    for provider in (
+        {"ignore": ["elsewhere"]},
+        {"max_price": {"prompt": 100, "completion": 100}},
+        {"allow_fallbacks": False},
+    ):
+        response = await gateway.client.post(
+            "/api/v1/chat/completions",
+            json=body_for("openai", "local/chat:cheap", provider=provider),
+            headers=gateway.auth(),
+        )
+        assert response.status_code == 200, (provider, response.text)
+
+
+async def test_an_add_on_asked_for_outside_the_model_is_refused_on_its_own_name(
+    gateway: InProcess,
+) -> None:
+    """Web search asked in the body, or memory by header, is refused on ``webSearch`` or
+    ``memory``, not on ``model``."""
+    response = await gateway.client.post(
+        "/api/v1/chat/completions",
+        json=body_for("openai", "local/chat", webSearch={"enabled": True}),
+        headers=gateway.auth(),
+    )
+    assert response.json()["error"]["param"] == "webSearch"
+    response = await gateway.client.post(
+        "/api/v1/chat/completions",
+        json=body_for("openai", "local/chat"),
+        headers={**gateway.auth(), "memory": "true"},
+    )
+    assert response.json()["error"]["param"] == "memory"

@@ -22,6 +22,9 @@ class Wire:
     def write(self, data: bytes) -> None:
         self.writes.append(bytes(data))
 
+    def writelines(self, pieces: Any) -> None:
+        self.writes.append(b"".join(pieces))
+
     def close(self) -> None:
         self.closed = True
 
@@ -129,3 +132,27 @@ def test_closing_writes_a_held_head_first() -> None:
     held.close()
     assert wire.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n"] and wire.closed
     assert held.get_extra_info("peername") == ("127.0.0.1", 1)
+
+
+async def test_a_large_body_leaves_with_its_head_without_a_copy() -> None:
+    """A body over 64 KiB goes with its head in one ``writelines`` call."""
+    wire = Wire()
+    cycle = cycle_on(wire)
+    body = b"x" * (200 * 1024)
+    await cycle.send(start(len(body)))
+    await cycle.send({"type": "http.response.body", "body": body})
+    assert len(wire.writes) == 1 and wire.writes[0].endswith(b"\r\n\r\n" + body)
+
+
+def test_a_held_head_is_dropped_when_the_connection_is_gone() -> None:
+    """Closing a connection that is closing already (the client went away) writes
+    nothing: uvloop refuses writes to a closed handle."""
+    wire = Wire()
+    cycle = cycle_on(wire)
+    held = cycle.transport
+    cycle.response_started = True
+    cycle.chunked_encoding = False
+    held.write(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n")
+    wire.closed = True
+    held.close()
+    assert wire.writes == []

@@ -353,3 +353,16 @@ def test_estimates_are_moving_averages() -> None:
     speeds.generated("x", 50, 1.0)
     speeds.generated("x", 100, 1.0)
     assert speeds.get("x").tokens_per_s == pytest.approx(60.0)
+
+
+def test_a_failed_attempt_counts_as_slow_and_productive_of_nothing() -> None:
+    """A deployment that fails, however fast, is measured as at least ten seconds slow
+    and moves its throughput toward zero, so routing by speed stops trying it first."""
+    speeds = Speeds()
+    speeds.failed("x", 0.001)
+    assert speeds.get("x") == Speed(latency_s=10.0, tokens_per_s=0.0)
+    speeds.failed("a/p/chat", 0.01)
+    speeds.answered("b/p/chat", 0.5)
+    speeds.answered("c/p/chat", 0.7)
+    routes = plan(priced(), Constraints(sort="latency"), speeds=speeds.get)
+    assert [d.provider for d in routes.candidates] == ["b", "c", "a"]

@@ -208,3 +208,32 @@ def test_a_bad_override_is_invalid_parameter_value_on_its_name(
     with pytest.raises(InvalidParameterValue) as caught:
         override("vendor/model", headers, body)
     assert caught.value.param == param
+
+
+def test_a_long_text_or_too_many_suffixes_is_not_searched() -> None:
+    """Reading suffixes costs a lookup per ``:``: a text over 256 characters, or a
+    catalogue id followed by more than eight suffixes, names no model."""
+    with pytest.raises(ModelNotFound):
+        parse("vendor/model" + ":online" * 40)
+    with pytest.raises(ModelNotFound):
+        parse("vendor/model" + ":fast" * 9)
+    assert parse("vendor/model:online:memory:fast").sort == "latency"
+
+
+def test_a_huge_day_count_is_clamped_not_an_error() -> None:
+    """Days of any length clamp to 365, in the suffix as in the header."""
+    assert parse("vendor/model:memory-" + "9" * 200).memory == Memory(365)
+    headers = {"memory_expiration_days": "1" * 5000}
+    assert override("vendor/model:memory", headers).memory == Memory(365)
+
+
+def test_a_credential_in_the_model_text_is_not_repeated() -> None:
+    """A key sent as a suffix by mistake is masked in the error, as in
+    ``model_not_found``."""
+    from nanogate.core import new_api_key
+
+    key = new_api_key()
+    for sent in (f"vendor/model:{key}", f"vendor/model:fast:{key}"):
+        with pytest.raises(InvalidParameterValue) as caught:
+            parse(sent)
+        assert key not in caught.value.message

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 
+COPY_LIMIT = 64 * 1024
+"""A body up to this size is joined to its head; a larger one is written beside it."""
+
+
 class HeldHead:
     """``transport`` for ``cycle``: its first write after the response started (the
     head) is held when the head declares a ``Content-Length``; the next write or
@@ -42,7 +46,10 @@ class HeldHead:
         head = self._head
         if head is not None:
             self._head = None
-            self._transport.write(head + data)
+            if len(data) > COPY_LIMIT:
+                self._transport.writelines((head, data))  # one write, no copy of the body
+            else:
+                self._transport.write(head + data)
             return
         if not self._started:
             cycle = self._cycle
@@ -55,9 +62,9 @@ class HeldHead:
 
     def close(self) -> None:
         head = self._head
-        if head is not None:
-            self._head = None
+        if head is not None and not self._transport.is_closing():
             self._transport.write(head)
+        self._head = None
         self._transport.close()
 
     def is_closing(self) -> bool:

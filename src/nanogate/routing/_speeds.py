@@ -3,7 +3,8 @@
 Each worker keeps its own estimates, as it keeps its own circuit breakers: an
 exponentially weighted moving average of each deployment's latency (seconds until
 its answer, or a stream's first chunk) and of its throughput (output tokens per
-second of a whole answer). A deployment nobody has measured yet has no estimate;
+second of a whole answer). A failed attempt counts as a slow one that produced
+nothing. A deployment nobody has measured yet has no estimate;
 :func:`nanogate.routing.plan` tries it before measured ones, so every deployment
 gets measured.
 """
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 
 WEIGHT = 0.2
 """How much one new observation moves an estimate (about the last ten count)."""
+FAILED_S = 10.0
+"""The latency a failed attempt counts as, at least: a deployment that fails fast must
+not look fast."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,13 @@ class Speeds:
         if seconds >= 0:
             speed = self.get(name)
             self._speeds[name] = Speed(_moved(speed.latency_s, seconds), speed.tokens_per_s)
+
+    def failed(self, name: str, seconds: float) -> None:
+        """``name`` failed after ``seconds``: slow, and producing nothing."""
+        speed = self.get(name)
+        self._speeds[name] = Speed(
+            _moved(speed.latency_s, max(seconds, FAILED_S)), _moved(speed.tokens_per_s, 0.0)
+        )
 
     def generated(self, name: str, tokens: int, seconds: float) -> None:
         """``name`` produced ``tokens`` output tokens in a whole answer of ``seconds``."""

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from nanogate.core import redact
 from nanogate.errors import InvalidParameterValue, SpeedSuffixConflict
 from nanogate.routing._catalog import model_not_found
 from nanogate.routing._plan import Sort
@@ -42,6 +43,12 @@ SORTS: Mapping[str, Sort] = {
 """Routing suffixes and the order each asks for."""
 
 MIN_DAYS, MAX_DAYS = 1, 365
+
+MAX_MODEL_CHARS = 256
+"""A longer model text is read as an id alone: no catalogue id is that long, and reading
+suffixes costs a lookup per ``:``."""
+MAX_SUFFIXES = 8
+"""Suffixes read after a catalogue id, at most (the grammar has five kinds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +91,16 @@ def clamp_days(days: int) -> int:
 
 
 def _bad(sent: str, why: str) -> InvalidParameterValue:
-    return InvalidParameterValue(f"Invalid model '{sent}': {why}.", param="model")
+    """The 400 for ``sent``; the client's text is masked where it holds a credential (a
+    key sent as a suffix by mistake), as ``model_not_found`` masks it."""
+    return InvalidParameterValue(f"Invalid model '{redact(sent)}': {redact(why)}.", param="model")
+
+
+def _days(text: str) -> int | None:
+    """Whole days, clamped to 1..365; ``None`` if ``text`` is not a whole number."""
+    if not text.isascii() or not text.isdigit():
+        return None
+    return MAX_DAYS if len(text) > 4 else clamp_days(int(text))
 
 
 def parse_model(
@@ -102,8 +118,10 @@ def parse_model(
     ask for the same thing differently."""
     if known(sent):
         return ModelChoice(sent, sent)
+    if len(sent) > MAX_MODEL_CHARS:
+        raise model_not_found(sent)
     parts = sent.split(":")
-    for cut in range(len(parts) - 1, 0, -1):
+    for cut in range(len(parts) - 1, max(0, len(parts) - 1 - MAX_SUFFIXES), -1):
         model_id = ":".join(parts[:cut])
         if known(model_id):
             names = {name.lower(): name for name in providers}
@@ -143,7 +161,7 @@ def _read_suffixes(
             raise _bad(sent, f"unknown suffix ':{raw}'")
     if choice.sort is not None and choice.pin is not None:
         raise SpeedSuffixConflict(
-            f"Invalid model '{sent}': a routing suffix cannot be combined with a provider."
+            f"Invalid model '{redact(sent)}': a routing suffix cannot be combined with a provider."
         )
     return choice
 
@@ -163,10 +181,10 @@ def _web_search(sent: str, suffix: str) -> WebSearch:
 def _memory(sent: str, suffix: str, default_days: int) -> Memory:
     if suffix == "memory":
         return Memory(clamp_days(default_days))
-    days = suffix.removeprefix("memory-")
-    if not days.isascii() or not days.isdigit():
+    days = _days(suffix.removeprefix("memory-"))
+    if days is None:
         raise _bad(sent, f"':{suffix}' needs a whole number of days")
-    return Memory(clamp_days(int(days)))
+    return Memory(days)
 
 
 def _header_flag(value: str, name: str) -> bool:
@@ -179,13 +197,13 @@ def _header_flag(value: str, name: str) -> bool:
 
 
 def _days_header(value: str) -> int:
-    text = value.strip()
-    if not text.isascii() or not text.isdigit():
+    days = _days(value.strip())
+    if days is None:
         raise InvalidParameterValue(
             "Invalid 'memory_expiration_days' header: expected a whole number of days.",
             param="memory_expiration_days",
         )
-    return clamp_days(int(text))
+    return days
 
 
 def _body_web_search(value: Any, current: WebSearch | None) -> WebSearch | None:
@@ -241,8 +259,8 @@ def with_overrides(
     """
     if choice.sort is not None and explicit_provider:
         raise SpeedSuffixConflict(
-            f"Invalid model '{choice.sent}': a routing suffix cannot be combined with a "
-            "provider named in the request."
+            f"Invalid model '{redact(choice.sent)}': a routing suffix cannot be combined "
+            "with a provider named in the request."
         )
     memory = choice.memory
     header = headers.get("memory")

@@ -93,6 +93,7 @@ async def dispatch(
             if breakers is not None:
                 if err.retryable:
                     breakers.failed(name)
+                    ctx.state.speeds.failed(name, time.perf_counter() - started)
                 else:
                     breakers.succeeded(name)
             if not err.retryable:

@@ -153,16 +153,38 @@ def choose_model(ctx: RequestContext, sent: str, body: Mapping[str, Any]) -> Mod
     )
     if not (choice.suffixed or _asks_for_add_ons(ctx, body)):
         return choice
-    header = ctx.headers.get("x-provider")
-    named = body.get("provider") is not None or bool(header and header.strip())
+    suffixes = choice
     choice = with_overrides(
-        choice, ctx.headers, body, explicit_provider=named, default_days=MEMORY_DAYS
+        choice,
+        ctx.headers,
+        body,
+        explicit_provider=_names_provider(ctx, body),
+        default_days=MEMORY_DAYS,
     )
     if choice.web_search is not None:
-        raise InvalidParameterValue("Web search is not configured on this gateway.", param="model")
+        raise InvalidParameterValue(
+            "Web search is not configured on this gateway.",
+            param="model" if suffixes.web_search is not None else "webSearch",
+        )
     if choice.memory is not None:
-        raise InvalidParameterValue("Context memory is not enabled on this gateway.", param="model")
+        raise InvalidParameterValue(
+            "Context memory is not enabled on this gateway.",
+            param="model" if suffixes.memory is not None else "memory",
+        )
     return choice
+
+
+def _names_provider(ctx: RequestContext, body: Mapping[str, Any]) -> bool:
+    """Whether the request names or orders providers itself: ``X-Provider``, or a body
+    ``provider`` that is a name or sets ``only``, ``order`` or ``sort`` (``ignore``,
+    ``max_price`` and ``allow_fallbacks`` only narrow, and go with a routing suffix)."""
+    header = ctx.headers.get("x-provider")
+    if header and header.strip():
+        return True
+    provider = body.get("provider")
+    if isinstance(provider, dict):
+        return any(provider.get(name) is not None for name in ("only", "order", "sort"))
+    return provider is not None
 
 
 def _asks_for_add_ons(ctx: RequestContext, body: Mapping[str, Any]) -> bool:

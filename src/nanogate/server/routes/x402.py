@@ -110,7 +110,8 @@ KEY_ONLY_ENDPOINTS = {
 """Paid endpoints that never quote, and why."""
 
 QUOTE_NOTE = (
-    "Quoted at the request's maximum cost: its prompt and max_tokens at the model's prices."
+    "Quoted at the request's maximum cost: the most its prompt and output allowance can "
+    "cost on any deployment it may use."
 )
 
 

@@ -8,12 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
 def test_a_bounded_benchmark_run_is_valid(tmp_path: Path) -> None:
     """`bench.run` with tiny settings starts every target, gets only 200s, relays long
     streams through gateway and pass-through, and reports every quality bar, and the

@@ -17,6 +17,8 @@ class Wire:
 
     def __init__(self) -> None:
         self.writes: list[bytes] = []
+        self.gathered = 0
+        """Writes made with ``writelines`` (pieces sent together, not joined first)."""
         self.closed = False
 
     def write(self, data: bytes) -> None:
@@ -24,6 +26,7 @@ class Wire:
 
     def writelines(self, pieces: Any) -> None:
         self.writes.append(b"".join(pieces))
+        self.gathered += 1
 
     def close(self) -> None:
         self.closed = True
@@ -119,18 +122,27 @@ async def test_a_100_continue_is_not_taken_for_the_head() -> None:
     assert len(wire.writes) == 2 and wire.writes[1].endswith(b"\r\n\r\nok")
 
 
+HEAD_9 = b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n"
+
+
+def holding_a_head(wire: Wire) -> Any:
+    """The held head over ``wire`` of a response that has written its head, not its body."""
+    cycle = cycle_on(wire)
+    cycle.response_started = True
+    cycle.chunked_encoding = False
+    held = cycle.transport
+    held.write(HEAD_9)
+    return held
+
+
 def test_closing_writes_a_held_head_first() -> None:
     """An app that fails after starting its answer: uvicorn closes the connection, and
     the head it had written still reaches the client before the close."""
     wire = Wire()
-    cycle = cycle_on(wire)
-    held = cycle.transport
-    cycle.response_started = True
-    cycle.chunked_encoding = False
-    held.write(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n")
+    held = holding_a_head(wire)
     assert wire.writes == []
     held.close()
-    assert wire.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n"] and wire.closed
+    assert wire.writes == [HEAD_9] and wire.closed
     assert held.get_extra_info("peername") == ("127.0.0.1", 1)
 
 
@@ -142,17 +154,14 @@ async def test_a_large_body_leaves_with_its_head_without_a_copy() -> None:
     await cycle.send(start(len(body)))
     await cycle.send({"type": "http.response.body", "body": body})
     assert len(wire.writes) == 1 and wire.writes[0].endswith(b"\r\n\r\n" + body)
+    assert wire.gathered == 1
 
 
 def test_a_held_head_is_dropped_when_the_connection_is_gone() -> None:
     """Closing a connection that is closing already (the client went away) writes
     nothing: uvloop refuses writes to a closed handle."""
     wire = Wire()
-    cycle = cycle_on(wire)
-    held = cycle.transport
-    cycle.response_started = True
-    cycle.chunked_encoding = False
-    held.write(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n")
+    held = holding_a_head(wire)
     wire.closed = True
     held.close()
     assert wire.writes == []

@@ -13,7 +13,9 @@ to the app (a ``Response`` sends both at once). A chunked head (a stream, whose
 first event may be seconds away) and the head of a ``HEAD`` answer, which has no
 body, are written at once. A held head is written before anything else reaches
 the transport: a ``close()`` (an app that fails after starting its answer) writes
-it first, as uvicorn did.
+it first, as uvicorn did, unless the connection is closing already (the client is
+gone, and a closed transport refuses writes). A body over :data:`COPY_LIMIT` is
+written beside its head (``writelines``) rather than copied onto it.
 """
 
 from __future__ import annotations

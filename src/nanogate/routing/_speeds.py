@@ -20,12 +20,17 @@ FAILED_S = 10.0
 not look fast."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Speed:
-    """One deployment's estimates; ``None`` until first observed."""
+    """One deployment's estimates; ``None`` until first observed. Only :class:`Speeds`
+    changes them, in place (every answered request updates one)."""
 
     latency_s: float | None = None
     tokens_per_s: float | None = None
+
+
+_UNMEASURED = Speed()
+"""What :meth:`Speeds.get` answers for a deployment never observed (never changed)."""
 
 
 def _moved(old: float | None, new: float) -> float:
@@ -39,27 +44,31 @@ class Speeds:
         self._speeds: dict[str, Speed] = {}
 
     def get(self, name: str) -> Speed:
-        return self._speeds.get(name) or Speed()
+        return self._speeds.get(name) or _UNMEASURED
+
+    def _of(self, name: str) -> Speed:
+        speed = self._speeds.get(name)
+        if speed is None:
+            speed = self._speeds[name] = Speed()
+        return speed
 
     def answered(self, name: str, seconds: float) -> None:
         """``name`` answered (or began its stream) ``seconds`` after it was asked."""
         if seconds >= 0:
-            speed = self.get(name)
-            self._speeds[name] = Speed(_moved(speed.latency_s, seconds), speed.tokens_per_s)
+            speed = self._of(name)
+            speed.latency_s = _moved(speed.latency_s, seconds)
 
     def failed(self, name: str, seconds: float) -> None:
         """``name`` failed after ``seconds``: slow, and producing nothing."""
-        speed = self.get(name)
-        self._speeds[name] = Speed(
-            _moved(speed.latency_s, max(seconds, FAILED_S)), _moved(speed.tokens_per_s, 0.0)
-        )
+        speed = self._of(name)
+        speed.latency_s = _moved(speed.latency_s, max(seconds, FAILED_S))
+        speed.tokens_per_s = _moved(speed.tokens_per_s, 0.0)
 
     def generated(self, name: str, tokens: int, seconds: float) -> None:
         """``name`` produced ``tokens`` output tokens in a whole answer of ``seconds``."""
         if tokens > 0 and seconds > 0:
-            speed = self.get(name)
-            rate = _moved(speed.tokens_per_s, tokens / seconds)
-            self._speeds[name] = Speed(speed.latency_s, rate)
+            speed = self._of(name)
+            speed.tokens_per_s = _moved(speed.tokens_per_s, tokens / seconds)
 
 
 __all__ = ["Speed", "Speeds"]

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
@@ -42,6 +43,12 @@ class RequestHeaders(Headers):
 
     def __contains__(self, key: Any) -> bool:
         return isinstance(key, str) and key.lower() in self._index
+
+
+def query_value(scope: Scope, name: str) -> str:
+    """The last value of query parameter ``name``, or ``""`` without one."""
+    values = parse_qs(scope.get("query_string", b"").decode()).get(name)
+    return values[-1] if values else ""
 
 
 def surface_for(path: str) -> Surface:

@@ -9,7 +9,6 @@ Detailed entries use NanoGPT's field names (``context_length``,
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
 
 import orjson
 from starlette.responses import Response
@@ -17,7 +16,7 @@ from starlette.responses import Response
 from nanogate.errors import GatewayError
 from nanogate.routing import Model, model_not_found
 from nanogate.server._auth import authenticate, presented_key
-from nanogate.server._context import RequestContext
+from nanogate.server._context import RequestContext, query_value
 from nanogate.server._payer import AccountPayer
 from nanogate.server._responses import json_response
 from nanogate.storage import APIKey
@@ -86,8 +85,7 @@ def model_object(model: Model, created: int, detailed: bool) -> dict[str, Any]:
 
 
 def _detailed(ctx: RequestContext) -> bool:
-    query = parse_qs(ctx.scope.get("query_string", b"").decode())
-    return query.get("detailed", ["false"])[-1].lower() in ("true", "1", "yes")
+    return query_value(ctx.scope, "detailed").lower() in ("true", "1", "yes")
 
 
 async def list_models(ctx: RequestContext) -> Response:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nanogate.config._x402 import QUOTABLE_ENDPOINTS
+from nanogate.config._x402 import QUOTABLE_ENDPOINTS, RailSettings
 from nanogate.errors import PaymentNotFound
-from nanogate.server._context import SCOPE_KEY, RequestContext, surface_for
+from nanogate.server._context import SCOPE_KEY, RequestContext, query_value, surface_for
 from nanogate.server._payer import X402Payer
 from nanogate.server._responses import json_response
 from nanogate.server._x402 import Cashier, PaidRun
@@ -33,8 +32,7 @@ def _cashier(ctx: RequestContext) -> Cashier:
 async def endpoints(ctx: RequestContext) -> ASGIApp:
     """Which endpoints take accountless payments, and how; ``?supported=all`` lists the
     paid endpoints that do not as well."""
-    query = parse_qs(ctx.scope.get("query_string", b"").decode())
-    include = query.get("supported", [""])[-1].lower() == "all"
+    include = query_value(ctx.scope, "supported").lower() == "all"
     return json_response(matrix(ctx.state.cashier, include))
 
 
@@ -115,33 +113,36 @@ QUOTE_NOTE = (
 )
 
 
+PAID_ENDPOINTS = tuple(sorted(QUOTABLE_ENDPOINTS | set(KEY_ONLY_ENDPOINTS)))
+"""Every endpoint that charges per request, as the matrix lists them."""
+
+
+def _rail_entry(name: str, settings: RailSettings) -> dict[str, Any]:
+    """One configured rail, as ``meta.rails`` lists it."""
+    rail = RAILS[name]
+    entry: dict[str, Any] = {
+        "scheme": name,
+        "protocolScheme": rail.protocol_scheme,
+        "network": settings.network or rail.network,
+        "asset": rail.asset.symbol,
+    }
+    address = settings.asset or rail.asset_address
+    if address:
+        entry["assetAddress"] = address
+    return entry
+
+
 def matrix(cashier: Cashier | None, include_unsupported: bool) -> dict[str, Any]:
     """``GET /api/v1/x402/endpoints`` in NanoGPT's schema: which endpoints take an
     accountless payment, by which schemes, streamed or not, answered at once or after
     the payment is seen; ``meta`` adds the rails, as quotes list them."""
-    enabled = cashier is not None and cashier.settings.enabled
-    rails = []
-    names = cashier.settings.rails if cashier is not None and enabled else ()
-    for name in names:
-        assert cashier is not None
-        rail = RAILS[name]
-        settings = cashier.settings.rail(name)
-        entry: dict[str, Any] = {
-            "scheme": name,
-            "protocolScheme": rail.protocol_scheme,
-            "network": settings.network or rail.network,
-            "asset": rail.asset.symbol,
-        }
-        address = settings.asset or rail.asset_address
-        if address:
-            entry["assetAddress"] = address
-        rails.append(entry)
+    settings = cashier.settings if cashier is not None and cashier.settings.enabled else None
+    names = settings.rails if settings is not None else ()
     schemes = list(dict.fromkeys(RAILS[name].protocol_scheme for name in names))
     polling = any(RAILS[name].polling for name in names)
-    quoting = cashier.endpoints if cashier is not None else frozenset()
+    quoting = cashier.endpoints if settings is not None and cashier is not None else frozenset()
     data = []
-    for endpoint in sorted(QUOTABLE_ENDPOINTS | set(KEY_ONLY_ENDPOINTS)):
-        method, path = endpoint.split(" ", 1)
+    for endpoint in PAID_ENDPOINTS:
         supported = endpoint in quoting
         if not supported and not include_unsupported:
             continue
@@ -149,12 +150,11 @@ def matrix(cashier: Cashier | None, include_unsupported: bool) -> dict[str, Any]
             note = QUOTE_NOTE
         elif endpoint in KEY_ONLY_ENDPOINTS:
             note = KEY_ONLY_ENDPOINTS[endpoint]
+        elif settings is None:
+            note = "x402 is not enabled on this gateway."
         else:
-            note = (
-                "x402 is not enabled on this gateway."
-                if not enabled
-                else "Not offered for accountless payment on this gateway."
-            )
+            note = "Not offered for accountless payment on this gateway."
+        method, path = endpoint.split(" ", 1)
         data.append(
             {
                 "endpoint": path,
@@ -167,18 +167,19 @@ def matrix(cashier: Cashier | None, include_unsupported: bool) -> dict[str, Any]
                 "notes": note,
             }
         )
-    total = len(QUOTABLE_ENDPOINTS | set(KEY_ONLY_ENDPOINTS))
     meta: dict[str, Any] = {
         "count": len(data),
-        "totalCount": total,
+        "totalCount": len(PAID_ENDPOINTS),
         "unsupportedIncluded": include_unsupported,
-        "enabled": enabled,
+        "enabled": settings is not None,
         "x402Version": 1,
-        "rails": rails,
+        "rails": [_rail_entry(name, settings.rail(name)) for name in names]
+        if settings is not None
+        else [],
     }
-    if cashier is not None and enabled:
-        meta["requiresOptIn"] = cashier.settings.require_opt_in
-        meta["quoteTtlSeconds"] = cashier.settings.quote_ttl_s
+    if settings is not None:
+        meta["requiresOptIn"] = settings.require_opt_in
+        meta["quoteTtlSeconds"] = settings.quote_ttl_s
     return {"object": "x402.endpoint_support.list", "version": 1, "data": data, "meta": meta}
 
 

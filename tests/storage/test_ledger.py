@@ -331,13 +331,16 @@ async def test_settlements_arriving_apart_under_load_share_a_transaction(
     store: SQLStore,
 ) -> None:
     """Settlements that arrive one loop turn apart, while other requests are still in
-    flight, wait for each other: twenty answers cost a few transactions (one or two on
-    a quiet machine; a stall of the loop past the gathering window splits a batch), not
+    flight, wait for each other: twenty answers cost one or two transactions, not
     twenty, and each is charged once its batch is written. The last one, with nothing
-    left in flight, writes the batch at once."""
+    left in flight, writes the batch at once. The gathering window is 5 s here, not
+    1 ms: a loop turn late in a long suite can take milliseconds (another thread of the
+    test process holding the interpreter lock for its switch interval), and what is
+    tested is that arrivals within the window wait for each other, not the machine's
+    speed; the last arrival ends the wait, so the test takes no longer."""
     account_id, key_id = await account(store, 1_000_000)
     driver = Counting(store.fast)
-    ledger = Ledger(driver, clock=lambda: NOW)  # type: ignore[arg-type]
+    ledger = Ledger(driver, clock=lambda: NOW, gather_s=5.0)  # type: ignore[arg-type]
     try:
         holds = [
             await ledger.admit(admission(account_id, key_id, f"req_{i}", 100)) for i in range(20)
@@ -355,7 +358,7 @@ async def test_settlements_arriving_apart_under_load_share_a_transaction(
             assert await asyncio.gather(*settling) == [60] * 20
         finally:
             gc.enable()
-        assert driver.runs - before <= 4
+        assert driver.runs - before <= 2
         audit = await Book(store.fast).audit(account_id)
         assert audit is not None and audit.consistent
         assert audit.balance_nusd == 1_000_000 - 20 * 60

@@ -40,7 +40,7 @@ from nanogate.billing._escrow import (
     Seconds,
     Shortfall,
 )
-from nanogate.billing._gather import Gathering
+from nanogate.billing._gather import GATHER_S, Gathering
 from nanogate.billing._model import Admission, Hold, Replay, Spent
 from nanogate.billing._scripts import (
     claim_idempotency,
@@ -108,6 +108,7 @@ class Ledger:
         limiter: RedisLimiter | None = None,
         *,
         lease_idle_s: float = LEASE_IDLE_S,
+        gather_s: float = GATHER_S,
     ) -> None:
         self.driver = driver
         self.lease_idle_s = lease_idle_s
@@ -131,7 +132,7 @@ class Ledger:
         """Admitted requests not yet settled: a request settles once."""
         self._queue: list[tuple[Spent, asyncio.Future[int]]] = []
         self._writer: asyncio.Future[None] | None = None
-        self._gathering = Gathering()
+        self._gathering = Gathering(gather_s)
         self._gathered: asyncio.Future[None] | None = None
         """Set while a batch waits for more settlements; resolved to write it."""
         self._ahead: set[asyncio.Future[int]] = set()

@@ -16,7 +16,7 @@ import httpx
 import orjson
 import pytest
 from tests.conftest import Live, LiveFactory
-from tests.helpers import assert_envelope, make_settings, written_record
+from tests.helpers import SURFACE_PATHS, assert_envelope, make_settings, written_record
 from tests.live.test_charging import balance
 
 from nanogate.config import Settings
@@ -433,3 +433,24 @@ def test_the_fast_suffix_learns_which_deployment_answers_sooner(
     ]
     assert answered[:2] == ["Hello from one.", "Hello from two."]
     assert answered[2:] == ["Hello from two.", "Hello from two."]
+
+
+@pytest.mark.parametrize("surface", ["openai", "anthropic", "legacy"])
+def test_a_routing_suffix_with_x_provider_is_speed_suffix_conflict_on_each_surface(
+    gateway: Live, upstreams: dict[str, tuple[FakeUpstream, str]], surface: str
+) -> None:
+    """Over a real socket, ``acme/chat:fast`` with ``X-Provider`` is 400
+    ``speed_suffix_conflict`` in the surface's envelope, and no upstream is asked."""
+    body: dict[str, Any] = (
+        {"model": "acme/chat:fast", "prompt": "hi"}
+        if surface == "legacy"
+        else {**BODY, "model": "acme/chat:fast"}
+    )
+    response = httpx.post(
+        gateway.url + SURFACE_PATHS[surface],
+        json=body,
+        headers={**gateway.auth(), "X-Provider": "two"},
+        timeout=10,
+    )
+    assert_envelope(response, surface, "speed_suffix_conflict")
+    assert calls(upstreams) == {"one": [], "two": [], "three": []}

@@ -377,6 +377,10 @@ class InsufficientBalance(PaymentRequired):
     default_message = "Insufficient balance"
     legacy_code = False
 
+    available_nusd: int | None = None
+    """What the account had free towards the request when it was refused, if known (for
+    telling which paid add-on to drop; never rendered)."""
+
 
 class MemoryBalanceRequired(PaymentRequired):
     code = "memory_balance_required"

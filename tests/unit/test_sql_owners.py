@@ -32,6 +32,7 @@ OWNERS = {
     "x402_offers": "storage/_payments.py",
     "x402_receipts": "storage/_payments.py",
     "x402_leases": "storage/_payments.py",
+    "memories": "storage/_memories.py",
 }
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from nanogate._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
+    from nanogate.billing._add_ons import MEMORY, WEB_SEARCH, add_on_refusal
     from nanogate.billing._book import Book
     from nanogate.billing._calendar import day_of, second_of, seconds_until_midnight
     from nanogate.billing._ledger import Ledger
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from nanogate.billing._redis import connect as connect_redis
 
 _LAZY = {
+    "MEMORY": ("_add_ons", "MEMORY"),
+    "WEB_SEARCH": ("_add_ons", "WEB_SEARCH"),
+    "add_on_refusal": ("_add_ons", "add_on_refusal"),
     "Book": ("_book", "Book"),
     "day_of": ("_calendar", "day_of"),
     "second_of": ("_calendar", "second_of"),
@@ -59,9 +63,12 @@ __all__ = [
     "Hold",
     "Ledger",
     "Limits",
+    "MEMORY",
     "RedisLimiter",
     "Replay",
     "Slot",
+    "WEB_SEARCH",
+    "add_on_refusal",
     "bill",
     "connect_redis",
     "cost",

@@ -107,11 +107,15 @@ def _pool_params(owner: str, key: PoolKey, amount: int) -> dict[str, Any]:
     return {"owner": owner, "kind": kind, "subject": subject, "day": day, "amount": amount}
 
 
-def _refusal(kind: str, need: int, now: datetime) -> Exception:
+def _refusal(kind: str, need: int, now: datetime, available: int) -> Exception:
+    """The refusal of a claim of ``need`` on a pool of ``kind`` that has ``available``
+    towards it (free in the database, and what this process's lease gave)."""
     if kind == REQUESTS:
         return DailyRequestLimitExceeded(retry_after=seconds_until_midnight(now))
     if kind == BALANCE:
-        return InsufficientBalance(fields={"requiredBalance": _required(need)})
+        refused = InsufficientBalance(fields={"requiredBalance": _required(need)})
+        refused.available_nusd = max(0, available)
+        return refused
     return DailyUSDLimitExceeded(retry_after=seconds_until_midnight(now))
 
 
@@ -188,7 +192,7 @@ def extend(
             used = int(rows[0][0] if kind == REQUESTS else rows[0][1])
             free = (UNLIMITED if claim.limit is None else claim.limit) - used
         if free < shortfall.short:
-            raise _refusal(kind, claim.amount, now)
+            raise _refusal(kind, claim.amount, now, free + claim.amount - shortfall.short)
         # whole holds of this size: requests of one size leave no stranded fragments
         share = (free - shortfall.short) // LEASE_SHARE // claim.amount * claim.amount
         grant = shortfall.short + min(shortfall.want, share)

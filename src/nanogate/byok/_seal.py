@@ -23,9 +23,10 @@ class SealError(Exception):
 
 
 class Sealer:
-    """Seals and opens credentials with one server secret."""
+    """Seals and opens credentials with one server secret. ``info`` separates the keys
+    derived for different uses of one secret (context memory seals with its own)."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, info: bytes = _INFO) -> None:
         # imported here: a gateway without BYOK never loads the library (about 8 MiB)
         from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives import hashes
@@ -33,8 +34,8 @@ class Sealer:
         from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
         if len(secret) < MIN_SECRET_LENGTH:
-            raise ValueError(f"the BYOK secret must be at least {MIN_SECRET_LENGTH} characters")
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
+            raise ValueError(f"the secret must be at least {MIN_SECRET_LENGTH} characters")
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
             secret.encode()
         )
         self._aead = AESGCM(key)

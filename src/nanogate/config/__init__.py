@@ -1,5 +1,6 @@
 """Configuration: the TOML file of DESIGN section 7, with environment overrides."""
 
+from nanogate.config._addons import MemorySettings, WebSearchSettings
 from nanogate.config._byok import ByokSettings
 from nanogate.config._load import ConfigError, load_settings
 from nanogate.config._moderation import ModerationCategory, ModerationSettings
@@ -24,6 +25,7 @@ __all__ = [
     "DatabaseSettings",
     "DeploymentSettings",
     "LimitSettings",
+    "MemorySettings",
     "ModelSettings",
     "ModerationCategory",
     "ModerationSettings",
@@ -33,6 +35,7 @@ __all__ = [
     "RoutingSettings",
     "ServerSettings",
     "Settings",
+    "WebSearchSettings",
     "X402Settings",
     "load_settings",
 ]

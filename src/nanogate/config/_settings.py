@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from nanogate.config._addons import MemorySettings, WebSearchSettings
 from nanogate.config._byok import ByokSettings
 from nanogate.config._moderation import ModerationSettings
 from nanogate.config._x402 import X402Settings
@@ -180,6 +181,8 @@ class Settings(_Section):
     x402: X402Settings = X402Settings()
     moderation: ModerationSettings = ModerationSettings()
     byok: ByokSettings = ByokSettings()
+    web_search: WebSearchSettings = WebSearchSettings()
+    memory: MemorySettings = MemorySettings()
 
     @model_validator(mode="after")
     def _moderation_resolves(self) -> Settings:
@@ -195,6 +198,18 @@ class Settings(_Section):
         default = self.moderation.default_model
         if default and default not in {m.id for m in moderators}:
             raise ValueError(f"moderation.default_model {default!r} is not a moderation model")
+        return self
+
+    @model_validator(mode="after")
+    def _summary_model_resolves(self) -> Settings:
+        """Memory's summary model is a chat model of the catalogue."""
+        memory = self.memory
+        if memory.enabled:
+            types = {m.id: m.type for m in self.models}
+            if types.get(memory.summary_model) != "chat":
+                raise ValueError(
+                    f"memory.summary_model {memory.summary_model!r} is not a chat model"
+                )
         return self
 
     @model_validator(mode="after")

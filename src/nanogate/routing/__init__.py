@@ -12,7 +12,15 @@ from nanogate.routing._plan import (
     plan,
 )
 from nanogate.routing._speeds import Speed, Speeds
-from nanogate.routing._suffixes import Memory, ModelChoice, WebSearch, parse_model, with_overrides
+from nanogate.routing._suffixes import (
+    Memory,
+    ModelChoice,
+    WebSearch,
+    clamp_days,
+    days_header,
+    parse_model,
+    with_overrides,
+)
 
 __all__ = [
     "Breakers",
@@ -31,7 +39,9 @@ __all__ = [
     "StickyRoutes",
     "WebSearch",
     "chain",
+    "clamp_days",
     "constraints_from",
+    "days_header",
     "model_not_found",
     "parse_model",
     "plan",

@@ -206,6 +206,15 @@ def _days_header(value: str) -> int:
     return days
 
 
+def days_header(headers: Mapping[str, str]) -> int | None:
+    """The days of the ``memory_expiration_days`` header (clamped to 1..365), if sent;
+    ``headers`` has lower-case names."""
+    value = headers.get("memory_expiration_days")
+    if value is None or not value.strip():
+        return None
+    return _days_header(value)
+
+
 def _body_web_search(value: Any, current: WebSearch | None) -> WebSearch | None:
     if isinstance(value, bool):
         return (current or WebSearch()) if value else None
@@ -274,9 +283,9 @@ def with_overrides(
                 "Invalid type for 'memory': expected a boolean.", param="memory"
             )
         memory = (memory or Memory(clamp_days(default_days))) if flag else None
-    days = headers.get("memory_expiration_days")
-    if memory is not None and days is not None and days.strip():
-        memory = Memory(_days_header(days))
+    days = days_header(headers)
+    if memory is not None and days is not None:
+        memory = Memory(days)
     web_search = choice.web_search
     if body.get("webSearch") is not None:
         web_search = _body_web_search(body["webSearch"], web_search)
@@ -291,6 +300,7 @@ __all__ = [
     "Sort",
     "WebSearch",
     "clamp_days",
+    "days_header",
     "parse_model",
     "with_overrides",
 ]

@@ -17,9 +17,11 @@ from nanogate.moderation import build_moderators
 from nanogate.providers import Provider
 from nanogate.providers.build import build_providers, provider_api_key
 from nanogate.routing import Breakers, Catalog, Model, StickyRoutes
+from nanogate.search import search_provider
 from nanogate.server._charging import default_limits
 from nanogate.server._keycache import KeyCache
 from nanogate.server._logging import mask_logs_with
+from nanogate.server._memory import memory_sealer
 from nanogate.server._metrics import Metrics
 from nanogate.server._openapi import openapi_document
 from nanogate.server._requestlog import RequestLog
@@ -79,6 +81,10 @@ def upstream_secrets(settings: Settings, env: Mapping[str, str]) -> Secrets:
     for name in settings.x402.rails:
         rail = settings.x402.rail(name)
         values += (*url_secrets(rail.node_url), *url_secrets(rail.facilitator_url))
+    search = settings.web_search
+    if search.api_key_env:
+        values.append(env.get(search.api_key_env))
+    values += url_secrets(search.url)
     return Secrets(values)
 
 
@@ -134,6 +140,8 @@ def create_app(
         breakers=Breakers(settings.routing.breaker_failures, settings.routing.breaker_cooldown_s),
         sticky=StickyRoutes(settings.routing.sticky_ttl_s),
         sealer=sealer_for(settings.byok, env),
+        search=search_provider(settings.web_search, env),
+        memory_sealer=memory_sealer(settings.memory, env),
         cashier=build_cashier(settings.x402, store.payments, clock, ledger)
         if settings.x402.enabled
         else None,

@@ -25,6 +25,7 @@ from nanogate.billing import (
     Bill,
     Hold,
     Limits,
+    add_on_refusal,
     bill,
     cost,
     output_allowance,
@@ -33,6 +34,7 @@ from nanogate.billing import (
 )
 from nanogate.config import LimitSettings
 from nanogate.core import count_tokens, format_usd, usd_to_nano
+from nanogate.errors import InsufficientBalance
 from nanogate.routing import Model
 from nanogate.server._context import RequestContext
 from nanogate.server._payer import AccountPayer, X402Payer
@@ -108,6 +110,8 @@ class Charge:
     """The request's output limit per choice (``None``: the model's output cap)."""
     choices: int = 1
     """How many choices the request asked for (``n``)."""
+    add_ons: dict[str, int] = field(default_factory=dict)
+    """The paid add-ons the request used (name → cost), charged with its inference."""
 
     async def settle(self, usage: dict[str, Any] | None, note: str | None = None) -> None:
         """Charge the reported usage, or an estimate from the prompt and what was produced.
@@ -127,11 +131,22 @@ class Charge:
         amount = cost(self.model, *reported)
         if self.fee_percent is not None:
             amount = with_fee(amount, self.fee_percent)
+        amount += sum(self.add_ons.values())
         allowed = output_allowance(self.model, self.max_tokens, self.choices)
         billed = bill(amount, self.hold.amount_nusd if self.hold else None, reported[1], allowed)
         if billed.discrepancy:
             self._discrepancy(billed, allowed)
         await self._finish(billed.charge, note, answered=True)
+
+    async def settle_add_ons(self, input_tokens: int, output_tokens: int) -> None:
+        """Charge the add-ons alone (a request that runs no inference of its own, such
+        as ``POST /api/v1/memory``), never more than the hold; the record shows the
+        tokens the add-ons read and wrote."""
+        record = self.ctx.record
+        record.input_tokens, record.output_tokens = input_tokens, output_tokens
+        amount = sum(self.add_ons.values())
+        held = self.hold.amount_nusd if self.hold else amount
+        await self._finish(min(amount, held), None, answered=True)
 
     def _discrepancy(self, billed: Bill, allowed_output: int) -> None:
         """Record usage that does not fit the request: in its record, a metric, a warning."""
@@ -176,7 +191,9 @@ class Charge:
             assert self.hold is not None
             # a settlement, once started, runs to its end even if this request is cancelled
             self.charged = await self.ctx.state.ledger.settle(self.hold, amount, note)
-        self.ctx.record.cost_nusd = self.charged
+        record = self.ctx.record
+        record.cost_nusd = self.charged
+        record.add_ons = dict(self.add_ons) if answered and self.charged else None
 
     def pricing(self) -> dict[str, Any]:
         """``x_nanogpt_pricing``: what the request was charged, and for how many tokens."""
@@ -204,6 +221,7 @@ async def charged(
     per_second: bool = True,
     fee_percent: Decimal | None = None,
     quoted: Mapping[str, Any] | None = None,
+    add_ons: Mapping[str, int] | None = None,
 ) -> AsyncIterator[Charge]:
     """The request admitted for the block: counted against its key's limits, ``reserve``
     held on its account (or, without a key, the x402 run its payment allows). A block
@@ -216,10 +234,14 @@ async def charged(
     the per-second limit out: an inline-moderation preflight is counted there by the
     request it gates. ``fee_percent`` (BYOK) makes the request pay that percentage of
     its price: of the hold, and of the settlement. ``quoted`` is the request's body as
-    sent, which an x402 payment prices (an accountless request needs it)."""
+    sent, which an x402 payment prices (an accountless request needs it). ``add_ons``
+    are the paid add-ons the request asked for (name → maximum cost), held (and quoted)
+    with it in full; a balance that covers the inference but not them is refused with
+    the add-on's own 402 (:func:`~nanogate.billing.add_on_refusal`)."""
     payer = ctx.payer
+    extra = sum(add_ons.values()) if add_ons else 0
     if not isinstance(payer, AccountPayer):
-        charge = await _admit_paid(ctx, model, prompt_tokens, reserve, quoted)
+        charge = await _admit_paid(ctx, model, prompt_tokens, reserve + extra, quoted)
         charge.max_tokens, charge.choices = max_tokens, choices
     else:
         if fee_percent is not None:
@@ -227,18 +249,23 @@ async def charged(
         key = payer.key
         state = ctx.state
         limits = limits_of(key, state.limits)
-        hold = await state.ledger.admit(
-            Admission(
-                request_id=ctx.request_id,
-                subject=f"key:{key.id}",
-                now=state.clock(),
-                limits=limits if per_second else replace(limits, rps=None),
-                account_id=key.account_id,
-                key_id=key.id,
-                reserve_nusd=reserve,
-                model=model.id,
+        try:
+            hold = await state.ledger.admit(
+                Admission(
+                    request_id=ctx.request_id,
+                    subject=f"key:{key.id}",
+                    now=state.clock(),
+                    limits=limits if per_second else replace(limits, rps=None),
+                    account_id=key.account_id,
+                    key_id=key.id,
+                    reserve_nusd=reserve + extra,
+                    model=model.id,
+                )
             )
-        )
+        except InsufficientBalance as refused:
+            if not add_ons:
+                raise
+            raise add_on_refusal(refused, reserve, add_ons) from None
         charge = Charge(
             ctx,
             model,

@@ -158,15 +158,23 @@ def check_context(body: Mapping[str, Any], model: Model, limit: int | None) -> i
 
 
 def check_chat(
-    body: Mapping[str, Any], model: Model, names: Mapping[str, str] | None = None
+    body: Mapping[str, Any],
+    model: Model,
+    names: Mapping[str, str] | None = None,
+    *,
+    fit: bool = True,
 ) -> tuple[int, int | None]:
     """Every pre-dispatch check of a chat-dialect request; returns the prompt estimate
     and the requested output limit.
 
     ``names`` renames chat-dialect fields in error params (see :func:`output_limit`).
+    ``fit=False`` leaves out the context window's check (context memory makes the
+    prompt fit later).
     """
     check_inputs(body, model)
     check_tools(body, model)
     check_response_format(body, model)
     limit = output_limit(body, model, names)
+    if not fit:
+        return count_chat_tokens(body["messages"], body.get("tools")), limit
     return check_context(body, model, limit), limit

@@ -51,10 +51,16 @@ def query_value(scope: Scope, name: str) -> str:
     return values[-1] if values else ""
 
 
+LEGACY_V1 = frozenset({"/api/v1/memory"})
+"""``/api/v1/*`` paths that answer errors in the legacy envelope, as NanoGPT's do."""
+
+
 def surface_for(path: str) -> Surface:
     """The error envelope a path answers in."""
     if path.startswith("/api/v1/messages"):
         return "anthropic"
+    if path in LEGACY_V1:
+        return "legacy"
     if path.startswith(("/api/v1/", "/api/x402/")) or not path.startswith("/api/"):
         return "openai"
     return "legacy"

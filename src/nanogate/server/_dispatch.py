@@ -68,13 +68,16 @@ async def dispatch(
     send: Callable[[Deployment], Awaitable[T]],
     *,
     shared_health: bool = True,
+    remember: bool = True,
 ) -> tuple[T, Deployment]:
     """``send`` the request to the plan's deployments in turn; the first answer and
     the deployment that gave it, or the error that sums up the failures.
 
     ``shared_health=False`` (a BYOK request, on the caller's own credentials) neither
     consults nor moves the deployments' circuit breakers: one caller's quota or key
-    says nothing about the deployment everyone else uses."""
+    says nothing about the deployment everyone else uses. ``remember=False`` (a call
+    the gateway makes for the request, such as context memory's summary) leaves the
+    request's sticky deployment as it was."""
     breakers = ctx.state.breakers if shared_health else None
     failures: list[tuple[Deployment, GatewayError]] = []
     for deployment in plan.candidates:
@@ -111,7 +114,8 @@ async def dispatch(
             ctx.state.speeds.answered(name, time.perf_counter() - started)
         note_attempt(ctx, deployment, "answered", started)
         if (
-            ctx.key is not None
+            remember
+            and ctx.key is not None
             and ctx.model is not None
             and (plan.sticky or len(plan.candidates) > 1)
         ):

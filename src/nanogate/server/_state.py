@@ -17,6 +17,7 @@ from nanogate.core import KnownSecrets
 from nanogate.moderation import Moderator
 from nanogate.providers import Provider
 from nanogate.routing import Breakers, Catalog, Speeds, StickyRoutes
+from nanogate.search import SearchProvider
 from nanogate.server._keycache import KeyCache
 from nanogate.server._metrics import Metrics
 from nanogate.server._requestlog import RequestLog
@@ -59,6 +60,10 @@ class GatewayState:
     """Each deployment's recent latency and throughput, for routing by them."""
     cashier: Cashier | None = None
     """Accountless x402 payments; ``None`` when x402 is off."""
+    search: SearchProvider | None = None
+    """The web search provider; ``None`` when web search is off."""
+    memory_sealer: Sealer | None = None
+    """Seals context memory's stored summaries; ``None`` when memory is off."""
     router: Router | None = None
     """The route table, for running a paid request's stored route."""
     routes: tuple[Route, ...] = ()
@@ -109,6 +114,8 @@ class GatewayState:
         closers += [(f"moderator {name}", m.close) for name, m in self.moderators.items()]
         if self.cashier is not None:
             closers.append(("the payment rails", self.cashier.close))
+        if self.search is not None:
+            closers.append(("the web search provider", self.search.close))
         closers += [("the ledger", self.ledger.close), ("the database", self.store.close)]
         for what, close in closers:
             try:

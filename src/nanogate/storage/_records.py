@@ -109,6 +109,8 @@ class RequestRecord:
     duration_ms: float | None = None
     ttfb_ms: float | None = None
     client_ip: str | None = None
+    add_ons: dict[str, int] | None = None
+    """The paid add-ons an answered request was charged for (name → nano-USD), if any."""
 
 
 @dataclass(frozen=True, slots=True)

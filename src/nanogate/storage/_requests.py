@@ -55,6 +55,7 @@ def get_request(request_id: str) -> Script[RequestRecord | None]:
     values["usage_estimated"] = bool(values["usage_estimated"])
     values["deployments"] = orjson.loads(values["deployments"]) if values["deployments"] else []
     values["discrepancy"] = orjson.loads(values["discrepancy"]) if values["discrepancy"] else None
+    values["add_ons"] = orjson.loads(values["add_ons"]) if values["add_ons"] else None
     return RequestRecord(**values)
 
 

@@ -321,6 +321,7 @@ def request_row(record: RequestRecord) -> dict[str, Any]:
             row[name] = value[:length]
     row["deployments"] = orjson.dumps(record.deployments).decode() if record.deployments else None
     row["discrepancy"] = orjson.dumps(record.discrepancy).decode() if record.discrepancy else None
+    row["add_ons"] = orjson.dumps(record.add_ons).decode() if record.add_ons else None
     return row
 
 

@@ -95,8 +95,21 @@ request_log = Table(
     Column("duration_ms", Float, nullable=True),
     Column("ttfb_ms", Float, nullable=True),
     Column("client_ip", String(64), nullable=True),
+    Column("add_ons", Text, nullable=True),
     Index("ix_request_log_key_created", "key_id", "created_at"),
 )
+
+memories = Table(
+    "memories",
+    metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("prefix_hash", String(64), primary_key=True),
+    Column("turns", Integer, nullable=False),
+    Column("sealed", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+"""Context memory: a key's compressed conversation prefixes, sealed, until they expire."""
 
 stored_responses = Table(
     "stored_responses",

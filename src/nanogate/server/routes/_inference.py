@@ -10,8 +10,9 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from nanogate.billing import maximum_cost
+from nanogate.billing import MEMORY, WEB_SEARCH, maximum_cost
 from nanogate.byok import ByokOptions, byok_options
+from nanogate.core import count_chat_tokens
 from nanogate.errors import EmptyResponse, GatewayError, InvalidParameterValue
 from nanogate.providers import ChatCall, Provider
 from nanogate.routing import (
@@ -27,13 +28,16 @@ from nanogate.routing import (
     plan,
     with_overrides,
 )
+from nanogate.search import search_query
+from nanogate.server._add_ons import SearchAsk, check_search, search_ask, search_messages
 from nanogate.server._auth import authenticate, presented_key
 from nanogate.server._body import read_json
 from nanogate.server._byok import ByokRoute, byok_route
 from nanogate.server._charging import Charge, admit_accountless, charged, produced
-from nanogate.server._checks import check_chat
+from nanogate.server._checks import check_chat, check_context
 from nanogate.server._context import RequestContext
 from nanogate.server._dispatch import dispatch, note_attempt
+from nanogate.server._memory import MemoryAsk, compress, memory_ask
 from nanogate.server._moderation import inline_moderation, refuse_accountless_moderation
 from nanogate.server._payer import AccountPayer, Payer, X402Payer
 from nanogate.server._streaming import (
@@ -122,10 +126,6 @@ async def read_request(ctx: RequestContext, schema: type[T]) -> Parsed[T]:
     return Parsed(body, request, constraints, byok_options(ctx.headers, body))
 
 
-MEMORY_DAYS = 30
-"""How long ``:memory`` (or the ``memory: true`` header) keeps memory without days."""
-
-
 def resolve_model(
     ctx: RequestContext, model_id: str, kind: ModelType, body: Mapping[str, Any] | None = None
 ) -> Model:
@@ -148,9 +148,8 @@ def choose_model(ctx: RequestContext, sent: str, body: Mapping[str, Any]) -> Mod
     """What ``sent`` asks for, its suffixes read and overridden by the request's headers
     and body; refused when it asks for what this gateway does not offer."""
     catalog = ctx.state.catalog
-    choice = parse_model(
-        sent, lambda id_: catalog.get(id_) is not None, ctx.state.providers, MEMORY_DAYS
-    )
+    days = ctx.state.settings.memory.default_days
+    choice = parse_model(sent, lambda id_: catalog.get(id_) is not None, ctx.state.providers, days)
     if not (choice.suffixed or _asks_for_add_ons(ctx, body)):
         return choice
     suffixes = choice
@@ -159,14 +158,10 @@ def choose_model(ctx: RequestContext, sent: str, body: Mapping[str, Any]) -> Mod
         ctx.headers,
         body,
         explicit_provider=_names_provider(ctx, body),
-        default_days=MEMORY_DAYS,
+        default_days=days,
     )
-    if choice.web_search is not None:
-        raise InvalidParameterValue(
-            "Web search is not configured on this gateway.",
-            param="model" if suffixes.web_search is not None else "webSearch",
-        )
-    if choice.memory is not None:
+    check_search(ctx, choice, from_suffix=body.get("webSearch") is None)
+    if choice.memory is not None and ctx.state.memory_sealer is None:
         raise InvalidParameterValue(
             "Context memory is not enabled on this gateway.",
             param="model" if suffixes.memory is not None else "memory",
@@ -201,6 +196,7 @@ GATEWAY_FIELDS = (
     "provider",
     "webSearch",
     "memory",
+    "model_context_limit",
     "prompt_caching",
     "promptCaching",
     "stickyProvider",
@@ -240,14 +236,32 @@ class ChatTarget:
     """How many choices the request asks for (``n``): each may produce ``max_tokens``."""
     echo: str = ""
     """The model as answers name it: the text the client sent, suffixes and all."""
+    search: SearchAsk | None = None
+    """The web search to run before dispatch, if the request asks for one."""
+    memory: MemoryAsk | None = None
+    """What context memory must compress before dispatch, if anything."""
 
     @property
     def reserve(self) -> int:
-        """The most this request may cost, on whichever deployment answers it."""
+        """The most this request's inference may cost, on whichever deployment answers
+        it: with what a search still to run may add to its prompt, and within the
+        budget context memory will compress it to."""
+        prompt = self.prompt_tokens
+        if self.memory is not None:
+            prompt = min(prompt, self.memory.budget)
+        prompt += self.search.added_tokens if self.search else 0
         return max(
-            maximum_cost(d.model, self.prompt_tokens, self.max_tokens, self.choices)
+            maximum_cost(d.model, prompt, self.max_tokens, self.choices)
             for d in self.plan.candidates
         )
+
+    @property
+    def add_ons(self) -> dict[str, int]:
+        """The paid add-ons still to run, and the most each may cost."""
+        costs = {WEB_SEARCH: self.search.price_nusd} if self.search else {}
+        if self.memory is not None:
+            costs[MEMORY] = self.memory.max_nusd
+        return costs
 
     def call(self, deployment: Deployment) -> ChatCall:
         """The request as ``deployment`` gets it, with the key's own credential for BYOK."""
@@ -270,7 +284,9 @@ def chat_target(
     left out of the plan. ``names`` maps chat fields to the client's own names for
     error params.
     """
-    prompt_tokens, max_tokens = check_chat(body, model, names)
+    choice = ctx.choice
+    remembers = choice is not None and choice.memory is not None
+    prompt_tokens, max_tokens = check_chat(body, model, names, fit=not remembers)
     state = ctx.state
     deployments = []
     unfit: dict[str, str | None] = {model.id: None}  # model id → the check it fails, if any
@@ -278,7 +294,7 @@ def chat_target(
         other = deployment.model
         if other.id not in unfit:
             try:
-                check_chat(body, other, names)
+                check_chat(body, other, names, fit=not remembers)
                 unfit[other.id] = None
             except GatewayError as err:
                 unfit[other.id] = err.code
@@ -291,7 +307,6 @@ def chat_target(
     if byok is not None:
         deployments = byok.deployments
     constraints = parsed.constraints
-    choice = ctx.choice
     if choice is not None and choice.pin is not None:
         only = frozenset({choice.pin})
         if constraints.only is not None:
@@ -300,6 +315,13 @@ def chat_target(
     if choice is not None and choice.sort is not None:
         constraints = replace(constraints, sort=choice.sort)
     remembered = state.sticky.get(ctx.key.id, model.id) if constraints.sticky and ctx.key else None
+    search = None
+    if choice is not None and choice.web_search is not None:
+        search = search_ask(ctx, choice, search_query(body["messages"]))
+    memory = None
+    if choice is not None and choice.memory is not None:
+        reserved = search.added_tokens if search else 0
+        memory = memory_ask(ctx, choice.memory.days, body, model, max_tokens, reserved)
     return ChatTarget(
         model,
         upstream_body(body),
@@ -311,6 +333,8 @@ def chat_target(
         byok,
         choices=int(body.get("n") or 1),
         echo=choice.sent if choice is not None else model.id,
+        search=search,
+        memory=memory,
     )
 
 
@@ -319,10 +343,13 @@ def provider_for(ctx: RequestContext, deployment: Deployment) -> Provider:
 
 
 @asynccontextmanager
-async def _charged(ctx: RequestContext, target: ChatTarget) -> AsyncIterator[Charge]:
+async def _charged(
+    ctx: RequestContext, target: ChatTarget
+) -> AsyncIterator[tuple[Charge, ChatTarget]]:
     """The request admitted for the block, after its inline moderation if it asked for
-    one: a request its limits or balance refuse pays no moderation, and one the
-    moderator flags, like a block that fails, releases its hold."""
+    one, and with its paid add-ons run: a request its limits or balance refuse pays no
+    moderation, and one the moderator flags or whose search fails, like a block that
+    fails, releases its hold. The block gets the request as its add-ons made it."""
     fee = target.byok.fee_percent if target.byok else None
     async with charged(
         ctx,
@@ -333,9 +360,33 @@ async def _charged(ctx: RequestContext, target: ChatTarget) -> AsyncIterator[Cha
         choices=target.choices,
         fee_percent=fee,
         quoted=target.quoted,
+        add_ons=target.add_ons,
     ) as charge:
         await inline_moderation(ctx, target.body["messages"])
-        yield charge
+        yield charge, await _with_add_ons(ctx, target, charge)
+
+
+async def _with_add_ons(ctx: RequestContext, target: ChatTarget, charge: Charge) -> ChatTarget:
+    """``target`` with its paid add-ons run and charged: its older turns compressed by
+    context memory, then the web's results in front of its last user turn. The prompt
+    must then fit the model's context with the output it asks for."""
+    if target.memory is None and target.search is None:
+        return target
+    body = target.body
+    messages = body["messages"]
+    if target.memory is not None:
+        compressed = await compress(ctx, target.memory, messages, body.get("tools"))
+        messages = compressed.messages
+        if compressed.cost_nusd:
+            charge.add_ons[MEMORY] = compressed.cost_nusd
+    if target.search is not None:
+        messages = await search_messages(ctx, target.search, messages)
+        charge.add_ons[WEB_SEARCH] = target.search.price_nusd
+    body = {**body, "messages": messages}
+    check_context(body, target.model, target.max_tokens)
+    prompt = count_chat_tokens(messages, body.get("tools"))
+    charge.prompt_tokens = prompt
+    return replace(target, body=body, prompt_tokens=prompt, search=None, memory=None)
 
 
 async def complete(ctx: RequestContext, target: ChatTarget) -> tuple[dict[str, Any], Charge]:
@@ -351,7 +402,7 @@ async def complete(ctx: RequestContext, target: ChatTarget) -> tuple[dict[str, A
         completion = await provider_for(ctx, deployment).chat(target.call(deployment))
         return completion, time.perf_counter() - started
 
-    async with _charged(ctx, target) as charge:
+    async with _charged(ctx, target) as (charge, target):
         (completion, took), deployment = await dispatch(
             ctx, target.plan, send, shared_health=target.byok is None
         )
@@ -387,7 +438,7 @@ async def stream(
     response begins, so a failure up to there is an ordinary error (and no charge)
     and the next deployment can still be tried."""
     ctx.record.stream = True
-    async with _charged(ctx, target) as charge:
+    async with _charged(ctx, target) as (charge, target):
         (first, chunks), deployment = await dispatch(
             ctx, target.plan, lambda d: _first(ctx, target, d), shared_health=target.byok is None
         )

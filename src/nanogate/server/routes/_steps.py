@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from nanogate.errors import (
     AllFallbacksFailed,
+    BothBalanceRequired,
     ConflictingCredentials,
     ConflictingModerationModel,
     ContentPolicyViolation,
@@ -30,6 +31,7 @@ from nanogate.errors import (
     InvalidJSON,
     InvalidJSONSchema,
     InvalidParameterValue,
+    MemoryBalanceRequired,
     MissingAPIKey,
     MissingRequiredParameter,
     ModelNotAllowed,
@@ -57,6 +59,7 @@ from nanogate.errors import (
     UnsupportedMediaType,
     UnsupportedModerationInput,
     UpstreamTimeout,
+    WebSearchBalanceRequired,
 )
 from nanogate.server._contract import Parameter, step
 
@@ -127,6 +130,39 @@ ADMISSION = step(
 )
 """Counting the request against its key's limits and holding its maximum cost."""
 
+ADD_ONS = step(
+    WebSearchBalanceRequired,
+    MemoryBalanceRequired,
+    BothBalanceRequired,
+    ServiceUnavailable,
+    InvalidParameterValue,
+    parameters=(
+        _header("memory", "Context memory: `true` as the `:memory` suffix, `false` turns it off."),
+        _header(
+            "memory_expiration_days",
+            "Context memory: days to keep it (1..365), over the suffix's.",
+            {"type": "integer", "minimum": 1, "maximum": 365},
+        ),
+    ),
+)
+"""The paid add-ons (web search, context memory): their costs held with the request,
+the 402 naming the add-on the balance does not cover, and a search service that fails."""
+
+MEMORY_COMPRESSION = step(
+    MemoryBalanceRequired,
+    ServiceUnavailable,
+    InvalidParameterValue,
+    ContextLengthExceeded,
+    parameters=(
+        _header(
+            "memory_expiration_days",
+            "Days to keep the summary (1..365), over the body's `expiration_days`.",
+            {"type": "integer", "minimum": 1, "maximum": 365},
+        ),
+    ),
+)
+"""``POST /api/v1/memory``: memory's hold, its summary model, the days to keep it."""
+
 MODERATOR = step(ModelNotAvailable, ServiceUnavailable, UpstreamTimeout, RateLimitExceeded)
 """Running a moderation model."""
 
@@ -177,7 +213,16 @@ IDEMPOTENCY = step(
     ),
 )
 
-GENERATION = (ROUTING, CHAT_CHECKS, BYOK, ADMISSION, INLINE_MODERATION, UPSTREAM, IDEMPOTENCY)
+GENERATION = (
+    ROUTING,
+    CHAT_CHECKS,
+    BYOK,
+    ADMISSION,
+    ADD_ONS,
+    INLINE_MODERATION,
+    UPSTREAM,
+    IDEMPOTENCY,
+)
 """Everything a generation request goes through after its body is valid."""
 
 ACCOUNTLESS = step(

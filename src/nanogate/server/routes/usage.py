@@ -65,6 +65,10 @@ async def request_billing(ctx: RequestContext) -> Response:
             "cost": format(nano_to_usd(cost), "f"),
             "currency": "USD",
             "cost_scope": "primary_charge",
+            "add_ons": {
+                name: format(nano_to_usd(amount), "f")
+                for name, amount in ((record.add_ons or {}) if record else {}).items()
+            },
             "usage": {
                 "input_tokens": record.input_tokens if record else None,
                 "output_tokens": record.output_tokens if record else None,

@@ -8,6 +8,7 @@ from nanogate.server.schemas.byok import ProviderKeyRequest
 from nanogate.server.schemas.chat import ChatCompletionRequest
 from nanogate.server.schemas.embeddings import EmbeddingsRequest
 from nanogate.server.schemas.legacy import TalkToGPTRequest
+from nanogate.server.schemas.memory import MemoryRequest
 from nanogate.server.schemas.messages import CountTokensRequest, MessagesRequest
 from nanogate.server.schemas.moderations import ModerationRequest
 from nanogate.server.schemas.responses import ResponsesRequest
@@ -16,6 +17,7 @@ __all__ = [
     "ChatCompletionRequest",
     "CountTokensRequest",
     "EmbeddingsRequest",
+    "MemoryRequest",
     "MessagesRequest",
     "ModerationRequest",
     "ProviderKeyRequest",

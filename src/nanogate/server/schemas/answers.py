@@ -237,6 +237,10 @@ class RequestBilling(AnswerSchema):
     cost: str = Field(description="Exact decimal dollars.")
     currency: Literal["USD"]
     cost_scope: Literal["primary_charge"]
+    add_ons: dict[str, str] = Field(
+        description="The paid add-ons in `cost` (`webSearch`, `memory`), each in exact "
+        "decimal dollars; empty when the request used none."
+    )
     usage: BillingUsage
 
 
@@ -276,6 +280,29 @@ class UsageReport(AnswerSchema):
 
 
 # Legacy and BYOK ---------------------------------------------------------------------
+
+
+class MemoryUsageDetails(AnswerSchema):
+    cached_tokens: int
+
+
+class MemoryUsage(AnswerSchema):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    prompt_tokens_details: MemoryUsageDetails
+
+
+class MemoryMessage(AnswerSchema):
+    role: str
+    content: Any
+
+
+class MemoryCompression(AnswerSchema):
+    """``POST /api/v1/memory``: the conversation as memory sends it on."""
+
+    messages: list[MemoryMessage]
+    usage: MemoryUsage
 
 
 class Balance(AnswerSchema):

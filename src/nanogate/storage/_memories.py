@@ -26,13 +26,24 @@ class StoredMemory:
     sealed: str
 
 
+def _param_name(index: int) -> str:
+    """A parameter name for the ``index``-th hash: letters only, as the drivers' named
+    parameters are (``h_a``, ``h_b``... ``h_ba``)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return "h_" + letters
+
+
 def find_memory(key_id: str, hashes: Sequence[str], now: datetime) -> Script[StoredMemory | None]:
     """The longest unexpired summary of ``key_id`` whose prefix hash is among ``hashes``
     (``hashes[i]`` covers ``i + 1`` turns)."""
     recent = list(hashes)[-MAX_LOOKUP:]
     if not recent:
         return None
-    names = [f"h{i}" for i in range(len(recent))]
+    names = [_param_name(i) for i in range(len(recent))]
     sql = (
         "SELECT prefix_hash, turns, sealed FROM memories WHERE key_id = :key "
         f"AND expires_at > :now AND prefix_hash IN ({', '.join(':' + n for n in names)}) "

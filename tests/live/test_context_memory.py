@@ -51,9 +51,27 @@ def summarizer() -> Iterator[tuple[FakeUpstream, str]]:
 
 
 def memory_settings(
-    tmp_path: Path, small_url: str, summarizer_url: str, window: int = WINDOW, **memory: Any
+    tmp_path: Path,
+    small_url: str,
+    summarizer_url: str,
+    window: int = WINDOW,
+    fallback_window: int | None = None,
+    **memory: Any,
 ) -> Settings:
     base = make_settings(tmp_path).model_dump()
+    fallback = (
+        [
+            {
+                "id": "acme/smaller",
+                "provider": "acme",
+                "upstream_model": "smaller-1",
+                "context_window": fallback_window,
+                "max_output_tokens": 256,
+            }
+        ]
+        if fallback_window
+        else []
+    )
     return Settings.model_validate(
         {
             **base,
@@ -73,7 +91,9 @@ def memory_settings(
                     "max_output_tokens": 256,
                     "input_usd_per_mtok": "1",
                     "output_usd_per_mtok": "2",
+                    "fallbacks": [m["id"] for m in fallback],
                 },
+                *fallback,
                 {
                     "id": "acme/summarizer",
                     "provider": "summ",
@@ -300,9 +320,57 @@ def test_a_failing_summary_model_is_503_and_charges_nothing(
     summarizer[0].inject(Fault.status_error(503))
     before = balance(gateway)
     response = chat(gateway, "acme/small:memory", conversation())
-    assert response.status_code == 503, response.text
+    assert_envelope(response, "openai", "service_unavailable")
     assert small[0].requests == []
     assert balance(gateway) == before
+
+
+def test_memory_compresses_to_the_smallest_context_a_fallback_has(
+    serve_gateway: LiveFactory,
+    tmp_path: Path,
+    small: tuple[FakeUpstream, str],
+    summarizer: tuple[FakeUpstream, str],
+) -> None:
+    """With a fallback of a smaller context, memory compresses to fit it too: when the
+    model's own deployment fails, the fallback gets a prompt within its context."""
+    from nanogate.testing import Fault
+
+    live = serve_gateway(memory_settings(tmp_path, small[1], summarizer[1], fallback_window=1024))
+    small[0].inject(Fault.status_error(503))
+    response = chat(live, "acme/small:memory", conversation())
+    assert response.status_code == 200, response.text
+    first, second = small[0].requests[-2:]
+    assert (first["body"]["model"], second["body"]["model"]) == ("small-1", "smaller-1")
+    assert count_chat_tokens(second["body"]["messages"]) + 64 <= 1024
+
+
+def test_a_stream_with_memory_is_compressed_before_its_first_byte(
+    gateway: Live, small: tuple[FakeUpstream, str], summarizer: tuple[FakeUpstream, str]
+) -> None:
+    """Streamed, the conversation is compressed before the stream begins and the
+    upstream streams on the compressed prompt; the stream's last priced event includes
+    memory's cost."""
+    before = balance(gateway)
+    with httpx.stream(
+        "POST",
+        gateway.url + SURFACE_PATHS["openai"],
+        json={
+            "model": "acme/small:memory",
+            "messages": conversation(),
+            "max_tokens": 64,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+        headers=gateway.auth(),
+        timeout=20,
+    ) as response:
+        assert response.status_code == 200
+        lines = [line for line in response.iter_lines() if line.startswith("data: {")]
+    assert len(summarizer[0].requests) == 1
+    assert small[0].requests[-1]["body"]["messages"][1]["content"].startswith(MEMORY_PREAMBLE)
+    priced = [orjson.loads(line[6:]) for line in lines if "x_nanogpt_pricing" in line]
+    cost = Decimal(str(priced[-1]["x_nanogpt_pricing"]["cost"]))
+    assert Decimal(before - balance(gateway)) / 10**9 == cost > 0
 
 
 @pytest.mark.parametrize("surface", ["anthropic", "legacy"])

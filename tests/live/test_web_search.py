@@ -22,6 +22,7 @@ from tests.helpers import SURFACE_PATHS, assert_envelope, make_settings, written
 from tests.live.test_charging import balance
 
 from nanogate.config import Settings
+from nanogate.core import count_chat_tokens
 from nanogate.testing import FakeSearch, FakeUpstream, ServedAioHTTP, result_url
 
 QUESTION = "who maintains uvicorn"
@@ -64,6 +65,20 @@ def search_settings(
                     "capabilities": ["streaming"],
                     "input_usd_per_mtok": "1",
                     "output_usd_per_mtok": "2",
+                },
+                {
+                    "id": "acme/tiny",
+                    "provider": "acme",
+                    "upstream_model": "tiny-1",
+                    "context_window": 1200,
+                    "max_output_tokens": 256,
+                },
+                {
+                    "id": "acme/short",
+                    "provider": "acme",
+                    "upstream_model": "short-1",
+                    "context_window": 2500,
+                    "max_output_tokens": 256,
                 },
             ],
             "web_search": {
@@ -338,4 +353,47 @@ def test_the_request_billing_lookup_lists_the_search(
         f"{gateway.url}/api/v1/usage/requests/{request_id}", headers=gateway.auth(), timeout=10
     ).json()
     assert {k: Decimal(v) for k, v in billing["add_ons"].items()} == {"webSearch": PRICE}
-    assert Decimal(billing["cost"]) == cost_of(response, "openai")
+    assert Decimal(billing["cost"]) == cost_of(response, "openai") > PRICE
+
+
+def test_a_context_with_no_room_for_results_is_refused_before_searching(
+    gateway: Live, upstream: tuple[FakeUpstream, str], search: tuple[FakeSearch, str]
+) -> None:
+    """A model whose context cannot hold even one result beside the prompt and the
+    output is 400 ``context_length_exceeded`` before anything is searched or charged:
+    no search runs for a request that cannot use it."""
+    before = balance(gateway)
+    response = httpx.post(
+        gateway.url + PATHS["openai"],
+        json=body_for("openai", "acme/tiny:online"),
+        headers=gateway.auth(),
+        timeout=10,
+    )
+    error = assert_envelope(response, "openai", "context_length_exceeded")
+    assert "no room for web search results" in error["error"]["message"]
+    assert search[0].searches == [] and upstream[0].requests == []
+    assert balance(gateway) == before
+
+
+def test_only_the_results_that_fit_the_context_are_added(
+    serve_gateway: LiveFactory,
+    tmp_path: Path,
+    upstream: tuple[FakeUpstream, str],
+) -> None:
+    """Long results that would not all fit a small context are added first to last
+    while they fit: the upstream gets a prompt within the model's context, with the
+    first result and without the last."""
+    long_results = FakeSearch(snippet_words=300, results=20)
+    with ServedAioHTTP(long_results.app()) as served:
+        live = serve_gateway(search_settings(tmp_path, upstream[1], served.url, max_results=20))
+        response = httpx.post(
+            live.url + PATHS["openai"],
+            json=body_for("openai", "acme/short:online"),
+            headers=live.auth(),
+            timeout=10,
+        )
+    assert response.status_code == 200, response.text
+    prompt = last_prompt(upstream[0])
+    assert result_url(QUESTION, 1) in prompt and result_url(QUESTION, 20) not in prompt
+    sent = upstream[0].requests[-1]["body"]
+    assert count_chat_tokens(sent["messages"]) + 32 <= 2500

@@ -25,12 +25,13 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from tests.conftest import Live, LiveFactory
 from tests.helpers import assert_envelope, make_settings
 from tests.x402_helpers import Clock, resting_breakers, stored
 
 from nanogate.config import RailSettings, Settings, X402Settings
-from nanogate.core import SSEDecoder
+from nanogate.core import SSEDecoder, count_chat_tokens
 from nanogate.testing import FakeFacilitator, FakeUpstream, Fault, ServedAioHTTP, exact_payment
 from nanogate.x402 import encode_payment
 
@@ -694,3 +695,48 @@ def test_a_refused_x_payment_answers_in_its_surfaces_envelope(
     refused = gate.post(path, body, "not-a-payment")
     assert_envelope(refused, surface, "payment_invalid")
     assert gate.facilitator.verified == [] and gate.runs == 0
+
+
+def test_a_replay_that_turns_memory_on_by_header_is_refused(
+    serve_gateway: LiveFactory,
+    tmp_path: Path,
+    facilitator: tuple[FakeFacilitator, str],
+    upstream: tuple[FakeUpstream, str],
+) -> None:
+    """The request hash covers the body, not the ``memory`` header: a replay that adds
+    ``memory: true`` to a quoted conversation too long for memory's budget would cost
+    more than its quote, and is 402 ``payment_invalid``; nothing is verified, settled,
+    compressed or run."""
+    settings = exact_settings(tmp_path, facilitator[1], upstream[1])
+    settings = settings.model_copy(
+        update={
+            "memory": settings.memory.model_copy(
+                update={
+                    "enabled": True,
+                    "secret": SecretStr("x402-memory-test-secret-0123456789"),
+                    "input_usd_per_mtok": Decimal(1000),
+                }
+            )
+        }
+    )
+    exact = Exact(serve_gateway(settings), facilitator[0], upstream[0], Clock())
+    turn = {"role": "user", "content": ""}
+    body = {
+        "model": "acme/chat",
+        "messages": [
+            turn,
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": "and?"},
+        ],
+    }
+    n = 0
+    while count_chat_tokens(body["messages"]) < 7400:  # within 8,192, beyond memory's budget
+        n += 1
+        turn["content"] += f" w{n}"
+    quoted = exact.quote(CHAT, body)
+    refused = exact.post(CHAT, body, pay(quoted, "x402-exact"), memory="true")
+    error = assert_envelope(refused, "openai", "payment_invalid")
+    assert "costs more than its quote" in error["error"]["message"]
+    assert exact.facilitator.verified == [] and exact.facilitator.settled == []
+    assert exact.runs == 0
+    exact.http.close()

@@ -3,13 +3,14 @@ finds a conversation, and which 402 a short balance gets."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from nanogate.billing import MEMORY, WEB_SEARCH, add_on_refusal
 from nanogate.config import ConfigError, MemorySettings, Settings, load_settings
-from nanogate.core import count_chat_tokens
+from nanogate.core import count_chat_tokens, count_tokens
 from nanogate.errors import InsufficientBalance, InvalidParameterValue
 from nanogate.memory import (
     MEMORY_PREAMBLE,
@@ -25,6 +26,7 @@ from nanogate.memory import (
 from nanogate.search import (
     SearchResult,
     clean_results,
+    fitting_block,
     max_added_tokens,
     results_text,
     search_query,
@@ -92,6 +94,57 @@ def test_results_are_cut_to_their_bounds_and_the_block_fits_the_hold() -> None:
         [{"role": "user", "content": ""}]
     )
     assert added <= max_added_tokens(5)
+
+
+@pytest.mark.parametrize("text", ["a.", "漢", "é", "1,", "🙂", " ."])
+def test_the_bound_holds_for_dense_text_and_results_without_titles(text: str) -> None:
+    """Text of about one token per character, in every field at its bound and with the
+    title left empty (a result is then titled by its URL, cut to the title's bound),
+    still adds no more tokens than :func:`max_added_tokens` says, for 1 to 20 results."""
+    dense = text * 1000
+    raw = [
+        SearchResult(
+            "",
+            "https://" + (f"{n}" + dense)[:480],
+            dense,
+        )
+        for n in range(20)
+    ]
+    for limit in (1, 5, 20):
+        kept = clean_results(raw, limit)
+        assert len(kept) == limit and all(len(r.title) <= 200 for r in kept)
+        block = results_text(dense[:400], kept, "2026-12-07")
+        added = count_chat_tokens([{"role": "user", "content": block}]) - count_chat_tokens(
+            [{"role": "user", "content": ""}]
+        )
+        assert added <= max_added_tokens(limit)
+
+
+def test_only_the_results_that_fit_are_added() -> None:
+    """:func:`fitting_block` keeps the first results whose block fits the room, and
+    none when not even the first does."""
+    results = [SearchResult(f"T{n}", f"https://a.example/{n}", "word " * 100) for n in range(5)]
+    whole = results_text("q", results, "d")
+    two = results_text("q", results[:2], "d")
+    assert fitting_block("q", results, "d", 10**6) == whole
+    assert fitting_block("q", results, "d", count_tokens(two)) == two
+    assert fitting_block("q", results, "d", 10) is None
+
+
+def test_results_without_a_user_turn_go_in_a_system_message() -> None:
+    """When context memory compressed the last user turn into its summary, the results
+    go in a system message after the leading ones, so what was charged reaches the
+    model."""
+    block = results_text("q", [SearchResult("T", "https://a.example", "s")], "d")
+    messages = [
+        {"role": "system", "content": "sys"},
+        {"role": "system", "content": "summary"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]},
+        {"role": "tool", "content": "42"},
+    ]
+    out = with_results(messages, block)
+    assert [m["role"] for m in out] == ["system", "system", "system", "assistant", "tool"]
+    assert "https://a.example" in out[2]["content"]
 
 
 def test_the_results_go_in_front_of_the_last_user_turn() -> None:
@@ -178,7 +231,19 @@ def test_recent_turns_fill_half_of_what_is_left_and_the_rest_fits() -> None:
 
 
 def test_the_recent_turns_never_begin_with_a_tools_result() -> None:
-    """A tool's result whose call would be compressed away is compressed with it."""
+    """A tool's result is kept with the call it answers: the kept turns begin at the
+    call, even when the result is the last turn (and with ``whole``); when the call
+    and its result do not fit together, memory cannot help."""
+    calling = [
+        *turns(20),
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function"}]},
+        {"role": "tool", "tool_call_id": "c", "content": "result " * 200},
+    ]
+    conversation = split(calling)
+    for whole in (False, True):
+        start = recent_start(conversation, None, 100_000 if whole else 700, 50, whole=whole)
+        assert start == len(calling) - 2, whole
+    assert recent_start(conversation, None, 300, 50) is None
     messages: list[dict[str, Any]] = turns(20)
     messages += [
         {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function"}]},
@@ -216,13 +281,21 @@ def test_the_transcript_leaves_out_tool_calls_and_chunks_fit() -> None:
     assert request[1]["content"].startswith("Previous summary:\nbefore\n\nConversation:\n")
 
 
-def test_the_summary_budget_bounds_every_pass() -> None:
-    """Enough passes for the whole transcript, each a whole summary at most."""
+@pytest.mark.parametrize("words", [10, 150, 900, 1700, 1800])
+def test_the_summary_budget_bounds_every_pass(words: int) -> None:
+    """However the transcript's turns fall into chunks (turns just over half a chunk
+    make the most), :meth:`SummaryBudget.calls` is at least the passes made."""
     sizes = SummaryBudget(context_window=4096, summary_tokens=256)
     assert sizes.chunk_tokens == 4096 - 512 - 96
-    assert sizes.calls(10_000) == 4
-    assert sizes.most_output(10_000) == 4 * 256
-    assert sizes.most_input(10_000) >= 10_000 + 4 * 256
+    history = turns(40, words)
+    lines = transcript_lines(history, sizes.chunk_tokens)
+    from nanogate.memory import transcript_tokens
+
+    total = transcript_tokens(history)
+    passes = len(chunks(lines, sizes.chunk_tokens))
+    assert passes <= sizes.calls(total)
+    assert sizes.most_output(total) == sizes.calls(total) * 256
+    assert sizes.most_input(total) >= total + passes * 256
 
 
 def test_the_prompt_budget_leaves_room_for_the_output_and_the_search() -> None:
@@ -296,3 +369,18 @@ def test_the_402_names_the_add_on_to_drop(
     error = add_on_refusal(refused(available), 100, add_ons)
     assert error.code == code
     assert error.fields == {"requiredBalance": 9}
+
+
+def test_requests_show_lists_each_add_ons_cost() -> None:
+    """``nanogate requests show`` gives each add-on's cost in exact dollars, and none for
+    a request without add-ons."""
+    from nanogate.cli._admin import request_view
+    from nanogate.storage import RequestRecord
+
+    record = RequestRecord("req_1", datetime(2026, 12, 7, tzinfo=UTC), "openai", "POST", "/")
+    assert request_view(record)["add_ons_usd"] == {}
+    record.add_ons = {WEB_SEARCH: 6_000_000, MEMORY: 1}
+    assert request_view(record)["add_ons_usd"] == {
+        "webSearch": "0.006000000",
+        "memory": "0.000000001",
+    }

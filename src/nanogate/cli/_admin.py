@@ -77,6 +77,10 @@ def request_view(record: RequestRecord) -> dict[str, Any]:
         "input_tokens": record.input_tokens,
         "output_tokens": record.output_tokens,
         "cost_usd": format(nano_to_usd(record.cost_nusd), "f"),
+        "add_ons_usd": {
+            name: format(nano_to_usd(amount), "f")
+            for name, amount in (record.add_ons or {}).items()
+        },
         "usage_estimated": record.usage_estimated,
         "deployments": record.deployments,
         "discrepancy": record.discrepancy,

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from nanogate.core import count_chat_tokens, count_content_tokens
+from nanogate.core import count_chat_tokens, count_content_tokens, count_tokens
 
 MEMORY_PREAMBLE = "Summary of the earlier conversation (context memory):\n\n"
 SUMMARY_INSTRUCTIONS = (
@@ -116,15 +116,22 @@ def recent_start(
     if last > room:
         return None
     if whole:
-        return len(turns) - 1 if len(turns) > 1 else None
-    keep = max(room // 2, last)
-    used, start = 0, len(turns)
-    while start > 0 and used + message_tokens(turns[start - 1]) <= keep:
-        start -= 1
-        used += message_tokens(turns[start])
-    while start < len(turns) - 1 and turns[start].get("role") == "tool":
-        start += 1
-    return max(start, 1) if len(turns) > 1 else None
+        start = len(turns) - 1
+    else:
+        keep = max(room // 2, last)
+        used, start = 0, len(turns)
+        while start > 0 and used + message_tokens(turns[start - 1]) <= keep:
+            start -= 1
+            used += message_tokens(turns[start])
+    while 0 < start < len(turns) and _is_result(turns[start]):
+        start -= 1  # a tool's result stays with the call it answers
+    if start == 0 or sum(map(message_tokens, turns[start:])) > room:
+        return None
+    return start
+
+
+def _is_result(message: Message) -> bool:
+    return message.get("role") in ("tool", "function")
 
 
 def _text(content: Any) -> str:
@@ -205,8 +212,11 @@ class SummaryBudget:
         return max(64, self.context_window - 2 * self.summary_tokens - _INSTRUCTION_TOKENS)
 
     def calls(self, transcript_tokens: int) -> int:
-        """How many calls compress a transcript of ``transcript_tokens``, at most."""
-        return max(1, math.ceil(transcript_tokens / self.chunk_tokens) + 1)
+        """How many calls compress a transcript of ``transcript_tokens``, at most: two
+        consecutive chunks of :func:`chunks` together hold more than ``chunk_tokens``
+        (else they would be one), so there are at most twice as many as whole chunks,
+        and one more."""
+        return 2 * math.ceil(transcript_tokens / self.chunk_tokens) + 1
 
     def most_input(self, transcript_tokens: int) -> int:
         """The input tokens of those calls, at most."""
@@ -215,6 +225,20 @@ class SummaryBudget:
 
     def most_output(self, transcript_tokens: int) -> int:
         return self.calls(transcript_tokens) * self.summary_tokens
+
+
+def cut_to_tokens(text: str, tokens: int) -> str:
+    """``text`` cut at a character so that it has at most ``tokens`` tokens."""
+    if count_tokens(text) <= tokens:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if count_tokens(text[:middle]) <= tokens:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]
 
 
 def transcript_tokens(turns: Sequence[Message]) -> int:

@@ -4,6 +4,7 @@ from nanogate.search._providers import SearchProvider, SearxNG, Tavily, search_p
 from nanogate.search._results import (
     SearchResult,
     clean_results,
+    fitting_block,
     max_added_tokens,
     results_text,
     search_query,
@@ -16,6 +17,7 @@ __all__ = [
     "SearxNG",
     "Tavily",
     "clean_results",
+    "fitting_block",
     "max_added_tokens",
     "results_text",
     "search_provider",

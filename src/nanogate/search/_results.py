@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nanogate.core import count_tokens
 from nanogate.errors import InvalidParameterValue
 
 MAX_QUERY_CHARS = 400
@@ -37,9 +38,10 @@ class SearchResult:
     snippet: str
 
 
-def search_query(messages: Sequence[Mapping[str, Any]]) -> str:
+def search_query(messages: Sequence[Mapping[str, Any]], param: str = "messages") -> str:
     """The text of the last user turn, cut to :data:`MAX_QUERY_CHARS`; raises
-    ``invalid_parameter_value`` when there is none to search for."""
+    ``invalid_parameter_value`` (on ``param``, the client's name for the messages) when
+    there is none to search for."""
     for message in reversed(messages):
         if message.get("role") != "user":
             continue
@@ -48,7 +50,7 @@ def search_query(messages: Sequence[Mapping[str, Any]]) -> str:
             return " ".join(text.split())[:MAX_QUERY_CHARS]
         break
     raise InvalidParameterValue(
-        "Web search needs the last user message to have text to search for.", param="messages"
+        "Web search needs the last user message to have text to search for.", param=param
     )
 
 
@@ -71,7 +73,7 @@ def clean_results(raw: Sequence[SearchResult], limit: int) -> list[SearchResult]
         url = " ".join(result.url.split())
         if not url or len(url) > MAX_URL_CHARS:
             continue
-        title = " ".join(result.title.split())[:MAX_TITLE_CHARS] or url
+        title = " ".join(result.title.split())[:MAX_TITLE_CHARS] or url[:MAX_TITLE_CHARS]
         snippet = " ".join(result.snippet.split())[:MAX_SNIPPET_CHARS]
         kept.append(SearchResult(title, url, snippet))
         if len(kept) == limit:
@@ -88,6 +90,17 @@ def results_text(query: str, results: Sequence[SearchResult], when: str) -> str:
     return _PREAMBLE.format(query=query, when=when, results=listed or "(no results)")
 
 
+def fitting_block(query: str, results: Sequence[SearchResult], when: str, room: int) -> str | None:
+    """The block of the most results (in their order) whose tokens fit in ``room``;
+    ``None`` when not even the first fits."""
+    for count in range(len(results), 0, -1):
+        block = results_text(query, results[:count], when)
+        if count_tokens(block) <= room:
+            return block
+    block = results_text(query, (), when)
+    return block if not results and count_tokens(block) <= room else None
+
+
 def max_added_tokens(max_results: int) -> int:
     """The most tokens :func:`with_results` may add: every token of the gateway's
     count is at least one character, and every part of the block has a bound."""
@@ -97,7 +110,9 @@ def max_added_tokens(max_results: int) -> int:
 
 
 def with_results(messages: Sequence[Mapping[str, Any]], block: str) -> list[dict[str, Any]]:
-    """``messages`` with ``block`` in front of the last user turn's text."""
+    """``messages`` with ``block`` in front of the last user turn's text; without a user
+    turn (context memory compressed it into its summary), in a system message of its
+    own after the leading ones."""
     out = [dict(message) for message in messages]
     for message in reversed(out):
         if message.get("role") != "user":
@@ -107,5 +122,9 @@ def with_results(messages: Sequence[Mapping[str, Any]], block: str) -> list[dict
             message["content"] = [{"type": "text", "text": block}, *content]
         else:
             message["content"] = block + str(content or "")
-        break
+        return out
+    lead = 0
+    while lead < len(out) and out[lead].get("role") in ("system", "developer"):
+        lead += 1
+    out.insert(lead, {"role": "system", "content": block.rstrip().removesuffix("---").rstrip()})
     return out

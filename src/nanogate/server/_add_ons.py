@@ -10,11 +10,18 @@ search that ran is charged with the answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from nanogate.core import usd_to_nano
-from nanogate.errors import InvalidParameterValue
+from nanogate.errors import ContextLengthExceeded, InvalidParameterValue
 from nanogate.routing import ModelChoice
-from nanogate.search import clean_results, max_added_tokens, results_text, with_results
+from nanogate.search import (
+    clean_results,
+    fitting_block,
+    max_added_tokens,
+    results_text,
+    with_results,
+)
 from nanogate.server._context import RequestContext
 
 
@@ -63,16 +70,37 @@ def search_ask(ctx: RequestContext, choice: ModelChoice | None, query: str) -> S
     return SearchAsk(query, deep, limit, usd_to_nano(price))
 
 
+ROOM_MARGIN = 8
+"""Tokens kept free beside the results, for how the block joins the turn's text."""
+
+
+def check_room(prompt_tokens: int, max_tokens: int | None, window: int) -> None:
+    """Refuse, before anything is searched or charged, a request that leaves no room
+    in ``window`` for even one result beside its prompt and output."""
+    needed = prompt_tokens + max_added_tokens(1) + ROOM_MARGIN + (max_tokens or 0)
+    if needed >= window:
+        raise ContextLengthExceeded(
+            f"This model's maximum context length is {window} tokens, and the request "
+            f"({prompt_tokens} tokens in the messages, {max_tokens or 0} in the completion) "
+            "leaves no room for web search results. Shorten the messages or the "
+            "completion, or turn on context memory."
+        )
+
+
 async def search_messages(
-    ctx: RequestContext, ask: SearchAsk, messages: list[dict[str, object]]
-) -> list[dict[str, object]]:
-    """``messages`` with the web's results for ``ask`` in front of the last user turn;
-    a failed search raises 503 ``service_unavailable``."""
+    ctx: RequestContext, ask: SearchAsk, messages: list[dict[str, Any]], room: int
+) -> list[dict[str, Any]]:
+    """``messages`` with the web's results for ``ask`` in front of the last user turn,
+    as many of them as fit in ``room`` tokens (:func:`check_room` made room for one); a
+    failed search raises 503 ``service_unavailable``."""
     provider = ctx.state.search
     assert provider is not None, "checked by check_search"
     found = await provider.search(
         ask.query, max_results=ask.limit, deep=ask.deep, request_id=ctx.request_id
     )
     results = clean_results(found, ask.limit)
-    block = results_text(ask.query, results, ctx.state.clock().strftime("%Y-%m-%d"))
+    when = ctx.state.clock().strftime("%Y-%m-%d")
+    block = fitting_block(ask.query, results, when, room - ROOM_MARGIN)
+    if block is None:
+        block = results_text(ask.query, results[:1], when)
     return with_results(messages, block)

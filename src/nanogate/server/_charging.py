@@ -298,7 +298,7 @@ async def _admit_paid(
         header = ctx.headers.get("x-payment")
         if not header:
             await cashier.challenge(ctx.scope, quoted, reserve)
-        run = await redeem(cashier, ctx.scope, quoted, header)
+        run = await redeem(cashier, ctx.scope, quoted, header, reserve)
         ctx.payer = X402Payer(run)
     response = run.response_header()
     if response is not None:

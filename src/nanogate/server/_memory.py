@@ -30,6 +30,7 @@ from nanogate.memory import (
     SummaryBudget,
     chunks,
     compose,
+    cut_to_tokens,
     fits,
     prefix_hashes,
     recent_start,
@@ -85,19 +86,18 @@ class MemoryAsk:
     does not fit."""
 
 
-def context_limit(body: Mapping[str, Any], model: Model) -> int:
-    """The context memory works to: the model's, or the request's smaller
-    ``model_context_limit``."""
-    limit = body.get("model_context_limit")
+def context_limit(limit: Any, window: int) -> int:
+    """The context memory works to: ``window`` (the smallest of the models the request
+    may go to), or the request's smaller ``model_context_limit``."""
     if limit is None:
-        return model.context_window
+        return window
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < MIN_LIMIT:
         raise InvalidParameterValue(
             f"Invalid 'model_context_limit': expected a whole number of tokens, at least "
             f"{MIN_LIMIT}.",
             param="model_context_limit",
         )
-    return min(limit, model.context_window)
+    return min(limit, window)
 
 
 def prompt_budget(limit: int, max_tokens: int | None, reserved: int = 0) -> int:
@@ -110,14 +110,17 @@ def memory_ask(
     ctx: RequestContext,
     days: int,
     body: Mapping[str, Any],
-    model: Model,
+    window: int,
     max_tokens: int | None,
+    *,
+    limit: Any = None,
     reserved: int = 0,
 ) -> MemoryAsk | None:
-    """What memory must do for ``body`` on ``model``: nothing (``None``) when the
+    """What memory must do for ``body`` in a context of ``window`` tokens (or the
+    request's ``model_context_limit``, ``limit``): nothing (``None``) when the
     conversation fits; raises ``context_length_exceeded`` when even its last turn
     does not, with the system messages and a summary beside it."""
-    budget = prompt_budget(context_limit(body, model), max_tokens, reserved)
+    budget = prompt_budget(context_limit(limit, window), max_tokens, reserved)
     messages, tools = body["messages"], body.get("tools")
     if count_chat_tokens(messages, tools) <= budget:
         return None
@@ -189,6 +192,7 @@ async def _summarise(
     completion, _ = await dispatch(ctx, deployments, send, remember=False)
     choices = completion.get("choices") or [{}]
     text = str((choices[0].get("message") or {}).get("content") or "").strip()
+    text = cut_to_tokens(text, ask.summary.summary_tokens)
     if not text:
         raise ServiceUnavailable(
             "Context memory could not compress the conversation: the summary model "
@@ -206,7 +210,11 @@ async def _stored(
     key, sealer = ctx.key, ctx.state.memory_sealer
     if key is None or sealer is None:
         return None, 0
-    found = await ctx.state.store.fast.read(find_memory(key.id, hashes, ctx.state.clock()))
+    try:
+        found = await ctx.state.store.fast.read(find_memory(key.id, hashes, ctx.state.clock()))
+    except Exception:
+        log.exception("could not read the stored summaries of key %s; compressing", key.id)
+        return None, 0
     if found is None:
         return None, 0
     try:
@@ -242,22 +250,31 @@ async def compress(
     else with the older turns compressed into a new summary, which is stored."""
     conversation = split(messages)
     hashes = prefix_hashes(conversation)
-    summary, covered = await _stored(ctx, conversation, hashes)
+    # a summary always leaves the last turn out: it is what the request is about
+    summary, covered = await _stored(ctx, conversation, hashes[:-1])
     if summary is not None:
+        summary = cut_to_tokens(summary, ask.summary.summary_tokens)
         reused = compose(conversation, summary, covered)
         if fits(reused, tools, ask.budget) and not (ask.whole and covered < len(hashes) - 1):
             return Compressed(reused)
     start = recent_start(
         conversation, tools, ask.budget, ask.summary.summary_tokens, whole=ask.whole
     )
-    assert start is not None, "checked by memory_ask"
+    if start is None:
+        raise ContextLengthExceeded(
+            f"The conversation does not fit the context of {ask.budget} prompt tokens even "
+            "with context memory: its system messages and last turn are too long."
+        )
     start = max(start, covered)
     lines = transcript_lines(conversation.turns[covered:start], ask.summary.chunk_tokens)
     read = wrote = 0
-    for group in chunks(lines, ask.summary.chunk_tokens) or [[]]:
+    groups = chunks(lines, ask.summary.chunk_tokens)
+    if not groups and summary is not None:
+        groups = [[]]  # a stored summary longer than this request allows: fold it again
+    for group in groups:
         summary, took, gave = await _summarise(ctx, ask, summary, group)
         read, wrote = read + took, wrote + gave
-    assert summary is not None
+    summary = summary or ""  # the turns compressed have no text at all
     settings = ctx.state.settings.memory
     cost = token_cost_nano(read, settings.input_usd_per_mtok) + token_cost_nano(
         wrote, settings.output_usd_per_mtok

@@ -67,6 +67,8 @@ STORED_HEADERS = (
     "anthropic-version",
     "anthropic-beta",
     "x-provider",
+    "memory",
+    "memory_expiration_days",
 )
 """Headers kept with a quoted request to run it again; never credentials or payments."""
 

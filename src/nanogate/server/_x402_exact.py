@@ -44,9 +44,12 @@ def _digest(raw: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical_body(raw)).hexdigest()
 
 
-async def redeem(cashier: Cashier, scope: Scope, body: Mapping[str, Any], header: str) -> PaidRun:
-    """Verify and settle an ``X-PAYMENT`` replay of a quoted request; the run it
-    returns may execute the request. Every refusal runs and settles nothing."""
+async def redeem(
+    cashier: Cashier, scope: Scope, body: Mapping[str, Any], header: str, reserve: int
+) -> PaidRun:
+    """Verify and settle an ``X-PAYMENT`` replay of a quoted request, whose maximum cost
+    is now ``reserve``; the run it returns may execute the request. Every refusal runs
+    and settles nothing."""
     try:
         decoded = decode_payment(header)
     except PaymentRefused as exc:
@@ -59,6 +62,11 @@ async def redeem(cashier: Cashier, scope: Scope, body: Mapping[str, Any], header
     if decoded.scheme != "exact":
         raise PaymentInvalid(f"X-PAYMENT must use the exact scheme, not {decoded.scheme!r}.")
     payment = await _quoted(cashier, decoded.raw, this_hash)
+    if reserve > payment.amount_nusd:
+        raise PaymentInvalid(
+            "This request now costs more than its quote (a header such as memory changed "
+            "what it runs); send it without X-PAYMENT for a new quote."
+        )
     now = cashier.clock()
     quote = cashier.quote_of(payment, cashier.base_url(scope))
     offer = next((o for o in quote.offers if not o.polling and o.network == decoded.network), None)

@@ -43,11 +43,18 @@ class FakeSearch:
     """A search service whose results are made from the query; ``searches`` records each."""
 
     def __init__(
-        self, *, api_key: str | None = None, results: int = 3, hang_s: float = 3.0
+        self,
+        *,
+        api_key: str | None = None,
+        results: int = 3,
+        hang_s: float = 3.0,
+        snippet_words: int = 0,
     ) -> None:
         self.searches: list[Search] = []
         self.api_key = api_key
         self.results = results
+        self.snippet_words = snippet_words
+        """Words added to each snippet, to make results long."""
         self.hang_s = hang_s
         """How long a ``hang`` fault keeps the client waiting before it answers."""
         self._lock = threading.Lock()
@@ -70,7 +77,8 @@ class FakeSearch:
             {
                 "title": f"Result {n} about {query}",
                 "url": result_url(query, n),
-                "content": f"Snippet {n}: what the web says about {query}.",
+                "content": f"Snippet {n}: what the web says about {query}."
+                + "".join(f" detail{i}" for i in range(self.snippet_words)),
             }
             for n in range(first, first + count)
         ]

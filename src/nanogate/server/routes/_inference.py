@@ -29,7 +29,13 @@ from nanogate.routing import (
     with_overrides,
 )
 from nanogate.search import search_query
-from nanogate.server._add_ons import SearchAsk, check_search, search_ask, search_messages
+from nanogate.server._add_ons import (
+    SearchAsk,
+    check_room,
+    check_search,
+    search_ask,
+    search_messages,
+)
 from nanogate.server._auth import authenticate, presented_key
 from nanogate.server._body import read_json
 from nanogate.server._byok import ByokRoute, byok_route
@@ -256,6 +262,12 @@ class ChatTarget:
         )
 
     @property
+    def window(self) -> int:
+        """The smallest context of the models the request may go to: what its prompt,
+        as the add-ons make it, must fit."""
+        return min(d.model.context_window for d in self.plan.candidates)
+
+    @property
     def add_ons(self) -> dict[str, int]:
         """The paid add-ons still to run, and the most each may cost."""
         costs = {WEB_SEARCH: self.search.price_nusd} if self.search else {}
@@ -315,13 +327,24 @@ def chat_target(
     if choice is not None and choice.sort is not None:
         constraints = replace(constraints, sort=choice.sort)
     remembered = state.sticky.get(ctx.key.id, model.id) if constraints.sticky and ctx.key else None
+    window = min(d.model.context_window for d in deployments) if deployments else 0
     search = None
     if choice is not None and choice.web_search is not None:
-        search = search_ask(ctx, choice, search_query(body["messages"]))
+        query = search_query(body["messages"], (names or {}).get("messages", "messages"))
+        search = search_ask(ctx, choice, query)
+        if not remembers and deployments:
+            check_room(prompt_tokens, max_tokens, window)
     memory = None
     if choice is not None and choice.memory is not None:
-        reserved = search.added_tokens if search else 0
-        memory = memory_ask(ctx, choice.memory.days, body, model, max_tokens, reserved)
+        memory = memory_ask(
+            ctx,
+            choice.memory.days,
+            body,
+            window,
+            max_tokens,
+            limit=parsed.body.get("model_context_limit"),
+            reserved=search.added_tokens if search else 0,
+        )
     return ChatTarget(
         model,
         upstream_body(body),
@@ -380,7 +403,8 @@ async def _with_add_ons(ctx: RequestContext, target: ChatTarget, charge: Charge)
         if compressed.cost_nusd:
             charge.add_ons[MEMORY] = compressed.cost_nusd
     if target.search is not None:
-        messages = await search_messages(ctx, target.search, messages)
+        used = count_chat_tokens(messages, body.get("tools")) + (target.max_tokens or 0)
+        messages = await search_messages(ctx, target.search, messages, target.window - used - 1)
         charge.add_ons[WEB_SEARCH] = target.search.price_nusd
     body = {**body, "messages": messages}
     check_context(body, target.model, target.max_tokens)

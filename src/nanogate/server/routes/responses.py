@@ -48,7 +48,9 @@ async def create_response(ctx: RequestContext) -> ASGIApp:
             )
         history = previous.context
     chat, conversation = responses_to_chat(body, history)
-    target = chat_target(ctx, parsed, chat, model, {"max_tokens": "max_output_tokens"})
+    target = chat_target(
+        ctx, parsed, chat, model, {"max_tokens": "max_output_tokens", "messages": "input"}
+    )
     response_id = new_id("resp")
     created_at = int(time.time())
     store = request.store is not False

@@ -121,6 +121,13 @@ def body_for(surface: str, model: str, *, stream: bool = False) -> dict[str, Any
 PATHS = {**SURFACE_PATHS, "responses": "/api/v1/responses"}
 
 
+def ask(live: Live, surface: str, model: str) -> httpx.Response:
+    """A request for ``model`` on ``surface``, with the live gateway's key."""
+    return httpx.post(
+        live.url + PATHS[surface], json=body_for(surface, model), headers=live.auth(), timeout=10
+    )
+
+
 def last_prompt(fake: FakeUpstream) -> str:
     """The text of the last user turn the upstream was sent."""
     messages = fake.requests[-1]["body"]["messages"]
@@ -254,12 +261,7 @@ def test_a_failing_search_is_503_and_charges_nothing(
     never asked and the balance is what it was."""
     search[0].fail_next(fault)
     before = balance(gateway)
-    response = httpx.post(
-        gateway.url + PATHS[surface],
-        json=body_for(surface, "acme/chat:online"),
-        headers=gateway.auth(),
-        timeout=10,
-    )
+    response = ask(gateway, surface, "acme/chat:online")
     assert_envelope(response, surface, "service_unavailable")
     assert "Web search unavailable" in response.text
     assert upstream[0].requests == []
@@ -298,23 +300,13 @@ def test_the_tavily_shape_carries_its_key_and_depth(
         tmp_path, upstream[1], search[1], provider="tavily", api_key_env=TAVILY_KEY_ENV
     )
     live = serve_gateway(settings)
-    response = httpx.post(
-        live.url + PATHS["openai"],
-        json=body_for("openai", "acme/chat:online/tavily-deep"),
-        headers=live.auth(),
-        timeout=10,
-    )
+    response = ask(live, "openai", "acme/chat:online/tavily-deep")
     assert response.status_code == 200, response.text
     assert [(s.shape, s.depth) for s in search[0].searches] == [("tavily", "advanced")]
     assert result_url(QUESTION, 3) in last_prompt(upstream[0])
     search[0].api_key = "tvly-another-key"
     before = balance(live)
-    refused = httpx.post(
-        live.url + PATHS["openai"],
-        json=body_for("openai", "acme/chat:online"),
-        headers=live.auth(),
-        timeout=10,
-    )
+    refused = ask(live, "openai", "acme/chat:online")
     assert_envelope(refused, "openai", "service_unavailable")
     assert "credentials" in refused.text and "tvly" not in refused.text
     assert balance(live) == before
@@ -325,12 +317,7 @@ def test_another_search_provider_named_is_refused(
 ) -> None:
     """``:online/linkup`` names a search provider this gateway does not have: 400
     ``invalid_parameter_value`` on ``model``, before anything is searched or charged."""
-    response = httpx.post(
-        gateway.url + PATHS["openai"],
-        json=body_for("openai", "acme/chat:online/linkup"),
-        headers=gateway.auth(),
-        timeout=10,
-    )
+    response = ask(gateway, "openai", "acme/chat:online/linkup")
     error = assert_envelope(response, "openai", "invalid_parameter_value")
     assert error["error"]["param"] == "model" and "searxng" in error["error"]["message"]
     assert search[0].searches == [] and upstream[0].requests == []
@@ -341,12 +328,7 @@ def test_the_request_billing_lookup_lists_the_search(
 ) -> None:
     """``GET /api/v1/usage/requests/{id}`` shows the search among the add-ons, and its
     ``cost`` includes it."""
-    response = httpx.post(
-        gateway.url + PATHS["openai"],
-        json=body_for("openai", "acme/chat:online"),
-        headers=gateway.auth(),
-        timeout=10,
-    )
+    response = ask(gateway, "openai", "acme/chat:online")
     request_id = response.headers["x-request-id"]
     written_record(gateway.settings.database.url, request_id)
     billing = httpx.get(
@@ -363,12 +345,7 @@ def test_a_context_with_no_room_for_results_is_refused_before_searching(
     output is 400 ``context_length_exceeded`` before anything is searched or charged:
     no search runs for a request that cannot use it."""
     before = balance(gateway)
-    response = httpx.post(
-        gateway.url + PATHS["openai"],
-        json=body_for("openai", "acme/tiny:online"),
-        headers=gateway.auth(),
-        timeout=10,
-    )
+    response = ask(gateway, "openai", "acme/tiny:online")
     error = assert_envelope(response, "openai", "context_length_exceeded")
     assert "no room for web search results" in error["error"]["message"]
     assert search[0].searches == [] and upstream[0].requests == []
@@ -386,12 +363,7 @@ def test_only_the_results_that_fit_the_context_are_added(
     long_results = FakeSearch(snippet_words=300, results=20)
     with ServedAioHTTP(long_results.app()) as served:
         live = serve_gateway(search_settings(tmp_path, upstream[1], served.url, max_results=20))
-        response = httpx.post(
-            live.url + PATHS["openai"],
-            json=body_for("openai", "acme/short:online"),
-            headers=live.auth(),
-            timeout=10,
-        )
+        response = ask(live, "openai", "acme/short:online")
     assert response.status_code == 200, response.text
     prompt = last_prompt(upstream[0])
     assert result_url(QUESTION, 1) in prompt and result_url(QUESTION, 20) not in prompt

@@ -9,25 +9,22 @@ to gate is not run, and nothing is charged.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from nanogate.config import ProviderSettings
-from nanogate.errors import GatewayError, ServiceUnavailable
+from nanogate.errors import ServiceUnavailable
 from nanogate.moderation._protocol import ModerationCall, ModerationResult, Verdict
 from nanogate.providers._http import pooled_session
-from nanogate.providers._upstream_errors import transport_errors
+from nanogate.providers._upstream_errors import service_errors
 
 if TYPE_CHECKING:
     import aiohttp
 
     from nanogate.moderation._protocol import Moderator
-
-log = logging.getLogger("nanogate.upstream")
 
 
 def unavailable(reason: str, retry_after: int | None = None) -> ServiceUnavailable:
@@ -58,22 +55,10 @@ def error_for_status(status: int, headers: Mapping[str, str]) -> ServiceUnavaila
     raise AssertionError("the last rule matches every status")
 
 
-@contextmanager
-def moderation_errors() -> Iterator[None]:
+def moderation_errors() -> AbstractContextManager[None]:
     """Map transport exceptions and malformed data raised inside the block to 503s;
     the original is chained and logged."""
-    try:
-        yield
-    except GatewayError:
-        raise
-    except TimeoutError as exc:
-        raise unavailable("it did not answer in time") from exc
-    except transport_errors() as exc:
-        log.info("moderation upstream connection failed: %s", type(exc).__name__)
-        raise unavailable("it could not be reached") from exc
-    except ValueError as exc:
-        log.info("moderation upstream sent malformed data: %s", exc)
-        raise unavailable("it sent a malformed answer") from exc
+    return service_errors(unavailable, "it", "moderation upstream")
 
 
 def request_body(call: ModerationCall) -> dict[str, Any]:

@@ -380,6 +380,28 @@ def transport_errors() -> tuple[type[BaseException], ...]:
 
 
 @contextmanager
+def service_errors(
+    unavailable: Callable[[str], GatewayError], subject: str, what: str
+) -> Iterator[None]:
+    """Map transport exceptions and malformed data raised inside the block to the 503
+    ``unavailable`` makes of a reason about ``subject`` ("it", "the search service"),
+    for a service the gateway calls beside the model (moderation, web search); the
+    original is chained, and logged as ``what``'s."""
+    try:
+        yield
+    except GatewayError:
+        raise
+    except TimeoutError as exc:
+        raise unavailable(f"{subject} did not answer in time") from exc
+    except transport_errors() as exc:
+        log.info("%s connection failed: %s", what, type(exc).__name__)
+        raise unavailable(f"{subject} could not be reached") from exc
+    except (ValueError, TypeError, KeyError) as exc:
+        log.info("%s sent malformed data: %s", what, exc)
+        raise unavailable(f"{subject} sent a malformed answer") from exc
+
+
+@contextmanager
 def upstream_errors() -> Iterator[None]:
     """Map transport exceptions and malformed data raised inside the block to catalogue
     errors; the original is chained and logged."""

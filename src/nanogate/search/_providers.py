@@ -8,23 +8,20 @@ request it was to inform is not run, and nothing is charged.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
 from nanogate.config import WebSearchSettings
-from nanogate.errors import GatewayError, ServiceUnavailable
+from nanogate.errors import ServiceUnavailable
 from nanogate.providers._http import pooled_session
-from nanogate.providers._upstream_errors import transport_errors
+from nanogate.providers._upstream_errors import service_errors
 from nanogate.search._results import SearchResult
 
 if TYPE_CHECKING:
     import aiohttp
-
-log = logging.getLogger("nanogate.upstream")
 
 
 class SearchProvider(Protocol):
@@ -48,21 +45,9 @@ def unavailable(reason: str) -> ServiceUnavailable:
     )
 
 
-@contextmanager
-def search_errors() -> Iterator[None]:
+def search_errors() -> AbstractContextManager[None]:
     """Map transport exceptions and malformed data raised inside the block to 503s."""
-    try:
-        yield
-    except GatewayError:
-        raise
-    except TimeoutError as exc:
-        raise unavailable("the search service did not answer in time") from exc
-    except transport_errors() as exc:
-        log.info("search service connection failed: %s", type(exc).__name__)
-        raise unavailable("the search service could not be reached") from exc
-    except (ValueError, TypeError, KeyError) as exc:
-        log.info("search service sent malformed data: %s", exc)
-        raise unavailable("the search service sent a malformed answer") from exc
+    return service_errors(unavailable, "the search service", "search service")
 
 
 def _text(value: Any) -> str:

@@ -1,8 +1,9 @@
-"""The exact rail's client: an x402 v1 facilitator, which verifies and settles signed
+"""The exact rail's client: an x402 facilitator, which verifies and settles signed
 payments on the gateway's behalf.
 
 ``POST /verify`` and ``POST /settle`` both take ``{"x402Version": 1, "paymentPayload":
-..., "paymentRequirements": ...}``. A refusal is an answer like any other (``isValid`` or
+..., "paymentRequirements": ...}``, or version 2 for a v2 payload (with v2
+requirements: ``amount``, a CAIP-2 network). A refusal is an answer like any other (``isValid`` or
 ``success`` false, with the facilitator's reason); only a peer that cannot be reached,
 fails (any status other than 2xx) or answers without the boolean raises
 :class:`~nanogate.rails.RailError`.
@@ -68,8 +69,9 @@ class Facilitator:
     async def _post(
         self, path: str, payment: Mapping[str, Any], requirements: Mapping[str, Any]
     ) -> dict[str, Any]:
+        version = payment.get("x402Version")
         body = {
-            "x402Version": X402_VERSION,
+            "x402Version": version if version == 2 else X402_VERSION,
             "paymentPayload": payment,
             "paymentRequirements": requirements,
         }

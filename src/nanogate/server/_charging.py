@@ -34,7 +34,7 @@ from nanogate.billing import (
 )
 from nanogate.config import LimitSettings
 from nanogate.core import count_tokens, format_usd, usd_to_nano
-from nanogate.errors import InsufficientBalance
+from nanogate.errors import InsufficientBalance, PaymentInvalid
 from nanogate.routing import Model
 from nanogate.server._context import RequestContext
 from nanogate.server._payer import AccountPayer, X402Payer
@@ -294,15 +294,22 @@ async def _admit_paid(
     cashier = ctx.state.cashier
     assert cashier is not None and quoted is not None, "accountless only where x402 quotes"
     run = ctx.paid
+    version = 1
     if run is None:
-        header = ctx.headers.get("x-payment")
-        if not header:
+        v1, v2 = ctx.headers.get("x-payment"), ctx.headers.get("payment-signature")
+        if not v1 and not v2:
             await cashier.challenge(ctx.scope, quoted, reserve)
-        run = await redeem(cashier, ctx.scope, quoted, header, reserve)
+        if v1 and v2:
+            raise PaymentInvalid(
+                "Send one payment: PAYMENT-SIGNATURE (x402 version 2) or X-PAYMENT "
+                "(version 1), not both."
+            )
+        version = 2 if v2 else 1
+        run = await redeem(cashier, ctx.scope, quoted, str(v2 or v1), reserve, version)
         ctx.payer = X402Payer(run)
-    response = run.response_header()
+    response = run.response_header(version)
     if response is not None:
-        ctx.response_headers.append((b"x-payment-response", response))
+        ctx.response_headers.append(response)
     return Charge(ctx, model, None, prompt_tokens, run=run)
 
 

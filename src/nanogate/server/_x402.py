@@ -50,8 +50,11 @@ from nanogate.x402 import (
     canonical_body,
     challenge_body,
     completion_refusal,
+    encode_header,
     observed_status,
+    payment_required,
     request_hash,
+    settle_response,
 )
 
 log = logging.getLogger("nanogate.x402")
@@ -110,11 +113,16 @@ class PaidRun:
     """Whether the run sent its request to a provider (dispatch says so before each
     attempt); only such runs count towards ``max_runs``."""
 
-    def response_header(self) -> bytes | None:
-        """``X-PAYMENT-RESPONSE``: the settlement of an exact-rail payment, base64 JSON."""
+    def response_header(self, version: int = 1) -> tuple[bytes, bytes] | None:
+        """The settlement of an exact-rail payment, base64 JSON, in the header of the
+        version the payment came in: ``X-PAYMENT-RESPONSE`` (with ``paymentId``) or
+        ``PAYMENT-RESPONSE`` (a v2 ``SettleResponse``)."""
         if self.settlement is None:
             return None
-        return base64.b64encode(orjson.dumps({**self.settlement, "paymentId": self.payment_id}))
+        if version == 2:
+            return b"payment-response", encode_header(settle_response(self.settlement)).encode()
+        value = base64.b64encode(orjson.dumps({**self.settlement, "paymentId": self.payment_id}))
+        return b"x-payment-response", value
 
 
 _REFUSALS: dict[str, type[GatewayError]] = {
@@ -298,7 +306,11 @@ class Cashier:
                 "Every payment address is in use; try again shortly.", retry_after=30
             )
         quote = self.quote_of(payment, self.base_url(scope))
-        raise PaymentChallenge(fields=_fields(challenge_body(quote, now)))
+        v2 = payment_required(quote, now)
+        raise PaymentChallenge(
+            fields=_fields(challenge_body(quote, now)),
+            headers={"payment-required": encode_header(v2)} if v2 is not None else None,
+        )
 
     # Polling rails ---------------------------------------------------------------------
 

@@ -31,11 +31,14 @@ from nanogate.storage import StoredPayment
 from nanogate.x402 import (
     Offer,
     PaymentRefused,
+    caip2,
     canonical_body,
     decode_payment,
     request_hash,
     requirements,
+    requirements_v2,
 )
+from nanogate.x402._payload import HEADERS
 
 log = logging.getLogger("nanogate.x402")
 
@@ -45,13 +48,18 @@ def _digest(raw: Mapping[str, Any]) -> str:
 
 
 async def redeem(
-    cashier: Cashier, scope: Scope, body: Mapping[str, Any], header: str, reserve: int
+    cashier: Cashier,
+    scope: Scope,
+    body: Mapping[str, Any],
+    header: str,
+    reserve: int,
+    version: int = 1,
 ) -> PaidRun:
-    """Verify and settle an ``X-PAYMENT`` replay of a quoted request, whose maximum cost
-    is now ``reserve``; the run it returns may execute the request. Every refusal runs
-    and settles nothing."""
+    """Verify and settle an ``X-PAYMENT`` (x402 ``version`` 1) or ``PAYMENT-SIGNATURE``
+    (2) replay of a quoted request, whose maximum cost is now ``reserve``; the run it
+    returns may execute the request. Every refusal runs and settles nothing."""
     try:
-        decoded = decode_payment(header)
+        decoded = decode_payment(header, version)
     except PaymentRefused as exc:
         raise PaymentInvalid(str(exc)) from None
     digest = _digest(decoded.raw)
@@ -60,7 +68,9 @@ async def redeem(
     if used is not None:
         return await _replay(cashier, used, this_hash)
     if decoded.scheme != "exact":
-        raise PaymentInvalid(f"X-PAYMENT must use the exact scheme, not {decoded.scheme!r}.")
+        raise PaymentInvalid(
+            f"{HEADERS[version]} must use the exact scheme, not {decoded.scheme!r}."
+        )
     payment = await _quoted(cashier, decoded.raw, this_hash)
     if reserve > payment.amount_nusd:
         raise PaymentInvalid(
@@ -69,7 +79,10 @@ async def redeem(
         )
     now = cashier.clock()
     quote = cashier.quote_of(payment, cashier.base_url(scope))
-    offer = next((o for o in quote.offers if not o.polling and o.network == decoded.network), None)
+    offer = next(
+        (o for o in quote.offers if not o.polling and _network(o, version) == decoded.network),
+        None,
+    )
     if offer is None:
         raise PaymentInvalid(
             f"This quote takes no exact payment on the network {decoded.network!r}."
@@ -78,7 +91,14 @@ async def redeem(
         raise PaymentInvalid(
             f"The {offer.scheme} rail is no longer accepted here; request a new quote."
         )
+    required = (
+        requirements(quote, offer, now)
+        if version == 1
+        else requirements_v2(quote, offer, now) or {}
+    )
     _check_binding(decoded.raw, decoded.payload, offer, payment)
+    if decoded.accepted is not None:
+        _check_accepted(decoded.accepted, required)
     claimed = await cashier.payments.transition(
         payment.id,
         ["pending", "underpaid"],
@@ -97,8 +117,36 @@ async def redeem(
         refuse(again, again.status)  # type: ignore[arg-type]
     # verify and settle run to their end even if the request is cancelled meanwhile:
     # a payment is never left half-settled by a client going away
-    settling = _settle(cashier, payment, offer, requirements(quote, offer, now), decoded.raw)
+    settling = _settle(cashier, payment, offer, required, decoded.raw)
     return await asyncio.shield(settling)
+
+
+def _network(offer: Offer, version: int) -> str | None:
+    """How a payment of ``version`` names the offer's network."""
+    return offer.network if version == 1 else caip2(offer.network)
+
+
+ECHOED = ("scheme", "network", "amount", "asset", "payTo")
+"""What a v2 payment's ``accepted`` must repeat of its requirements, as they are."""
+
+
+def _check_accepted(accepted: Mapping[str, Any], required: Mapping[str, Any]) -> None:
+    """A v2 payment pays the requirements it echoes: they must be the quote's own (the
+    addresses in any case), with the quote's payment id."""
+    for name in ECHOED:
+        sent, wanted = accepted.get(name), required.get(name)
+        same = (
+            isinstance(sent, str) and sent.lower() == str(wanted).lower()
+            if name in ("asset", "payTo")
+            else sent == wanted
+        )
+        if not same:
+            raise PaymentInvalid(
+                f"PAYMENT-SIGNATURE accepts other requirements than the quote's ({name})."
+            )
+    extra = accepted.get("extra")
+    if not isinstance(extra, Mapping) or extra.get("paymentId") != required["extra"]["paymentId"]:
+        raise PaymentInvalid("PAYMENT-SIGNATURE is for another quote (extra.paymentId).")
 
 
 async def _quoted(cashier: Cashier, raw: Mapping[str, Any], this_hash: str) -> StoredPayment:
@@ -106,8 +154,12 @@ async def _quoted(cashier: Cashier, raw: Mapping[str, Any], this_hash: str) -> S
     this very request that is still unpaid (observed first, so a quote its polling
     rail already paid is never paid twice). Refuses when there is none."""
     payload = raw.get("payload")
-    named = raw.get("paymentId") or (
-        payload.get("paymentId") if isinstance(payload, Mapping) else None
+    accepted = raw.get("accepted")
+    extra = accepted.get("extra") if isinstance(accepted, Mapping) else None
+    named = (
+        raw.get("paymentId")
+        or (payload.get("paymentId") if isinstance(payload, Mapping) else None)
+        or (extra.get("paymentId") if isinstance(extra, Mapping) else None)
     )
     if isinstance(named, str):
         candidates = [await cashier.lookup(named)]
@@ -198,7 +250,7 @@ async def _settle(
     settlement = {
         "success": True,
         "transaction": settled.transaction,
-        "network": settled.network or offer.network,
+        "network": offer.network,
         "payer": settled.payer or verdict.payer,
     }
     await cashier.payments.transition(

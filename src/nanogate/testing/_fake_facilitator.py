@@ -1,10 +1,15 @@
-"""A fake x402 v1 facilitator that checks ``exact`` payments signed by test wallets.
+"""A fake x402 facilitator (versions 1 and 2) that checks ``exact`` payments.
 
-``POST /verify`` and ``POST /settle`` take ``{"x402Version": 1, "paymentPayload": ...,
-"paymentRequirements": ...}``. A payment is valid when, in this order: its ``x402Version``
-is 1, both sides' scheme is ``exact``, their networks agree (any network name will do),
-the payload is well formed, its signature is :meth:`FakeFacilitator.sign` of its
-authorization, it pays ``payTo`` (case-insensitively) exactly ``maxAmountRequired``,
+``POST /verify`` and ``POST /settle`` take ``{"x402Version": 1 or 2, "paymentPayload":
+..., "paymentRequirements": ...}``. A payment is valid when, in this order: its
+``x402Version`` is the body's, both sides' scheme is ``exact`` (a v2 payload's in its
+``accepted``), their networks agree (any network name will do), the payload is well
+formed, its signature is either :meth:`FakeFacilitator.sign` of its authorization (a
+test wallet) or a real EIP-712 ``TransferWithAuthorization`` signature by its ``from``
+(EIP-3009, as the official x402 SDK signs: the domain's name and version from the
+requirements' ``extra``, the chain from the network, the asset as the verifying
+contract; checked with ``eth_account``), it pays ``payTo`` (case-insensitively) exactly
+the amount (``maxAmountRequired``, or v2's ``amount``),
 ``validAfter <= now < validBefore``, and its payer has not settled its nonce before.
 Each failed check answers the reason x402 names it by (``invalid_scheme``,
 ``invalid_exact_evm_payload_signature``...). A settle re-verifies, then spends the nonce
@@ -31,6 +36,65 @@ from aiohttp import web
 
 PAYER = "0x" + "22" * 20
 """The wallet that pays unless the test names another."""
+
+CHAIN_IDS = {"base": 8453, "base-sepolia": 84532, "avalanche": 43114, "avalanche-fuji": 43113}
+"""EVM chain ids of the v1 network names (v2 names them ``eip155:<id>``)."""
+TRANSFER_WITH_AUTHORIZATION = {
+    "TransferWithAuthorization": [
+        {"name": "from", "type": "address"},
+        {"name": "to", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "validAfter", "type": "uint256"},
+        {"name": "validBefore", "type": "uint256"},
+        {"name": "nonce", "type": "bytes32"},
+    ]
+}
+"""EIP-3009's typed data, as USDC's contract (and x402's exact scheme) defines it."""
+
+
+def chain_id(network: str) -> int | None:
+    if network.startswith("eip155:") and network[7:].isdigit():
+        return int(network[7:])
+    return CHAIN_IDS.get(network)
+
+
+def eip712_signer(
+    network: str,
+    requirements: Mapping[str, Any],
+    authorization: Mapping[str, str],
+    signature: str,
+) -> str | None:
+    """The address whose EIP-712 signature of ``authorization`` ``signature`` is, or
+    ``None`` when it is not one (or the network is not an EVM chain)."""
+    chain = chain_id(network)
+    extra = requirements.get("extra")
+    if chain is None or not isinstance(extra, Mapping) or "name" not in extra:
+        return None
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    try:
+        message = encode_typed_data(
+            domain_data={
+                "name": str(extra["name"]),
+                "version": str(extra.get("version", "1")),
+                "chainId": chain,
+                "verifyingContract": str(requirements.get("asset")),
+            },
+            message_types=TRANSFER_WITH_AUTHORIZATION,
+            message_data={
+                "from": authorization["from"],
+                "to": authorization["to"],
+                "value": int(authorization["value"]),
+                "validAfter": int(authorization["validAfter"]),
+                "validBefore": int(authorization["validBefore"]),
+                "nonce": bytes.fromhex(authorization["nonce"].removeprefix("0x")),
+            },
+        )
+        return str(Account.recover_message(message, signature=signature))
+    except Exception:  # noqa: BLE001 - whatever does not recover is not a signature
+        return None
+
 
 _DIGITS = re.compile(r"[0-9]{1,78}")
 _AUTHORIZATION_FIELDS = ("from", "to", "value", "validAfter", "validBefore", "nonce")
@@ -154,7 +218,10 @@ class FakeFacilitator:
     def _check(self, body: dict[str, Any]) -> _Check:
         """Verify a request's payment against its requirements (under the lock)."""
         payment, requirements = body["paymentPayload"], body["paymentRequirements"]
-        network = payment.get("network")
+        version = body.get("x402Version")
+        accepted = payment.get("accepted") if version == 2 else payment
+        accepted = accepted if isinstance(accepted, dict) else {}
+        network = accepted.get("network")
         network = network if isinstance(network, str) else None
         payload = payment.get("payload")
         authorization = payload.get("authorization") if isinstance(payload, dict) else None
@@ -164,9 +231,9 @@ class FakeFacilitator:
         def refuse(reason: str) -> _Check:
             return _Check(reason, payer, network)
 
-        if payment.get("x402Version") != 1:
+        if version not in (1, 2) or payment.get("x402Version") != version:
             return refuse("invalid_x402_version")
-        if payment.get("scheme") != "exact" or requirements.get("scheme") != "exact":
+        if accepted.get("scheme") != "exact" or requirements.get("scheme") != "exact":
             return refuse("invalid_scheme")
         if network is None or network != requirements.get("network"):
             return refuse("invalid_network")
@@ -180,11 +247,15 @@ class FakeFacilitator:
             )
         ):
             return refuse("invalid_payload")
-        if not hmac.compare_digest(payload["signature"], self.sign(authorization)):
-            return refuse("invalid_exact_evm_payload_signature")
+        signature = payload["signature"]
+        if not hmac.compare_digest(signature, self.sign(authorization)):
+            signer = eip712_signer(network, requirements, authorization, signature)
+            if signer is None or signer.lower() != authorization["from"].lower():
+                return refuse("invalid_exact_evm_payload_signature")
         if authorization["to"].lower() != str(requirements.get("payTo", "")).lower():
             return refuse("invalid_exact_evm_payload_recipient_mismatch")
-        if authorization["value"] != str(requirements.get("maxAmountRequired", "")):
+        amount = requirements.get("maxAmountRequired" if version == 1 else "amount", "")
+        if authorization["value"] != str(amount):
             return refuse("invalid_exact_evm_payload_authorization_value")
         now = int(time.time())
         if int(authorization["validBefore"]) <= now:

@@ -21,9 +21,18 @@ from nanogate.x402._status import (
     observed_status,
     retry_after,
 )
+from nanogate.x402._v2 import (
+    CAIP2,
+    caip2,
+    encode_header,
+    payment_required,
+    requirements_v2,
+    settle_response,
+)
 
 __all__ = [
     "Asset",
+    "CAIP2",
     "DEV_PAY_TO",
     "FINAL",
     "Offer",
@@ -38,15 +47,20 @@ __all__ = [
     "USDC",
     "XNO",
     "arrived_in_time",
+    "caip2",
     "canonical_body",
     "challenge_body",
     "completion_refusal",
     "decode_payment",
+    "encode_header",
     "encode_payment",
     "iso_millis",
     "observed_status",
+    "payment_required",
     "request_hash",
     "requirements",
+    "requirements_v2",
     "retry_after",
+    "settle_response",
     "usd_text",
 ]

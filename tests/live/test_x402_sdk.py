@@ -1,0 +1,263 @@
+"""Interop with the official x402 Python SDK: its own HTTP client pays the gateway.
+
+The gateway offers the ``x402-exact`` rail (USDC on Base, ``eip155:8453`` in x402 v2)
+beside the others. The SDK reads the 402's ``PAYMENT-REQUIRED`` header, signs an
+EIP-3009 authorization with a throwaway local key (``eth_account``), replays the request
+with ``PAYMENT-SIGNATURE`` (v2) or ``X-PAYMENT`` (v1), and reads the answer's
+``PAYMENT-RESPONSE``. The facilitator on loopback checks the EIP-712 signature for
+real. Refusals (a replay, a forged signature, an amount one unit short, an expired
+payment) run and settle nothing: the fakes count every call.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from tests.conftest import LiveFactory
+from tests.helpers import assert_envelope, run_sync
+from tests.live.test_x402_exact import BODY, CHAT, Exact, exact_settings
+from tests.x402_helpers import Clock
+from x402 import x402Client
+from x402.http.clients import x402HttpxClient
+from x402.mechanisms.evm.exact import register_exact_evm_client
+
+from nanogate.config import RailSettings
+from nanogate.testing import FakeFacilitator, FakeUpstream, ServedAioHTTP
+from nanogate.x402 import encode_header
+
+TREASURY = "0x" + "ab" * 20
+
+
+@pytest.fixture
+def facilitator() -> Iterator[tuple[FakeFacilitator, str]]:
+    fake = FakeFacilitator()
+    with ServedAioHTTP(fake.app()) as served:
+        yield fake, served.url
+
+
+@pytest.fixture
+def upstream() -> Iterator[tuple[FakeUpstream, str]]:
+    fake = FakeUpstream()
+    with ServedAioHTTP(fake.app()) as served:
+        yield fake, served.url
+
+
+def serve(
+    serve_gateway: LiveFactory,
+    tmp_path: Path,
+    facilitator: tuple[FakeFacilitator, str],
+    upstream: tuple[FakeUpstream, str],
+    **rail: Any,
+) -> Exact:
+    """The gateway on the ``x402-exact`` rail alone (``rail``: its settings)."""
+    options = {"facilitator_url": facilitator[1], "pay_to": (TREASURY,), **rail}
+    settings = exact_settings(
+        tmp_path,
+        facilitator[1],
+        upstream[1],
+        rails=("x402-exact",),
+        x402_exact=RailSettings(**options),
+    )
+    clock = Clock()
+    return Exact(serve_gateway(settings, clock=clock), facilitator[0], upstream[0], clock)
+
+
+def sdk_post(
+    url: str, account: LocalAccount, body: dict[str, Any], **limits: Any
+) -> httpx.Response:
+    """``body`` posted by the SDK's own httpx client, which pays a 402 itself."""
+
+    async def go() -> httpx.Response:
+        client = x402Client()
+        register_exact_evm_client(client, account)
+        if limits.get("no_spend_controls"):
+            client.set_spend_controls(False)
+        async with x402HttpxClient(client, timeout=15) as http:
+            response = await http.post(url, json=body)
+            await response.aread()
+            return response
+
+    return run_sync(go())
+
+
+def decoded(header: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(base64.b64decode(header))
+    return data
+
+
+@pytest.fixture
+def gate(
+    serve_gateway: LiveFactory,
+    tmp_path: Path,
+    facilitator: tuple[FakeFacilitator, str],
+    upstream: tuple[FakeUpstream, str],
+) -> Iterator[Exact]:
+    exact = serve(serve_gateway, tmp_path, facilitator, upstream)
+    yield exact
+    exact.http.close()
+
+
+def test_the_402_carries_a_v2_payment_required_header(gate: Exact) -> None:
+    """Beside the seed's body (unchanged: x402Version 1, its ``accepts``), the 402 has a
+    base64 ``PAYMENT-REQUIRED``: x402 v2, the resource, and the exact offer with its
+    CAIP-2 network, amount in the asset's units, payTo, asset, timeout and EIP-712
+    domain."""
+    response = gate.post(CHAT, BODY)
+    assert response.status_code == 402
+    body = response.json()
+    assert body["x402Version"] == 1 and body["error"]["code"] == "insufficient_quota"
+    required = decoded(response.headers["payment-required"])
+    assert required["x402Version"] == 2
+    assert required["resource"]["url"] == gate.live.url + CHAT
+    (offer,) = required["accepts"]
+    v1 = body["accepts"][0]
+    assert offer == {
+        "scheme": "exact",
+        "network": "eip155:8453",
+        "amount": v1["maxAmountRequired"],
+        "asset": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+        "payTo": TREASURY,
+        "maxTimeoutSeconds": offer["maxTimeoutSeconds"],
+        "extra": {"paymentId": body["payment"]["paymentId"], "name": "USD Coin", "version": "2"},
+    }
+    assert 0 < offer["maxTimeoutSeconds"] <= 900
+
+
+def test_the_sdk_pays_a_v2_exact_challenge_end_to_end(gate: Exact) -> None:
+    """The SDK's client pays in ``PAYMENT-SIGNATURE``; the facilitator gets the v2 form
+    and recovers the signer from the EIP-712 signature; the request runs once and the
+    answer's ``PAYMENT-RESPONSE`` is a v2 ``SettleResponse`` naming the payer."""
+    account: LocalAccount = Account.create()
+    response = sdk_post(gate.live.url + CHAT, account, BODY)
+    assert response.status_code == 200, response.text
+    assert response.json()["x_nanogpt_pricing"]["paymentSource"] == "x402"
+    assert "x-payment-response" not in response.headers
+    settled = decoded(response.headers["payment-response"])
+    assert settled["success"] is True and settled["network"] == "eip155:8453"
+    assert settled["payer"].lower() == account.address.lower() and settled["transaction"]
+    (verified,) = gate.facilitator.verified
+    assert verified["x402Version"] == 2
+    assert (
+        verified["paymentRequirements"]["amount"]
+        == verified["paymentPayload"]["accepted"]["amount"]
+    )
+    assert len(gate.facilitator.settled) == 1 and gate.runs == 1
+
+
+def test_the_sdk_pays_a_v1_challenge_through_the_header(
+    serve_gateway: LiveFactory,
+    tmp_path: Path,
+    facilitator: tuple[FakeFacilitator, str],
+    upstream: tuple[FakeUpstream, str],
+) -> None:
+    """On a network without a CAIP-2 id here (Avalanche Fuji), ``PAYMENT-REQUIRED`` holds
+    the quote's x402 v1 ``PaymentRequired`` (``error`` a string, which the SDK's schema
+    wants, unlike the seed's body): the SDK pays it with ``X-PAYMENT`` and gets
+    ``X-PAYMENT-RESPONSE``."""
+    gate = serve(
+        serve_gateway,
+        tmp_path,
+        facilitator,
+        upstream,
+        network="avalanche-fuji",
+        asset="0x5425890298aed601595a70AB815c96711a31Bc65",
+        extra={"name": "USD Coin", "version": "2"},
+    )
+    quoted = gate.post(CHAT, BODY)
+    header = decoded(quoted.headers["payment-required"])
+    assert header["x402Version"] == 1 and isinstance(header["error"], str)
+    assert header["accepts"] == quoted.json()["accepts"]
+    account: LocalAccount = Account.create()
+    response = sdk_post(gate.live.url + CHAT, account, BODY, no_spend_controls=True)
+    assert response.status_code == 200, response.text
+    settled = decoded(response.headers["x-payment-response"])
+    assert settled["success"] is True and settled["payer"].lower() == account.address.lower()
+    assert gate.facilitator.verified[-1]["x402Version"] == 1
+    assert gate.runs == 1
+    gate.http.close()
+
+
+def signed_v2(gate: Exact, account: LocalAccount) -> tuple[dict[str, Any], str]:
+    """A quote and the ``PAYMENT-SIGNATURE`` the SDK makes for it (not sent)."""
+    from x402.http import x402HTTPClient
+
+    quoted = gate.post(CHAT, BODY)
+    client = x402Client()
+    register_exact_evm_client(client, account)
+
+    async def make() -> dict[str, str]:
+        headers, _ = await x402HTTPClient(client).handle_402_response(
+            dict(quoted.headers), quoted.content, gate.live.url + CHAT
+        )
+        return dict(headers)
+
+    headers = run_sync(make())
+    return quoted.json(), headers["PAYMENT-SIGNATURE"]
+
+
+def test_refusals_run_and_settle_nothing(gate: Exact) -> None:
+    """A forged signature and an amount one unit short (in the authorization, and in
+    ``accepted`` too) are 402 ``payment_invalid``; a replay of a used payment is 409
+    ``payment_already_completed``; a payment for an expired quote is 410
+    ``payment_expired``. None runs the request or settles."""
+    account: LocalAccount = Account.create()
+    _, header = signed_v2(gate, account)
+    payload = decoded(header)
+
+    forged = json.loads(json.dumps(payload))
+    forged["payload"]["signature"] = "0x" + "11" * 65
+    refused = gate.post(CHAT, BODY, **{"payment-signature": encode_header(forged)})
+    assert_envelope(refused, "openai", "payment_invalid")
+    assert "signature" in refused.json()["error"]["message"]
+
+    short = json.loads(json.dumps(payload))
+    short["payload"]["authorization"]["value"] = str(int(short["accepted"]["amount"]) - 1)
+    assert_envelope(
+        gate.post(CHAT, BODY, **{"payment-signature": encode_header(short)}),
+        "openai",
+        "payment_invalid",
+    )
+    short_accepted = json.loads(json.dumps(short))
+    short_accepted["accepted"]["amount"] = short["payload"]["authorization"]["value"]
+    assert_envelope(
+        gate.post(CHAT, BODY, **{"payment-signature": encode_header(short_accepted)}),
+        "openai",
+        "payment_invalid",
+    )
+    assert gate.runs == 0 and gate.facilitator.settled == []
+
+    paid = gate.post(CHAT, BODY, **{"payment-signature": header})
+    assert paid.status_code == 200, paid.text
+    again = gate.post(CHAT, BODY, **{"payment-signature": header})
+    assert_envelope(again, "openai", "payment_already_completed")
+    assert gate.runs == 1 and len(gate.facilitator.settled) == 1
+
+    _, expired_header = signed_v2(gate, account)
+    gate.clock.offset += timedelta(hours=2)
+    late = gate.post(CHAT, BODY, **{"payment-signature": expired_header})
+    assert_envelope(late, "openai", "payment_expired")
+    assert gate.runs == 1 and len(gate.facilitator.settled) == 1
+
+
+def test_a_v2_payment_in_x_payment_or_both_headers_is_refused(gate: Exact) -> None:
+    """A version mismatch (a v2 payload in X-PAYMENT) and both headers at once are 402
+    ``payment_invalid``; garbage in PAYMENT-SIGNATURE too. Nothing is verified."""
+    account: LocalAccount = Account.create()
+    _, header = signed_v2(gate, account)
+    wrong = gate.post(CHAT, BODY, **{"x-payment": header})
+    error = assert_envelope(wrong, "openai", "payment_invalid")
+    assert "PAYMENT-SIGNATURE" in error["error"]["message"]
+    both = gate.post(CHAT, BODY, **{"x-payment": header, "payment-signature": header})
+    assert_envelope(both, "openai", "payment_invalid")
+    garbage = gate.post(CHAT, BODY, **{"payment-signature": "not base64!"})
+    assert_envelope(garbage, "openai", "payment_invalid")
+    assert gate.facilitator.verified == [] and gate.runs == 0

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+import secrets
+import time
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,8 +32,17 @@ from x402 import x402Client
 from x402.http.clients import x402HttpxClient
 from x402.mechanisms.evm.exact import register_exact_evm_client
 
+from nanogate.client import (
+    Client,
+    PaymentOffer,
+    PaymentQuote,
+    RetryPolicy,
+    encode_payment,
+    requirements_v2_for,
+)
 from nanogate.config import RailSettings
 from nanogate.testing import FakeFacilitator, FakeUpstream, ServedAioHTTP
+from nanogate.testing._fake_facilitator import TRANSFER_WITH_AUTHORIZATION
 from nanogate.x402 import encode_header
 
 TREASURY = "0x" + "ab" * 20
@@ -261,3 +272,63 @@ def test_a_v2_payment_in_x_payment_or_both_headers_is_refused(gate: Exact) -> No
     garbage = gate.post(CHAT, BODY, **{"payment-signature": "not base64!"})
     assert_envelope(garbage, "openai", "payment_invalid")
     assert gate.facilitator.verified == [] and gate.runs == 0
+
+
+class EvmV2Wallet:
+    """A wallet for nanogate's own client that pays x402 v2 exact offers: it signs the
+    offer's v2 requirements (EIP-3009 over EIP-712) with a local key, as the SDK does."""
+
+    def __init__(self, account: LocalAccount) -> None:
+        self.account = account
+
+    def supports(self, offer: PaymentOffer) -> bool:
+        return offer.scheme == "x402-exact"
+
+    def pay(
+        self, quote: PaymentQuote, offer: PaymentOffer, requirements: Mapping[str, Any] | None
+    ) -> str:
+        required = requirements_v2_for(quote, offer)
+        assert required is not None, "the gateway sent v2 requirements"
+        authorization = {
+            "from": self.account.address,
+            "to": required["payTo"],
+            "value": required["amount"],
+            "validAfter": "0",
+            "validBefore": str(int(time.time()) + int(required["maxTimeoutSeconds"])),
+            "nonce": "0x" + secrets.token_hex(32),
+        }
+        signed = self.account.sign_typed_data(
+            {
+                "name": required["extra"]["name"],
+                "version": required["extra"]["version"],
+                "chainId": int(required["network"].split(":")[1]),
+                "verifyingContract": required["asset"],
+            },
+            TRANSFER_WITH_AUTHORIZATION,
+            {
+                **authorization,
+                "value": int(authorization["value"]),
+                "validAfter": 0,
+                "validBefore": int(authorization["validBefore"]),
+                "nonce": bytes.fromhex(authorization["nonce"][2:]),
+            },
+        )
+        payload = {
+            "x402Version": 2,
+            "accepted": required,
+            "payload": {"signature": "0x" + signed.signature.hex(), "authorization": authorization},
+        }
+        return encode_payment(payload)
+
+
+def test_nanogates_client_pays_in_v2_with_a_v2_wallet(gate: Exact) -> None:
+    """``client.x402.pay`` reads ``PAYMENT-REQUIRED`` into the quote, sends the wallet's
+    v2 payload as ``PAYMENT-SIGNATURE`` and decodes ``PAYMENT-RESPONSE``."""
+    account: LocalAccount = Account.create()
+    with Client(base_url=gate.live.url + "/api/v1", retry=RetryPolicy.for_tests()) as client:
+        paid = client.x402.pay("/chat/completions", BODY, EvmV2Wallet(account))
+    assert paid.quote.requirements_v2 and paid.quote.payment_required is not None
+    assert paid.payment_response is not None
+    assert paid.payment_response["network"] == "eip155:8453"
+    assert paid.payment_response["payer"].lower() == account.address.lower()
+    assert gate.facilitator.verified[-1]["x402Version"] == 2 and gate.runs == 1

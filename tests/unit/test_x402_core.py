@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -20,14 +21,18 @@ from nanogate.x402 import (
     Quote,
     Status,
     arrived_in_time,
+    caip2,
     canonical_body,
     challenge_body,
     completion_refusal,
     decode_payment,
+    encode_header,
     encode_payment,
     observed_status,
+    payment_required,
     request_hash,
     retry_after,
+    settle_response,
 )
 
 CHAT = "/api/v1/chat/completions"
@@ -330,3 +335,104 @@ def test_pollers_are_told_when_to_come_back() -> None:
 def test_only_a_paid_payment_may_be_completed(status: Status, refusal: str | None) -> None:
     """Complete runs the stored request only from ``paid``; every other status says why."""
     assert completion_refusal(status) == refusal
+
+
+# x402 version 2 -----------------------------------------------------------------------
+
+
+def test_the_v2_payment_required_names_networks_by_caip2() -> None:
+    """The ``PAYMENT-REQUIRED`` object is x402 v2: the resource, and each exact offer on
+    a network with a CAIP-2 id as v2 requirements (``amount``, no ``maxAmountRequired``),
+    the quote's payment id in ``extra``; polling offers are not in it."""
+    now = datetime(2026, 6, 9, 11, 50, tzinfo=UTC)
+    required = payment_required(a_quote(), now)
+    assert required == {
+        "x402Version": 2,
+        "error": "Payment required to complete this request.",
+        "resource": {
+            "url": "https://gate.example/api/v1/chat/completions",
+            "description": "POST /api/v1/chat/completions",
+            "mimeType": "application/json",
+        },
+        "accepts": [
+            {
+                "scheme": "exact",
+                "network": "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",
+                "amount": "71400",
+                "asset": "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
+                "payTo": "So1Treasury",
+                "maxTimeoutSeconds": 600,
+                "extra": {"paymentId": "pay_3f9c", "feePayer": "So1FeePayer"},
+            }
+        ],
+    }
+    assert json.loads(base64.b64decode(encode_header(required))) == required
+
+
+def test_without_a_caip2_network_the_header_carries_the_v1_requirements() -> None:
+    """Exact offers only on networks without a CAIP-2 id (Nano) make the header a v1
+    ``PaymentRequired`` with ``error`` a string; without exact offers there is none."""
+    now = datetime(2026, 6, 9, 11, 50, tzinfo=UTC)
+    quote = a_quote()
+    nano_exact = Offer("nano-exact", "exact", "nano-mainnet", XNO, 5, "nano_1t")
+    only_nano = replace(quote, offers=(quote.offers[0], nano_exact))
+    required = payment_required(only_nano, now)
+    assert required is not None and required["x402Version"] == 1
+    assert required["error"] == "Payment required to complete this request."
+    assert required["accepts"] == challenge_body(only_nano, now)["accepts"]
+    assert payment_required(replace(quote, offers=quote.offers[:1]), now) is None
+
+
+@pytest.mark.parametrize(
+    ("network", "expected"),
+    [
+        ("base", "eip155:8453"),
+        ("base-sepolia", "eip155:84532"),
+        ("solana", "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"),
+        ("eip155:10", "eip155:10"),
+        ("nano-mainnet", None),
+    ],
+)
+def test_caip2_ids(network: str, expected: str | None) -> None:
+    """v1 names map to CAIP-2; a network configured as CAIP-2 is kept; Nano has none."""
+    assert caip2(network) == expected
+
+
+V2_PAYMENT = {
+    "x402Version": 2,
+    "accepted": {"scheme": "exact", "network": "eip155:8453", "amount": "71400"},
+    "payload": {"signature": "0xabc", "authorization": {"value": "71400"}},
+}
+
+
+def test_a_payment_signature_decodes_to_its_v2_payload() -> None:
+    """The scheme and network come from ``accepted``; the version is kept."""
+    decoded = decode_payment(encode_header(V2_PAYMENT), 2)
+    assert (decoded.scheme, decoded.network, decoded.version) == ("exact", "eip155:8453", 2)
+    assert decoded.accepted == V2_PAYMENT["accepted"]
+
+
+@pytest.mark.parametrize(
+    ("data", "version", "reason"),
+    [
+        (V2_PAYMENT, 1, "X-PAYMENT must be an x402 version 1 payment payload (an x402 version 2"),
+        (PAYMENT, 2, "PAYMENT-SIGNATURE must be an x402 version 2 payment payload (an x402 v"),
+        ({**V2_PAYMENT, "accepted": None}, 2, "PAYMENT-SIGNATURE has no accepted payment"),
+        ({**V2_PAYMENT, "accepted": {"network": "eip155:1"}}, 2, "PAYMENT-SIGNATURE has no scheme"),
+        ({**V2_PAYMENT, "payload": {}}, 2, "PAYMENT-SIGNATURE has no payload"),
+    ],
+)
+def test_a_payment_of_the_wrong_version_or_shape_is_refused(
+    data: dict[str, object], version: int, reason: str
+) -> None:
+    """Each header takes its own version only, and a v2 payload needs ``accepted``."""
+    with pytest.raises(PaymentRefused) as refused:
+        decode_payment(encode_header(data), version)
+    assert str(refused.value).startswith(reason)
+
+
+def test_a_settlement_is_answered_as_a_v2_settle_response() -> None:
+    """``PAYMENT-RESPONSE`` names the network by CAIP-2 and has no payment id."""
+    assert settle_response(
+        {"success": True, "transaction": "0x1", "network": "base", "payer": "0x2"}
+    ) == {"success": True, "transaction": "0x1", "network": "eip155:8453", "payer": "0x2"}

@@ -49,6 +49,7 @@ from nanogate.client._x402 import (
     parse_quote,
     quote_from_error,
     requirements_for,
+    requirements_v2_for,
 )
 
 __all__ = [
@@ -93,4 +94,5 @@ __all__ = [
     "parse_quote",
     "quote_from_error",
     "requirements_for",
+    "requirements_v2_for",
 ]

@@ -73,6 +73,11 @@ class PaymentQuote:
     """The legacy ``accepts[]``: x402 v1 payment requirements, one per exact offer."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     """The whole 402 body."""
+    requirements_v2: tuple[dict[str, Any], ...] = ()
+    """The x402 v2 payment requirements of the ``PAYMENT-REQUIRED`` header (CAIP-2
+    networks), when the server sent a v2 one."""
+    payment_required: dict[str, Any] | None = field(default=None, repr=False)
+    """The decoded ``PAYMENT-REQUIRED`` header, if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +113,9 @@ class PaidResponse:
     or when the header is missing or unreadable)."""
 
 
-def parse_quote(body: Mapping[str, Any]) -> PaymentQuote:
-    """The quote in a 402 body; raises ``ValueError`` when it holds none.
+def parse_quote(body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> PaymentQuote:
+    """The quote in a 402 body (and its ``PAYMENT-REQUIRED`` header, from ``headers``);
+    raises ``ValueError`` when the body holds none.
 
     An offer missing a field the client needs, or whose ``amount`` is not a whole
     number, is left out of :attr:`PaymentQuote.offers` (it stays in ``raw``): no wallet
@@ -120,6 +126,8 @@ def parse_quote(body: Mapping[str, Any]) -> PaymentQuote:
         raise ValueError("The answer has no x402 payment object.")
     accepted = payment.get("accepted")
     accepts = body.get("accepts")
+    required = _payment_required(headers or {})
+    v2 = required.get("accepts") if required and required.get("x402Version") == 2 else None
     return PaymentQuote(
         payment_id=_text(payment, "paymentId"),
         request_hash=_text(payment, "requestHash"),
@@ -138,7 +146,24 @@ def parse_quote(body: Mapping[str, Any]) -> PaymentQuote:
             if isinstance(entry, Mapping)
         ),
         raw=dict(body),
+        requirements_v2=tuple(
+            dict(entry)
+            for entry in (v2 if isinstance(v2, list) else [])
+            if isinstance(entry, Mapping)
+        ),
+        payment_required=required,
     )
+
+
+def _payment_required(headers: Mapping[str, str]) -> dict[str, Any] | None:
+    """The decoded ``PAYMENT-REQUIRED`` header; ``None`` if absent or unreadable."""
+    header = next((v for k, v in headers.items() if k.lower() == "payment-required"), None)
+    if header is None:
+        return None
+    try:
+        return decode_payment_response(header)
+    except ValueError:
+        return None
 
 
 def quote_from_error(error: APIError) -> PaymentQuote | None:
@@ -148,7 +173,7 @@ def quote_from_error(error: APIError) -> PaymentQuote | None:
     if error.payment is None:
         return None
     body = error.body if isinstance(error.body, Mapping) else {"payment": error.payment}
-    return parse_quote(body)
+    return parse_quote(body, error.headers)
 
 
 def parse_status(body: Mapping[str, Any], retry_after: float | None) -> PaymentStatus:
@@ -182,6 +207,45 @@ def requirements_for(quote: PaymentQuote, offer: PaymentOffer) -> dict[str, Any]
     return None
 
 
+CAIP2: Final = {
+    "base": "eip155:8453",
+    "base-sepolia": "eip155:84532",
+    "solana": "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",
+    "solana-devnet": "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
+}
+"""The CAIP-2 id of each network name the gateway's offers use (x402 v2 names them so)."""
+
+
+def requirements_v2_for(quote: PaymentQuote, offer: PaymentOffer) -> dict[str, Any] | None:
+    """The x402 v2 payment requirements of an exact offer (from ``PAYMENT-REQUIRED``): the
+    ones on the offer's network (by CAIP-2) with its ``payTo`` and payment id. A wallet
+    that pays v2 signs them and returns a v2 payload, which the client sends as
+    ``PAYMENT-SIGNATURE``. ``None`` for polling offers, or when the server sent none."""
+    if not offer.exact:
+        return None
+    network = offer.network if ":" in offer.network else CAIP2.get(offer.network)
+    for entry in quote.requirements_v2:
+        found = entry.get("extra")
+        extra: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        if (
+            entry.get("network") == network
+            and entry.get("payTo", offer.pay_to) == offer.pay_to
+            and extra.get("paymentId", quote.payment_id) == quote.payment_id
+        ):
+            return entry
+    return None
+
+
+def payment_header(payment: str) -> str:
+    """The header a wallet's payment goes in: ``payment-signature`` for an x402 v2
+    payload, ``x-payment`` for a v1 one (or one this client cannot read)."""
+    try:
+        version = decode_payment_response(payment).get("x402Version")
+    except ValueError:
+        return "x-payment"
+    return "payment-signature" if version == 2 else "x-payment"
+
+
 def choose_offer(
     quote: PaymentQuote, supports: Callable[[PaymentOffer], bool], rails: Sequence[str] | None
 ) -> PaymentOffer:
@@ -209,8 +273,9 @@ def encode_payment(payload: Mapping[str, Any]) -> str:
 
 
 def decode_payment_response(header: str) -> dict[str, Any]:
-    """The JSON object an ``X-PAYMENT-RESPONSE`` (or ``X-PAYMENT``) header carries: base64,
-    standard or URL-safe, padding optional. Raises ``ValueError`` otherwise."""
+    """The JSON object an x402 header carries (``X-PAYMENT-RESPONSE``, ``PAYMENT-RESPONSE``,
+    ``PAYMENT-REQUIRED``, ``X-PAYMENT``...): base64, standard or URL-safe, padding
+    optional. Raises ``ValueError`` otherwise."""
     text = header.strip()
     padded = text + "=" * (-len(text) % 4)
     try:

@@ -21,6 +21,7 @@ from nanogate.client._x402 import (
     PaymentStatus,
     decode_payment_response,
     parse_status,
+    payment_header,
     quote_from_error,
 )
 
@@ -74,12 +75,12 @@ def replay(
     payment: str | None,
     offer: PaymentOffer,
 ) -> Call:
-    """The request again, paid with the ``X-PAYMENT`` the wallet made for ``offer``."""
+    """The request again, paid with the payment the wallet made for ``offer``: in
+    ``PAYMENT-SIGNATURE`` when it is an x402 v2 payload, else in ``X-PAYMENT``."""
     if not payment:
-        raise ValueError(f"The wallet returned no X-PAYMENT for the exact offer {offer.scheme}.")
-    return accountless(
-        config, method, path, json=dict(body), headers={**(headers or {}), "x-payment": payment}
-    )
+        raise ValueError(f"The wallet returned no payment for the exact offer {offer.scheme}.")
+    sent = {**(headers or {}), payment_header(payment): payment}
+    return accountless(config, method, path, json=dict(body), headers=sent)
 
 
 def status(config: Config, payment: PaymentQuote | str) -> Call:
@@ -135,9 +136,10 @@ def read_status(answer: Response) -> PaymentStatus:
 
 
 def payment_response(answer: Response) -> dict[str, Any] | None:
-    """The decoded ``X-PAYMENT-RESPONSE`` of a paid answer; ``None`` if absent or
-    unreadable (the answer is what was paid for, so it is kept either way)."""
-    header = answer.headers.get("x-payment-response")
+    """The decoded ``PAYMENT-RESPONSE`` (x402 v2) or ``X-PAYMENT-RESPONSE`` of a paid
+    answer; ``None`` if absent or unreadable (the answer is what was paid for, so it is
+    kept either way)."""
+    header = answer.headers.get("payment-response") or answer.headers.get("x-payment-response")
     if header is None:
         return None
     try:

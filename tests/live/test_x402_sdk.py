@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import secrets
 import time
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +29,11 @@ from eth_account.signers.local import LocalAccount
 from tests.conftest import LiveFactory
 from tests.helpers import assert_envelope, run_sync
 from tests.live.test_x402_exact import BODY, CHAT, Exact, exact_settings
-from tests.x402_helpers import Clock
+from tests.x402_helpers import Clock, stored
 from x402 import x402Client
 from x402.http.clients import x402HttpxClient
 from x402.mechanisms.evm.exact import register_exact_evm_client
+from x402.mechanisms.evm.upto import UptoEvmScheme
 
 from nanogate.client import (
     Client,
@@ -41,8 +44,8 @@ from nanogate.client import (
     requirements_v2_for,
 )
 from nanogate.config import RailSettings
-from nanogate.testing import FakeFacilitator, FakeUpstream, ServedAioHTTP
-from nanogate.testing._fake_facilitator import TRANSFER_WITH_AUTHORIZATION
+from nanogate.testing import FakeFacilitator, FakeUpstream, Fault, ServedAioHTTP
+from nanogate.testing._fake_facilitator import FACILITATOR, TRANSFER_WITH_AUTHORIZATION
 from nanogate.x402 import encode_header
 
 TREASURY = "0x" + "ab" * 20
@@ -67,16 +70,18 @@ def serve(
     tmp_path: Path,
     facilitator: tuple[FakeFacilitator, str],
     upstream: tuple[FakeUpstream, str],
+    name: str = "x402-exact",
     **rail: Any,
 ) -> Exact:
-    """The gateway on the ``x402-exact`` rail alone (``rail``: its settings)."""
+    """The gateway on one signed rail alone, ``x402-exact`` unless named (``rail``: its
+    settings)."""
     options = {"facilitator_url": facilitator[1], "pay_to": (TREASURY,), **rail}
     settings = exact_settings(
         tmp_path,
         facilitator[1],
         upstream[1],
-        rails=("x402-exact",),
-        x402_exact=RailSettings(**options),
+        rails=(name,),
+        **{name.replace("-", "_"): RailSettings(**options)},
     )
     clock = Clock()
     return Exact(serve_gateway(settings, clock=clock), facilitator[0], upstream[0], clock)
@@ -332,3 +337,119 @@ def test_nanogates_client_pays_in_v2_with_a_v2_wallet(gate: Exact) -> None:
     assert paid.payment_response["network"] == "eip155:8453"
     assert paid.payment_response["payer"].lower() == account.address.lower()
     assert gate.facilitator.verified[-1]["x402Version"] == 2 and gate.runs == 1
+
+
+# upto: authorise a maximum, settle the real cost --------------------------------------
+
+
+@pytest.fixture
+def upto(
+    serve_gateway: LiveFactory,
+    tmp_path: Path,
+    facilitator: tuple[FakeFacilitator, str],
+    upstream: tuple[FakeUpstream, str],
+) -> Iterator[Exact]:
+    exact = serve(
+        serve_gateway,
+        tmp_path,
+        facilitator,
+        upstream,
+        name="x402-upto",
+        facilitator_address=FACILITATOR,
+    )
+    yield exact
+    exact.http.close()
+
+
+def upto_post(url: str, account: LocalAccount, body: dict[str, Any]) -> httpx.Response:
+    """``body`` posted by the SDK's client with its ``upto`` scheme registered."""
+
+    async def go() -> httpx.Response:
+        client = x402Client()
+        client.register("eip155:*", UptoEvmScheme(account))
+        async with x402HttpxClient(client, timeout=15) as http:
+            response = await http.post(url, json=body)
+            await response.aread()
+            return response
+
+    return run_sync(go())
+
+
+def test_the_upto_quote_authorises_the_requests_maximum(upto: Exact) -> None:
+    """The ``upto`` offer is v2 only (not in the body's v1 ``accepts``): its amount is the
+    request's maximum cost, with the facilitator's address and Permit2 in ``extra``."""
+    response = upto.post(CHAT, BODY)
+    body = response.json()
+    assert body["accepts"] == []
+    (entry,) = body["payment"]["accepted"]
+    assert (entry["scheme"], entry["protocolScheme"]) == ("x402-upto", "upto")
+    (offer,) = decoded(response.headers["payment-required"])["accepts"]
+    assert offer["scheme"] == "upto" and offer["network"] == "eip155:8453"
+    assert offer["amount"] == entry["amount"]
+    assert offer["extra"]["facilitatorAddress"] == FACILITATOR
+    assert offer["extra"]["assetTransferMethod"] == "permit2"
+
+
+def test_an_upto_payment_settles_exactly_the_real_cost(upto: Exact) -> None:
+    """The SDK's ``upto`` client signs a Permit2 permit for the quote's maximum; the
+    facilitator verifies it for that maximum; after the answer the gateway settles what
+    the request really cost (rounded up to the asset's unit), less than the quote, and
+    ``PAYMENT-RESPONSE`` and the answer's pricing say so."""
+    account: LocalAccount = Account.create()
+    response = upto_post(upto.live.url + CHAT, account, BODY)
+    assert response.status_code == 200, response.text
+    cost = Decimal(str(response.json()["x_nanogpt_pricing"]["cost"]))
+    (verified,) = upto.facilitator.verified
+    (settled,) = upto.facilitator.settled
+    maximum = int(verified["paymentRequirements"]["amount"])
+    amount = int(settled["paymentRequirements"]["amount"])
+    assert amount == math.ceil(cost * 10**6) and 0 < amount < maximum
+    receipt = decoded(response.headers["payment-response"])
+    assert receipt["success"] is True and receipt["amount"] == str(amount)
+    assert receipt["payer"].lower() == account.address.lower()
+    assert upto.runs == 1
+    payment_id = verified["paymentRequirements"]["extra"]["paymentId"]
+    payment = stored(upto.live.settings, payment_id)
+    assert payment.status == "completed" and payment.settlement is not None
+    assert payment.settlement["amount"] == str(amount)
+
+
+def test_an_upto_run_that_fails_settles_nothing(upto: Exact) -> None:
+    """A run whose upstream fails settles nothing and gives the payment back (pending,
+    payable again); the next attempt is served and settled once."""
+    account: LocalAccount = Account.create()
+    upto.upstream.inject(Fault.status_error(503))
+    failed = upto_post(upto.live.url + CHAT, account, BODY)
+    assert failed.status_code == 503, failed.text
+    assert upto.facilitator.settled == [] and "payment-response" not in failed.headers
+    payment_id = upto.facilitator.verified[0]["paymentRequirements"]["extra"]["paymentId"]
+    assert stored(upto.live.settings, payment_id).status == "pending"
+    served = upto_post(upto.live.url + CHAT, account, BODY)
+    assert served.status_code == 200, served.text
+    assert len(upto.facilitator.settled) == 1
+
+
+def test_an_upto_stream_settles_when_it_ends(upto: Exact) -> None:
+    """A streamed answer paid with ``upto`` is settled once the stream has ended, for
+    the cost its last event reports; the payment is then completed."""
+    account: LocalAccount = Account.create()
+
+    async def go() -> list[str]:
+        client = x402Client()
+        client.register("eip155:*", UptoEvmScheme(account))
+        async with x402HttpxClient(client, timeout=15) as http:
+            async with http.stream(
+                "POST",
+                upto.live.url + CHAT,
+                json={**BODY, "stream": True, "stream_options": {"include_usage": True}},
+            ) as response:
+                assert response.status_code == 200
+                return [line async for line in response.aiter_lines() if line.startswith("data: {")]
+
+    lines = run_sync(go())
+    priced = [json.loads(line[6:]) for line in lines if "x_nanogpt_pricing" in line]
+    cost = Decimal(str(priced[-1]["x_nanogpt_pricing"]["cost"]))
+    (settled,) = upto.facilitator.settled
+    assert int(settled["paymentRequirements"]["amount"]) == math.ceil(cost * 10**6) > 0
+    payment_id = settled["paymentRequirements"]["extra"]["paymentId"]
+    assert stored(upto.live.settings, payment_id).status == "completed"

@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 POLLING_RAILS = ("nano", "base-usdc", "dev")
-EXACT_RAILS = ("nano-exact", "x402-exact", "x402-solana-usdc")
+EXACT_RAILS = ("nano-exact", "x402-exact", "x402-solana-usdc", "x402-upto")
+"""Rails paid by replaying the request with a signed payment (``exact``, and ``upto``)."""
 X402_RAILS = frozenset(POLLING_RAILS + EXACT_RAILS)
 
 _EVM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -61,6 +62,9 @@ class RailSettings(_Section):
     """EVM: how far back from the chain's head transfers are looked for."""
     fee_payer: str = ""
     """``x402-solana-usdc``: the facilitator's fee payer, shown as ``feePayer``."""
+    facilitator_address: str = ""
+    """``x402-upto``: the facilitator's address, which a payer's permit names as the one
+    allowed to settle it (``extra.facilitatorAddress``)."""
     extra: dict[str, str] = Field(default_factory=dict)
     """Exact rails: more fields for the requirements' ``extra`` (an EIP-712 domain's
     ``name`` and ``version``...)."""
@@ -99,6 +103,7 @@ class X402Settings(_Section):
     base_usdc: RailSettings = Field(RailSettings(), alias="base-usdc")
     x402_exact: RailSettings = Field(RailSettings(), alias="x402-exact")
     x402_solana_usdc: RailSettings = Field(RailSettings(), alias="x402-solana-usdc")
+    x402_upto: RailSettings = Field(RailSettings(), alias="x402-upto")
     dev: RailSettings = RailSettings()
 
     @field_validator("rails")
@@ -154,6 +159,8 @@ class X402Settings(_Section):
                         raise ValueError(
                             f"{where}: {address!r} is not an EVM address (0x + 40 hex)"
                         )
+            if name == "x402-upto" and not _EVM_ADDRESS.fullmatch(rail.facilitator_address):
+                raise ValueError(f"{where} needs facilitator_address (an EVM address)")
             if name in EXACT_RAILS:
                 if not rail.facilitator_url:
                     raise ValueError(f"{where} needs facilitator_url")

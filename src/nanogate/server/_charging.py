@@ -34,7 +34,7 @@ from nanogate.billing import (
 )
 from nanogate.config import LimitSettings
 from nanogate.core import count_tokens, format_usd, usd_to_nano
-from nanogate.errors import InsufficientBalance, PaymentInvalid
+from nanogate.errors import InsufficientBalance, PaymentFailed, PaymentInvalid
 from nanogate.routing import Model
 from nanogate.server._context import RequestContext
 from nanogate.server._payer import AccountPayer, X402Payer
@@ -133,7 +133,10 @@ class Charge:
             amount = with_fee(amount, self.fee_percent)
         amount += sum(self.add_ons.values())
         allowed = output_allowance(self.model, self.max_tokens, self.choices)
-        billed = bill(amount, self.hold.amount_nusd if self.hold else None, reported[1], allowed)
+        held = self.hold.amount_nusd if self.hold else None
+        if self.run is not None and self.run.metered is not None:
+            held = self.run.amount_nusd  # an upto payment settles at most its maximum
+        billed = bill(amount, held, reported[1], allowed)
         if billed.discrepancy:
             self._discrepancy(billed, allowed)
         await self._finish(billed.charge, note, answered=True)
@@ -180,7 +183,9 @@ class Charge:
         if self.settled:
             return
         self.settled = True
-        if self.run is not None:
+        if self.run is not None and self.run.metered is not None and answered:
+            await self._settle_metered(amount)
+        elif self.run is not None:
             # paid up front: the quote's amount when answered, nothing when not (the
             # payment can then be completed again)
             cashier = self.ctx.state.cashier
@@ -194,6 +199,25 @@ class Charge:
         record = self.ctx.record
         record.cost_nusd = self.charged
         record.add_ons = dict(self.add_ons) if answered and self.charged else None
+
+    async def _settle_metered(self, amount: int) -> None:
+        """An ``upto`` payment: settle the request's real cost now that it is known, and
+        say so in ``PAYMENT-RESPONSE`` (a stream's headers are sent already: its status
+        shows the settlement). A settlement that fails withholds a whole answer."""
+        cashier, run, ctx = self.ctx.state.cashier, self.run, self.ctx
+        assert cashier is not None and run is not None
+        settled = await cashier.settle_metered(run, amount, ctx.request_id)
+        self.charged = settled or 0
+        if settled is None:
+            if not ctx.record.stream:
+                raise PaymentFailed(
+                    "The payment could not be settled, so the answer is withheld; the "
+                    f"payment is held for the operator (paymentId {run.payment_id})."
+                )
+            return
+        response = run.response_header(2)
+        if response is not None:
+            ctx.response_headers.append(response)
 
     def pricing(self) -> dict[str, Any]:
         """``x_nanogpt_pricing``: what the request was charged, and for how many tokens."""
@@ -308,7 +332,7 @@ async def _admit_paid(
         run = await redeem(cashier, ctx.scope, quoted, str(v2 or v1), reserve, version)
         ctx.payer = X402Payer(run)
     response = run.response_header(version)
-    if response is not None:
+    if response is not None and run.metered is None:
         ctx.response_headers.append(response)
     return Charge(ctx, model, None, prompt_tokens, run=run)
 

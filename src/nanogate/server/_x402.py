@@ -100,18 +100,33 @@ class Verifier(Protocol):
     async def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Metered:
+    """An ``upto`` payment verified for its maximum, to settle for the real cost."""
+
+    offer: Offer
+    requirements: dict[str, Any]
+    """The v2 requirements it was verified against (``amount``: the maximum)."""
+    payload: dict[str, Any]
+    payer: str | None
+
+
 @dataclass(slots=True)
 class PaidRun:
     """The permission to run a paid request once."""
 
     payment_id: str
     amount_nusd: int
+    """What the quote priced the request at: paid up front, or (``metered``) the most
+    the run may settle."""
     rail: str | None
     settlement: dict[str, Any] | None = None
     finished: bool = False
     reached_upstream: bool = False
     """Whether the run sent its request to a provider (dispatch says so before each
     attempt); only such runs count towards ``max_runs``."""
+    metered: Metered | None = None
+    """An ``upto`` payment, settled when the run ends."""
 
     def response_header(self, version: int = 1) -> tuple[bytes, bytes] | None:
         """The settlement of an exact-rail payment, base64 JSON, in the header of the
@@ -228,6 +243,8 @@ class Cashier:
         extra: dict[str, Any] = {**rail.extra, **settings.extra}
         if settings.fee_payer:
             extra["feePayer"] = settings.fee_payer
+        if settings.facilitator_address:
+            extra["facilitatorAddress"] = settings.facilitator_address
         return Offer(
             scheme=rail.name,
             protocol_scheme=rail.protocol_scheme,
@@ -417,9 +434,75 @@ class Cashier:
         run.finished = True
         await asyncio.shield(self._finish(run, ok, request_id, note))
 
+    async def settle_metered(self, run: PaidRun, charge_nusd: int, request_id: str) -> int | None:
+        """Settle an ``upto`` run for ``charge_nusd`` (what the request cost, at most the
+        authorised maximum), converted to the asset's units and rounded up; nothing moves
+        for a zero charge. The payment is completed with the settlement, or ``failed``
+        when the facilitator refuses or cannot say (logged for the operator). Returns the
+        nano-dollars settled, or ``None`` when settling failed. Runs to its end even if
+        the request is cancelled."""
+        if run.finished:
+            return None
+        run.finished = True
+        return await asyncio.shield(self._settle_metered(run, charge_nusd, request_id))
+
+    async def _settle_metered(self, run: PaidRun, charge_nusd: int, request_id: str) -> int | None:
+        metered = run.metered
+        assert metered is not None and run.rail is not None
+        charge_nusd = max(0, min(charge_nusd, run.amount_nusd))
+        atomic = min(self._amount(run.rail, nano_to_usd(charge_nusd)), metered.offer.amount)
+        required = {**metered.requirements, "amount": str(atomic)}
+        verifier = self.verifiers[run.rail]
+        now = self.clock()
+        try:
+            settled = await verifier.settle(metered.payload, required)
+        except RailError as exc:
+            note = f"settlement of {atomic} outcome unknown (payer {metered.payer}): {exc}"
+            await self.payments.transition(
+                run.payment_id, ["processing"], "failed", now, last_error=note
+            )
+            log.error("x402 payment %s: %s", run.payment_id, note)
+            return None
+        if not settled.success:
+            note = f"settlement of {atomic} refused: {settled.reason or 'refused'}"
+            await self.payments.transition(
+                run.payment_id, ["processing"], "failed", now, last_error=note
+            )
+            log.error("x402 payment %s: %s", run.payment_id, note)
+            return None
+        run.settlement = {
+            "success": True,
+            "transaction": settled.transaction or "",
+            "network": metered.offer.network,
+            "payer": settled.payer or metered.payer,
+            "amount": str(atomic),
+        }
+        await self.payments.transition(
+            run.payment_id,
+            ["processing"],
+            "completed",
+            now,
+            request_id=request_id,
+            settlement=run.settlement,
+        )
+        log.info("x402 payment %s settled %s on %s", run.payment_id, atomic, run.rail)
+        return charge_nusd
+
     async def _finish(self, run: PaidRun, ok: bool, request_id: str, note: str | None) -> None:
         now = self.clock()
         store = self.payments
+        if run.metered is not None:
+            # nothing was settled: the payment is as it was before, to send again
+            await store.transition(
+                run.payment_id,
+                ["processing"],
+                "pending",
+                now,
+                payment_digest=None,
+                paid_rail=None,
+                last_error=f"run {request_id}: {note or 'failed'}; nothing was settled",
+            )
+            return
         if ok:
             await store.transition(
                 run.payment_id, ["processing"], "completed", now, request_id=request_id

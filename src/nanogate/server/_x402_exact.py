@@ -25,8 +25,8 @@ from nanogate.errors import (
     PaymentInvalid,
     ServiceUnavailable,
 )
-from nanogate.rails import RailError
-from nanogate.server._x402 import Cashier, PaidRun, refuse
+from nanogate.rails import RailError, VerifyResult
+from nanogate.server._x402 import Cashier, Metered, PaidRun, refuse
 from nanogate.storage import StoredPayment
 from nanogate.x402 import (
     Offer,
@@ -67,9 +67,11 @@ async def redeem(
     used = await cashier.payments.find_by_digest(digest)
     if used is not None:
         return await _replay(cashier, used, this_hash)
-    if decoded.scheme != "exact":
+    schemes = ("exact",) if version == 1 else ("exact", "upto")
+    if decoded.scheme not in schemes:
         raise PaymentInvalid(
-            f"{HEADERS[version]} must use the exact scheme, not {decoded.scheme!r}."
+            f"{HEADERS[version]} must use the {' or '.join(schemes)} scheme, "
+            f"not {decoded.scheme!r}."
         )
     payment = await _quoted(cashier, decoded.raw, this_hash)
     if reserve > payment.amount_nusd:
@@ -80,12 +82,16 @@ async def redeem(
     now = cashier.clock()
     quote = cashier.quote_of(payment, cashier.base_url(scope))
     offer = next(
-        (o for o in quote.offers if not o.polling and _network(o, version) == decoded.network),
+        (
+            o
+            for o in quote.offers
+            if o.protocol_scheme == decoded.scheme and _network(o, version) == decoded.network
+        ),
         None,
     )
     if offer is None:
         raise PaymentInvalid(
-            f"This quote takes no exact payment on the network {decoded.network!r}."
+            f"This quote takes no {decoded.scheme} payment on the network {decoded.network!r}."
         )
     if offer.scheme not in cashier.verifiers:
         raise PaymentInvalid(
@@ -117,6 +123,9 @@ async def redeem(
         refuse(again, again.status)  # type: ignore[arg-type]
     # verify and settle run to their end even if the request is cancelled meanwhile:
     # a payment is never left half-settled by a client going away
+    if offer.protocol_scheme == "upto":
+        verifying = _authorised(cashier, payment, offer, required, decoded.raw)
+        return await asyncio.shield(verifying)
     settling = _settle(cashier, payment, offer, required, decoded.raw)
     return await asyncio.shield(settling)
 
@@ -196,6 +205,59 @@ async def _replay(cashier: Cashier, payment: StoredPayment, this_hash: str) -> P
     return await cashier.claim_paid(payment)
 
 
+async def _back(cashier: Cashier, payment: StoredPayment, reason: str) -> None:
+    """Give a claimed payment back as it was: nothing was settled, and the same payment
+    (or another for the quote) may be sent again."""
+    await cashier.payments.transition(
+        payment.id,
+        ["processing"],
+        payment.status,
+        cashier.clock(),
+        payment_digest=None,
+        paid_rail=None,
+        runs=payment.runs,
+        last_error=reason,
+    )
+
+
+async def _verified(
+    cashier: Cashier,
+    payment: StoredPayment,
+    offer: Offer,
+    required: dict[str, Any],
+    raw: Mapping[str, Any],
+) -> VerifyResult:
+    """The facilitator's word that ``raw`` pays ``required``; a refusal gives the
+    payment back and raises."""
+    verifier = cashier.verifiers[offer.scheme]
+    try:
+        verdict = await verifier.verify(raw, required)
+    except RailError as exc:
+        await _back(cashier, payment, f"verify: {exc}")
+        raise ServiceUnavailable(
+            "The payment verifier cannot be reached; try again.", retry_after=5
+        ) from None
+    if not verdict.valid:
+        await _back(cashier, payment, f"verify: {verdict.reason}")
+        raise PaymentInvalid(f"The payment was refused: {verdict.reason or 'invalid'}.")
+    return verdict
+
+
+async def _authorised(
+    cashier: Cashier,
+    payment: StoredPayment,
+    offer: Offer,
+    required: dict[str, Any],
+    raw: Mapping[str, Any],
+) -> PaidRun:
+    """An ``upto`` payment: verified for its maximum now, settled for the request's real
+    cost when the run ends (:meth:`~nanogate.server._x402.Cashier.settle_metered`)."""
+    verdict = await _verified(cashier, payment, offer, required, raw)
+    log.info("x402 payment %s authorised on %s", payment.id, offer.scheme)
+    metered = Metered(offer, dict(required), dict(raw), verdict.payer)
+    return PaidRun(payment.id, payment.amount_nusd, offer.scheme, None, metered=metered)
+
+
 async def _settle(
     cashier: Cashier,
     payment: StoredPayment,
@@ -204,29 +266,7 @@ async def _settle(
     raw: Mapping[str, Any],
 ) -> PaidRun:
     verifier = cashier.verifiers[offer.scheme]
-
-    async def back(reason: str) -> None:
-        await cashier.payments.transition(
-            payment.id,
-            ["processing"],
-            payment.status,
-            cashier.clock(),
-            payment_digest=None,
-            paid_rail=None,
-            runs=payment.runs,
-            last_error=reason,
-        )
-
-    try:
-        verdict = await verifier.verify(raw, required)
-    except RailError as exc:
-        await back(f"verify: {exc}")
-        raise ServiceUnavailable(
-            "The payment verifier cannot be reached; try again.", retry_after=5
-        ) from None
-    if not verdict.valid:
-        await back(f"verify: {verdict.reason}")
-        raise PaymentInvalid(f"The payment was refused: {verdict.reason or 'invalid'}.")
+    verdict = await _verified(cashier, payment, offer, required, raw)
     try:
         settled = await verifier.settle(raw, required)
     except RailError as exc:
@@ -245,7 +285,7 @@ async def _settle(
             f"the payment is held for the operator (paymentId {payment.id})."
         ) from None
     if not settled.success:
-        await back(f"settle: {settled.reason}")
+        await _back(cashier, payment, f"settle: {settled.reason}")
         raise PaymentInvalid(f"The payment could not be settled: {settled.reason or 'refused'}.")
     settlement = {
         "success": True,
@@ -275,6 +315,17 @@ def _check_binding(
         to = authorization.get("to")
         if isinstance(to, str) and to.lower() != offer.pay_to.lower():
             raise PaymentInvalid("X-PAYMENT pays another address than the quote's payTo.")
+    permit = payload.get("permit2Authorization")
+    if isinstance(permit, Mapping):
+        permitted, witness = permit.get("permitted"), permit.get("witness")
+        amount = permitted.get("amount") if isinstance(permitted, Mapping) else None
+        if amount is not None and str(amount) != str(offer.amount):
+            raise PaymentInvalid(
+                f"The permit allows {amount} atomic units; this quote's most is {offer.amount}."
+            )
+        to = witness.get("to") if isinstance(witness, Mapping) else None
+        if isinstance(to, str) and to.lower() != offer.pay_to.lower():
+            raise PaymentInvalid("The permit pays another address than the quote's payTo.")
     bound = raw.get("requestHash") or payload.get("requestHash")
     if bound is not None and bound != payment.request_hash:
         raise PaymentInvalid("This payment was made for a different request.")

@@ -52,6 +52,62 @@ TRANSFER_WITH_AUTHORIZATION = {
 """EIP-3009's typed data, as USDC's contract (and x402's exact scheme) defines it."""
 
 
+PERMIT2 = "0x000000000022D473030F116dDEE9F6B43aC78BA3"
+"""Uniswap's Permit2 contract, the verifying contract of ``upto`` permits."""
+UPTO_PROXY = "0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002"
+PERMIT_WITNESS_TRANSFER_FROM = {
+    "PermitWitnessTransferFrom": [
+        {"name": "permitted", "type": "TokenPermissions"},
+        {"name": "spender", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+        {"name": "witness", "type": "Witness"},
+    ],
+    "TokenPermissions": [
+        {"name": "token", "type": "address"},
+        {"name": "amount", "type": "uint256"},
+    ],
+    "Witness": [
+        {"name": "to", "type": "address"},
+        {"name": "facilitator", "type": "address"},
+        {"name": "validAfter", "type": "uint256"},
+    ],
+}
+"""x402 ``upto``'s Permit2 typed data (a permit with its witness)."""
+FACILITATOR = "0x" + "fa" * 20
+"""The fake's own address, which ``upto`` permits must name as their facilitator."""
+
+
+def permit2_signer(network: str, permit: Mapping[str, Any], signature: str) -> str | None:
+    """The address whose Permit2 signature of ``permit`` ``signature`` is, or ``None``."""
+    chain = chain_id(network)
+    if chain is None:
+        return None
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    try:
+        permitted, witness = permit["permitted"], permit["witness"]
+        message = encode_typed_data(
+            domain_data={"name": "Permit2", "chainId": chain, "verifyingContract": PERMIT2},
+            message_types=PERMIT_WITNESS_TRANSFER_FROM,
+            message_data={
+                "permitted": {"token": permitted["token"], "amount": int(permitted["amount"])},
+                "spender": permit["spender"],
+                "nonce": int(permit["nonce"]),
+                "deadline": int(permit["deadline"]),
+                "witness": {
+                    "to": witness["to"],
+                    "facilitator": witness["facilitator"],
+                    "validAfter": int(witness["validAfter"]),
+                },
+            },
+        )
+        return str(Account.recover_message(message, signature=signature))
+    except Exception:  # noqa: BLE001 - whatever does not recover is not a signature
+        return None
+
+
 def chain_id(network: str) -> int | None:
     if network.startswith("eip155:") and network[7:].isdigit():
         return int(network[7:])
@@ -185,7 +241,7 @@ class FakeFacilitator:
             return body
         with self._lock:
             self.verified.append(body)
-            check = self._check(body)
+            check = self._check(body, settling=False)
         return _answer(
             {"isValid": check.reason is None, "invalidReason": check.reason, "payer": check.payer}
         )
@@ -195,13 +251,16 @@ class FakeFacilitator:
         if isinstance(body, web.Response):
             return body
         with self._lock:
-            check = self._check(body)
+            check = self._check(body, settling=True)
             reason = self._refusals.popleft() if self._refusals else check.reason
             transaction = ""
+            amount = str(body["paymentRequirements"].get("amount", ""))
             if reason is None and check.nonce_key is not None:
                 self._spent.add(check.nonce_key)
                 self.settled.append(body)
-                transaction = "0x" + hashlib.sha256(repr(check.nonce_key).encode()).hexdigest()
+                if amount != "0":  # an upto permit settled for nothing moves nothing
+                    digest = hashlib.sha256(repr(check.nonce_key).encode()).hexdigest()
+                    transaction = "0x" + digest
             lost = self._settle_failures.popleft() if self._settle_failures else None
         if lost is not None:
             return web.Response(status=lost, text="fake failure after settling")
@@ -212,10 +271,11 @@ class FakeFacilitator:
                 "transaction": transaction,
                 "network": check.network,
                 "payer": check.payer,
+                **({"amount": amount} if body.get("x402Version") == 2 else {}),
             }
         )
 
-    def _check(self, body: dict[str, Any]) -> _Check:
+    def _check(self, body: dict[str, Any], *, settling: bool) -> _Check:
         """Verify a request's payment against its requirements (under the lock)."""
         payment, requirements = body["paymentPayload"], body["paymentRequirements"]
         version = body.get("x402Version")
@@ -233,6 +293,8 @@ class FakeFacilitator:
 
         if version not in (1, 2) or payment.get("x402Version") != version:
             return refuse("invalid_x402_version")
+        if version == 2 and accepted.get("scheme") == "upto":
+            return self._check_upto(payment, requirements, network, settling)
         if accepted.get("scheme") != "exact" or requirements.get("scheme") != "exact":
             return refuse("invalid_scheme")
         if network is None or network != requirements.get("network"):
@@ -266,6 +328,51 @@ class FakeFacilitator:
         if key in self._spent:
             return refuse("invalid_exact_evm_payload_authorization_nonce_used")
         return _Check(None, payer, network, key)
+
+    def _check_upto(
+        self,
+        payment: dict[str, Any],
+        requirements: dict[str, Any],
+        network: str | None,
+        settling: bool,
+    ) -> _Check:
+        """An ``upto`` Permit2 payment: signed by its owner, naming this facilitator and
+        the upto proxy, paying ``payTo``; verified for exactly its maximum, settled for
+        at most that (a zero amount moves nothing)."""
+        payload = payment.get("payload")
+        permit = payload.get("permit2Authorization") if isinstance(payload, dict) else None
+        owner = permit.get("from") if isinstance(permit, dict) else None
+        owner = owner if isinstance(owner, str) else None
+
+        def refuse(reason: str) -> _Check:
+            return _Check(reason, owner, network)
+
+        if requirements.get("scheme") != "upto":
+            return refuse("invalid_scheme")
+        if network is None or network != requirements.get("network"):
+            return refuse("invalid_network")
+        signature = payload.get("signature") if isinstance(payload, dict) else None
+        if not isinstance(permit, dict) or owner is None or not isinstance(signature, str):
+            return refuse("invalid_payload")
+        signer = permit2_signer(network, permit, signature)
+        if signer is None or signer.lower() != owner.lower():
+            return refuse("invalid_upto_evm_payload_signature")
+        witness, permitted = permit.get("witness") or {}, permit.get("permitted") or {}
+        if str(witness.get("to", "")).lower() != str(requirements.get("payTo", "")).lower():
+            return refuse("invalid_upto_evm_payload_recipient_mismatch")
+        if str(witness.get("facilitator", "")).lower() != FACILITATOR.lower():
+            return refuse("invalid_upto_evm_payload_facilitator_mismatch")
+        if str(permit.get("spender", "")).lower() != UPTO_PROXY.lower():
+            return refuse("invalid_upto_evm_payload_spender")
+        maximum, amount = int(permitted.get("amount", -1)), int(requirements.get("amount", -1))
+        if amount > maximum or (not settling and amount != maximum) or amount < 0:
+            return refuse("invalid_upto_evm_payload_settlement_exceeds_amount")
+        if int(permit.get("deadline", 0)) <= int(time.time()):
+            return refuse("invalid_upto_evm_payload_deadline")
+        key = (network, owner.lower(), str(permit.get("nonce")))
+        if key in self._spent:
+            return refuse("invalid_upto_evm_payload_nonce_used")
+        return _Check(None, owner, network, key)
 
 
 def exact_payment(

@@ -54,7 +54,12 @@ class Offer:
     @property
     def polling(self) -> bool:
         """Polling rails are completed through ``statusUrl`` and ``completeUrl``."""
-        return self.protocol_scheme != "exact"
+        return self.protocol_scheme not in ("exact", "upto")
+
+    @property
+    def v1(self) -> bool:
+        """Whether x402 v1 clients can pay it (``exact`` only: ``upto`` is v2's)."""
+        return self.protocol_scheme == "exact"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,5 +131,5 @@ def challenge_body(quote: Quote, now: datetime) -> dict[str, Any]:
             "accepted": [_accepted(quote, offer) for offer in quote.offers],
         },
         "x402Version": 1,
-        "accepts": [requirements(quote, o, now) for o in quote.offers if not o.polling],
+        "accepts": [requirements(quote, o, now) for o in quote.offers if o.v1],
     }

@@ -18,6 +18,13 @@ USDC_SOLANA = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 """USD Coin's mint on Solana."""
 
 
+SIGNED = frozenset({"exact", "upto"})
+"""Protocol schemes paid by replaying the request with a signed payment (x402)."""
+
+UPTO_PROXY = "0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002"
+"""x402's ``upto`` Permit2 proxy on EVM chains: the spender a payer's permit names."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rail:
     """What is fixed about a rail; where the money goes is the operator's to configure."""
@@ -34,7 +41,13 @@ class Rail:
 
     @property
     def polling(self) -> bool:
-        return self.protocol_scheme != "exact"
+        return self.protocol_scheme not in SIGNED
+
+    @property
+    def metered(self) -> bool:
+        """Whether a payment authorises a maximum and the real cost is settled after the
+        run (x402's ``upto`` scheme), rather than the quote before it."""
+        return self.protocol_scheme == "upto"
 
 
 RAILS: Mapping[str, Rail] = {
@@ -53,6 +66,15 @@ RAILS: Mapping[str, Rail] = {
     ),
     "x402-solana-usdc": Rail(
         "x402-solana-usdc", "exact", "solana", USDC, USDC_SOLANA, default_usd_per_unit="1"
+    ),
+    "x402-upto": Rail(
+        "x402-upto",
+        "upto",
+        "base",
+        USDC,
+        USDC_BASE,
+        {"name": "USD Coin", "version": "2", "assetTransferMethod": "permit2"},
+        default_usd_per_unit="1",
     ),
 }
 """Every rail nanogate speaks, by name."""

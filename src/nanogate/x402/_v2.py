@@ -42,7 +42,7 @@ def requirements_v2(quote: Quote, offer: Offer, now: datetime) -> dict[str, Any]
     if network is None or offer.polling:
         return None
     return {
-        "scheme": "exact",
+        "scheme": offer.protocol_scheme,
         "network": network,
         "amount": str(offer.amount),
         "asset": offer.asset_address or offer.asset.symbol,
@@ -59,7 +59,7 @@ def payment_required(quote: Quote, now: datetime) -> dict[str, Any] | None:
     that read the header first can parse); ``None`` without exact offers."""
     accepts = [r for o in quote.offers if (r := requirements_v2(quote, o, now)) is not None]
     if not accepts:
-        v1 = [requirements(quote, o, now) for o in quote.offers if not o.polling]
+        v1 = [requirements(quote, o, now) for o in quote.offers if o.v1]
         return {"x402Version": 1, "error": MESSAGE, "accepts": v1} if v1 else None
     return {
         "x402Version": 2,
@@ -88,4 +88,6 @@ def settle_response(settlement: Mapping[str, Any]) -> dict[str, Any]:
     }
     if settlement.get("payer"):
         answer["payer"] = str(settlement["payer"])
+    if settlement.get("amount") is not None:
+        answer["amount"] = str(settlement["amount"])
     return answer

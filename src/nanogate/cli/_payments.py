@@ -23,7 +23,7 @@ from nanogate.cli._common import (
 )
 from nanogate.cli._values import atomic_units
 from nanogate.core import nano_to_usd, new_id
-from nanogate.x402 import arrived_in_time, observed_status, usd_text
+from nanogate.x402 import OPEN, arrived_in_time, observed_status, usd_text
 
 if TYPE_CHECKING:
     from nanogate.storage import Script, SQLStore, StoredPayment, StoredReceipt
@@ -121,7 +121,7 @@ def payments_simulate(
         offer = payment.offer("dev")
         if offer is None:
             return f"payment {payment_id!r} was not offered on the dev rail"
-        if payment.status not in ("pending", "underpaid", "expired"):
+        if payment.status not in (*OPEN, "expired"):
             return f"payment {payment_id!r} is {payment.status}; only unpaid payments take funds"
         credit = amount if amount is not None else offer.amount - offer.received
         now = datetime.now(UTC)
@@ -130,7 +130,7 @@ def payments_simulate(
         dev = credited.offer("dev") if credited is not None else None
         assert dev is not None
         status = observed_status(
-            payment.status,  # type: ignore[arg-type]
+            payment.status,
             dev.received,  # funds credited at or after expiresAt are late and do not pay
             offer.amount,
             now,

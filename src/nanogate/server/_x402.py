@@ -43,6 +43,7 @@ from nanogate.rails import RailError, Receipt, SettleResult, VerifyResult
 from nanogate.storage import NewPayment, PaymentStore, StoredOffer, StoredPayment
 from nanogate.x402 import (
     DEV_PAY_TO,
+    OPEN,
     RAILS,
     Offer,
     Quote,
@@ -369,7 +370,7 @@ class Cashier:
             fresh = await self.payments.get(payment.id)
             assert fresh is not None
             payment = fresh
-        if payment.status not in ("pending", "underpaid", "expired"):
+        if payment.status not in (*OPEN, "expired"):
             return payment
         status, rail = _observed(payment, now)
         if status != payment.status:
@@ -387,10 +388,10 @@ class Cashier:
         if self.alive is None or payment.owner is None or await self.alive(payment.owner):
             return payment
         exact = payment.paid_rail is not None and not RAILS[payment.paid_rail].polling
+        status: Status = "paid"
+        note = "run abandoned: the gateway stopped while running it"
         if exact and payment.settlement is None:
             status, note = "failed", "settlement outcome unknown: the gateway stopped"
-        else:
-            status, note = "paid", "run abandoned: the gateway stopped while running it"
         await self.payments.transition(payment.id, ["processing"], status, now, last_error=note)
         fresh = await self.payments.get(payment.id)
         assert fresh is not None
@@ -411,7 +412,7 @@ class Cashier:
         payment = await self.lookup(payment_id)
         payment = await self.observe(payment)
         if payment.status != "paid":
-            refuse(payment, payment.status)  # type: ignore[arg-type]
+            refuse(payment, payment.status)
         return payment, await self.claim_paid(payment)
 
     async def claim_paid(self, payment: StoredPayment) -> PaidRun:
@@ -421,7 +422,7 @@ class Cashier:
         if not claimed:
             again = await self.payments.get(payment.id)
             assert again is not None
-            refuse(again, again.status)  # type: ignore[arg-type]
+            refuse(again, again.status)
         return PaidRun(payment.id, payment.amount_nusd, payment.paid_rail, payment.settlement)
 
     async def finish(self, run: PaidRun, *, ok: bool, request_id: str, note: str | None) -> None:
@@ -565,6 +566,5 @@ def _observed(payment: StoredPayment, now: datetime) -> tuple[Status, str | None
         received, amount = partial.received, partial.amount
     else:
         received, amount = 0, 1
-    stored: Status = payment.status  # type: ignore[assignment]
-    status = observed_status(stored, received, amount, now, payment.expires_at)
+    status = observed_status(payment.status, received, amount, now, payment.expires_at)
     return status, paid.rail if paid is not None else None

@@ -29,6 +29,7 @@ from nanogate.rails import RailError, VerifyResult
 from nanogate.server._x402 import Cashier, Metered, PaidRun, refuse
 from nanogate.storage import StoredPayment
 from nanogate.x402 import (
+    OPEN,
     Offer,
     PaymentRefused,
     caip2,
@@ -107,7 +108,7 @@ async def redeem(
         _check_accepted(decoded.accepted, required)
     claimed = await cashier.payments.transition(
         payment.id,
-        ["pending", "underpaid"],
+        [*OPEN],
         "processing",
         now,
         payment_digest=digest,
@@ -118,9 +119,9 @@ async def redeem(
     if not claimed:
         again = await cashier.payments.get(payment.id)
         assert again is not None
-        if again.status in ("pending", "underpaid"):
+        if again.status in OPEN:
             raise PaymentAlreadyCompleted("This X-PAYMENT has already been used.")
-        refuse(again, again.status)  # type: ignore[arg-type]
+        refuse(again, again.status)
     # verify and settle run to their end even if the request is cancelled meanwhile:
     # a payment is never left half-settled by a client going away
     if offer.protocol_scheme == "upto":
@@ -183,16 +184,16 @@ async def _quoted(cashier: Cashier, raw: Mapping[str, Any], this_hash: str) -> S
             )
     now = cashier.clock()
     for candidate in candidates:
-        if candidate.status in ("pending", "underpaid") and now < candidate.expires_at:
+        if candidate.status in OPEN and now < candidate.expires_at:
             observed = await cashier.observe(candidate)
-            if observed.status in ("pending", "underpaid"):
+            if observed.status in OPEN:
                 return observed
     newest = await cashier.payments.get(candidates[0].id)
     assert newest is not None
-    if newest.status in ("pending", "underpaid"):
+    if newest.status in OPEN:
         await cashier.payments.transition(newest.id, [newest.status], "expired", now)
         raise PaymentExpired()
-    refuse(newest, newest.status)  # type: ignore[arg-type]
+    refuse(newest, newest.status)
 
 
 async def _replay(cashier: Cashier, payment: StoredPayment, this_hash: str) -> PaidRun:
@@ -201,7 +202,7 @@ async def _replay(cashier: Cashier, payment: StoredPayment, this_hash: str) -> P
     if payment.request_hash != this_hash:
         raise PaymentAlreadyCompleted("This X-PAYMENT has already been used.")
     if payment.status != "paid":
-        refuse(payment, payment.status)  # type: ignore[arg-type]
+        refuse(payment, payment.status)
     return await cashier.claim_paid(payment)
 
 

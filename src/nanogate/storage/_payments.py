@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from nanogate.storage._fast import Driver, Query, Script, stored_time
-from nanogate.x402 import arrived_in_time
+from nanogate.x402 import Status, arrived_in_time, status_of
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -66,7 +66,7 @@ class StoredPayment:
     headers: dict[str, str] = field(repr=False)
     body: bytes = field(repr=False)
     amount_nusd: int
-    status: str
+    status: Status
     runs: int = 0
     paid_rail: str | None = None
     settlement: dict[str, Any] | None = None
@@ -363,8 +363,8 @@ class PaymentStore:
     async def transition(
         self,
         payment_id: str,
-        from_statuses: Iterable[str],
-        to_status: str,
+        from_statuses: Iterable[Status],
+        to_status: Status,
         now: datetime,
         **values: Any,
     ) -> bool:
@@ -431,7 +431,7 @@ def _payment(row: dict[str, Any], offers: tuple[StoredOffer, ...]) -> StoredPaym
         headers=orjson.loads(row["headers"]),
         body=bytes(row["body"]),
         amount_nusd=int(row["amount_nusd"]),
-        status=row["status"],
+        status=status_of(row["status"]),
         runs=int(row["runs"]),
         paid_rail=row["paid_rail"],
         settlement=orjson.loads(settlement) if settlement else None,

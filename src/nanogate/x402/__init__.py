@@ -14,12 +14,15 @@ from nanogate.x402._payload import PaymentPayload, PaymentRefused, decode_paymen
 from nanogate.x402._rails import DEV_PAY_TO, RAILS, Rail
 from nanogate.x402._status import (
     FINAL,
+    OPEN,
+    STATUSES,
     Refusal,
     Status,
     arrived_in_time,
     completion_refusal,
     observed_status,
     retry_after,
+    status_of,
 )
 from nanogate.x402._v2 import (
     CAIP2,
@@ -35,6 +38,7 @@ __all__ = [
     "CAIP2",
     "DEV_PAY_TO",
     "FINAL",
+    "OPEN",
     "Offer",
     "PaymentPayload",
     "PaymentRefused",
@@ -42,6 +46,7 @@ __all__ = [
     "RAILS",
     "Rail",
     "Refusal",
+    "STATUSES",
     "Status",
     "USD",
     "USDC",
@@ -62,5 +67,6 @@ __all__ = [
     "requirements_v2",
     "retry_after",
     "settle_response",
+    "status_of",
     "usd_text",
 ]

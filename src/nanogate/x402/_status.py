@@ -23,9 +23,22 @@ completes run the request once.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 Status = Literal["pending", "underpaid", "paid", "processing", "completed", "failed", "expired"]
+
+STATUSES: frozenset[Status] = frozenset(get_args(Status))
+OPEN: tuple[Status, ...] = ("pending", "underpaid")
+"""A quote still to pay: nothing, or not enough, has arrived yet."""
+
+
+def status_of(text: str) -> Status:
+    """``text`` as a :data:`Status`; ``ValueError`` for any other (a corrupt row)."""
+    for status in STATUSES:
+        if status == text:
+            return status
+    raise ValueError(f"unknown x402 payment status {text!r}")
+
 
 FINAL: frozenset[Status] = frozenset({"completed", "failed", "expired"})
 
@@ -60,7 +73,7 @@ def observed_status(
 def retry_after(status: Status) -> int | None:
     """Seconds a client should wait before polling again, or ``None`` when the status
     will not change by waiting (paid, or final)."""
-    if status in ("pending", "underpaid", "processing"):
+    if status in (*OPEN, "processing"):
         return POLL_AFTER_S
     return None
 

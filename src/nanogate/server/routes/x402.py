@@ -40,7 +40,7 @@ async def payment_status(ctx: RequestContext) -> ASGIApp:
     """Where a payment stands; ``Retry-After`` while it is still moving."""
     cashier = _cashier(ctx)
     payment = await cashier.observe(await cashier.lookup(ctx.params["payment_id"]))
-    wait = retry_after(payment.status)  # type: ignore[arg-type]
+    wait = retry_after(payment.status)
     headers = {"retry-after": str(wait)} if wait is not None else None
     return json_response(status_body(cashier, payment, cashier.base_url(ctx.scope)), 200, headers)
 

@@ -27,9 +27,9 @@ from nanogate.server._openapi import openapi_document
 from nanogate.server._requestlog import RequestLog
 from nanogate.server._router import Router
 from nanogate.server._state import Clock, GatewayState, utc_now
-from nanogate.server._x402_build import build_cashier
 from nanogate.server.middleware import ErrorMiddleware, RequestContextMiddleware
 from nanogate.server.routes import all_routes
+from nanogate.server.x402 import build_cashier
 from nanogate.storage import SQLStore, Store
 
 log = logging.getLogger("nanogate")

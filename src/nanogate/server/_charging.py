@@ -38,8 +38,7 @@ from nanogate.errors import InsufficientBalance, PaymentFailed, PaymentInvalid
 from nanogate.routing import Model
 from nanogate.server._context import RequestContext
 from nanogate.server._payer import AccountPayer, X402Payer
-from nanogate.server._x402 import PaidRun
-from nanogate.server._x402_exact import redeem
+from nanogate.server.x402 import PaidRun
 from nanogate.storage import APIKey
 
 log = logging.getLogger("nanogate.billing")
@@ -329,7 +328,7 @@ async def _admit_paid(
                 "(version 1), not both."
             )
         version = 2 if v2 else 1
-        run = await redeem(cashier, ctx.scope, quoted, str(v2 or v1), reserve, version)
+        run = await cashier.redeem(ctx.scope, quoted, str(v2 or v1), reserve, version)
         ctx.payer = X402Payer(run)
     response = run.response_header(version)
     if response is not None and run.metered is None:

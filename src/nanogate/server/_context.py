@@ -18,7 +18,7 @@ from nanogate.storage import APIKey, RequestRecord
 
 if TYPE_CHECKING:
     from nanogate.server._state import GatewayState
-    from nanogate.server._x402 import PaidRun
+    from nanogate.server.x402 import PaidRun
 
 SCOPE_KEY = "nanogate"
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from nanogate.storage import APIKey
 
 if TYPE_CHECKING:
-    from nanogate.server._x402 import PaidRun
+    from nanogate.server.x402 import PaidRun
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from nanogate.server._keycache import KeyCache
 from nanogate.server._metrics import Metrics
 from nanogate.server._requestlog import RequestLog
 from nanogate.server._router import Route, Router
-from nanogate.server._x402 import Cashier
+from nanogate.server.x402 import Cashier
 from nanogate.storage import Store
 
 log = logging.getLogger("nanogate")

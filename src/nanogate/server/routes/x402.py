@@ -17,7 +17,7 @@ from nanogate.errors import PaymentNotFound
 from nanogate.server._context import SCOPE_KEY, RequestContext, query_value, surface_for
 from nanogate.server._payer import X402Payer
 from nanogate.server._responses import json_response
-from nanogate.server._x402 import Cashier, PaidRun
+from nanogate.server.x402 import Cashier, PaidRun
 from nanogate.storage import StoredPayment
 from nanogate.x402 import RAILS, iso_millis, retry_after, usd_text
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from nanogate.billing import Ledger
 from nanogate.config import X402Settings
 from nanogate.rails import EvmNode, Facilitator, NanoNode
-from nanogate.server._state import Clock
-from nanogate.server._x402 import Cashier, Verifier, Watcher
+from nanogate.server.x402._cashier import Cashier, Verifier, Watcher
 from nanogate.storage import PaymentStore
 from nanogate.x402 import RAILS
+
+if TYPE_CHECKING:
+    from nanogate.server._state import Clock
 
 
 def build_cashier(

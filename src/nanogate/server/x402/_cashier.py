@@ -435,6 +435,22 @@ class Cashier:
         run.finished = True
         await asyncio.shield(self._finish(run, ok, request_id, note))
 
+    async def redeem(
+        self,
+        scope: Scope,
+        body: Mapping[str, Any],
+        header: str,
+        reserve: int,
+        version: int = 1,
+    ) -> PaidRun:
+        """Redeem a replay's payment (``X-PAYMENT`` for x402 ``version`` 1,
+        ``PAYMENT-SIGNATURE`` for 2) for the quoted request ``body``, whose maximum cost
+        is now ``reserve``: the run it may execute. Every refusal runs and settles
+        nothing (see :mod:`nanogate.server.x402._redeem`)."""
+        from nanogate.server.x402._redeem import redeem
+
+        return await redeem(self, scope, body, header, reserve, version)
+
     async def settle_metered(self, run: PaidRun, charge_nusd: int, request_id: str) -> int | None:
         """Settle an ``upto`` run for ``charge_nusd`` (what the request cost, at most the
         authorised maximum), converted to the asset's units and rounded up; nothing moves

@@ -1,11 +1,13 @@
-"""Exact rails: an ``X-PAYMENT`` replay of a quoted request, verified and settled
-through the rail's x402 facilitator before the request runs.
+"""Signed rails: a replay of a quoted request with its payment (``X-PAYMENT``, x402 v1;
+``PAYMENT-SIGNATURE``, v2), verified through the rail's x402 facilitator, and for
+``exact`` settled before the request runs (``upto``: after it, for the real cost).
 
-The payment must be the x402 v1 ``exact`` scheme on a network the quote offers, for
-the quoted request (same request hash), the quoted amount and the quoted address;
-the gateway checks what it can itself before asking the facilitator. Each
-``X-PAYMENT`` binds one payment (by the digest of its decoded payload), so a reused
-one is refused; one whose run failed may run its own request again.
+The payment must be of a scheme and on a network the quote offers, for the quoted
+request (same request hash), the quoted amount and the quoted address; the gateway
+checks what it can itself before asking the facilitator. Each payment binds one quote
+(by the digest of its decoded payload), so a reused one is refused; one whose run
+failed may run its own request again. :meth:`Cashier.redeem
+<nanogate.server.x402.Cashier.redeem>` is the entry point.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from nanogate.errors import (
     ServiceUnavailable,
 )
 from nanogate.rails import RailError, VerifyResult
-from nanogate.server._x402 import Cashier, Metered, PaidRun, refuse
+from nanogate.server.x402._cashier import Cashier, Metered, PaidRun, refuse
 from nanogate.storage import StoredPayment
 from nanogate.x402 import (
     OPEN,
@@ -252,7 +254,7 @@ async def _authorised(
     raw: Mapping[str, Any],
 ) -> PaidRun:
     """An ``upto`` payment: verified for its maximum now, settled for the request's real
-    cost when the run ends (:meth:`~nanogate.server._x402.Cashier.settle_metered`)."""
+    cost when the run ends (:meth:`~nanogate.server.x402.Cashier.settle_metered`)."""
     verdict = await _verified(cashier, payment, offer, required, raw)
     log.info("x402 payment %s authorised on %s", payment.id, offer.scheme)
     metered = Metered(offer, dict(required), dict(raw), verdict.payer)

@@ -49,6 +49,7 @@ EXPORTS = [
     "parse_quote",
     "quote_from_error",
     "requirements_for",
+    "requirements_v2_for",
 ]
 
 

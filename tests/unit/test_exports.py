@@ -302,6 +302,7 @@ EXPORTS: dict[str, list[str]] = {
         "canonical_body",
         "challenge_body",
         "completion_refusal",
+        "decode_header",
         "decode_payment",
         "encode_header",
         "encode_payment",

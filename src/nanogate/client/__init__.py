@@ -45,12 +45,12 @@ from nanogate.client._x402 import (
     PaymentQuote,
     PaymentStatus,
     decode_payment_response,
-    encode_payment,
     parse_quote,
     quote_from_error,
     requirements_for,
     requirements_v2_for,
 )
+from nanogate.x402 import encode_payment
 
 __all__ = [
     "APIConnectionError",

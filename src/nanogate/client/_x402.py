@@ -12,9 +12,6 @@ request with an ``X-PAYMENT`` header, built from the legacy ``accepts[]`` entry 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +20,7 @@ from typing import Any, Final
 
 from nanogate.client._call import Response
 from nanogate.client._errors import APIError
+from nanogate.x402 import caip2, decode_header
 
 WAITING: Final = frozenset({"pending", "underpaid", "processing"})
 """Statuses that change on their own: poll again after ``Retry-After``."""
@@ -207,15 +205,6 @@ def requirements_for(quote: PaymentQuote, offer: PaymentOffer) -> dict[str, Any]
     return None
 
 
-CAIP2: Final = {
-    "base": "eip155:8453",
-    "base-sepolia": "eip155:84532",
-    "solana": "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",
-    "solana-devnet": "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
-}
-"""The CAIP-2 id of each network name the gateway's offers use (x402 v2 names them so)."""
-
-
 def requirements_v2_for(quote: PaymentQuote, offer: PaymentOffer) -> dict[str, Any] | None:
     """The x402 v2 payment requirements of an exact offer (from ``PAYMENT-REQUIRED``): the
     ones on the offer's network (by CAIP-2) with its ``payTo`` and payment id. A wallet
@@ -223,7 +212,7 @@ def requirements_v2_for(quote: PaymentQuote, offer: PaymentOffer) -> dict[str, A
     ``PAYMENT-SIGNATURE``. ``None`` for polling offers, or when the server sent none."""
     if not offer.exact:
         return None
-    network = offer.network if ":" in offer.network else CAIP2.get(offer.network)
+    network = caip2(offer.network)
     for entry in quote.requirements_v2:
         found = entry.get("extra")
         extra: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
@@ -266,26 +255,11 @@ def choose_offer(
     )
 
 
-def encode_payment(payload: Mapping[str, Any]) -> str:
-    """An ``X-PAYMENT`` header value: base64 of the JSON x402 v1 payment payload
-    (``{"x402Version": 1, "scheme": "exact", "network": ..., "payload": {...}}``)."""
-    return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
-
-
 def decode_payment_response(header: str) -> dict[str, Any]:
     """The JSON object an x402 header carries (``X-PAYMENT-RESPONSE``, ``PAYMENT-RESPONSE``,
     ``PAYMENT-REQUIRED``, ``X-PAYMENT``...): base64, standard or URL-safe, padding
     optional. Raises ``ValueError`` otherwise."""
-    text = header.strip()
-    padded = text + "=" * (-len(text) % 4)
-    try:
-        decoded = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
-        data = json.loads(decoded)
-    except (binascii.Error, ValueError):
-        raise ValueError("The header is not base64-encoded JSON.") from None
-    if not isinstance(data, dict):
-        raise ValueError("The header does not encode a JSON object.")
-    return data
+    return decode_header(header)
 
 
 def _offer(entry: object) -> PaymentOffer | None:

@@ -78,7 +78,10 @@ def replay(
     """The request again, paid with the payment the wallet made for ``offer``: in
     ``PAYMENT-SIGNATURE`` when it is an x402 v2 payload, else in ``X-PAYMENT``."""
     if not payment:
-        raise ValueError(f"The wallet returned no payment for the exact offer {offer.scheme}.")
+        raise ValueError(
+            f"The wallet returned no X-PAYMENT (or PAYMENT-SIGNATURE) for the exact offer "
+            f"{offer.scheme}."
+        )
     sent = {**(headers or {}), payment_header(payment): payment}
     return accountless(config, method, path, json=dict(body), headers=sent)
 

@@ -10,7 +10,13 @@ from nanogate.x402._challenge import (
     usd_text,
 )
 from nanogate.x402._hash import canonical_body, request_hash
-from nanogate.x402._payload import PaymentPayload, PaymentRefused, decode_payment, encode_payment
+from nanogate.x402._payload import (
+    PaymentPayload,
+    PaymentRefused,
+    decode_header,
+    decode_payment,
+    encode_payment,
+)
 from nanogate.x402._rails import DEV_PAY_TO, RAILS, Rail
 from nanogate.x402._status import (
     FINAL,
@@ -56,6 +62,7 @@ __all__ = [
     "canonical_body",
     "challenge_body",
     "completion_refusal",
+    "decode_header",
     "decode_payment",
     "encode_header",
     "encode_payment",

@@ -29,8 +29,26 @@ MAX_HEADER = 16 * 1024
 """An X-PAYMENT larger than this is refused before it is decoded."""
 
 
-class PaymentRefused(Exception):
+class PaymentRefused(ValueError):
     """An X-PAYMENT that cannot be used, with the reason the client is told."""
+
+
+def decode_header(header: str, name: str = "The header") -> dict[str, Any]:
+    """The JSON object an x402 header carries (a payment, ``PAYMENT-REQUIRED``, a
+    settlement): base64, standard or URL-safe alphabet, padding optional. Raises
+    :class:`PaymentRefused` (a ``ValueError``) naming the header otherwise."""
+    text = header.strip()
+    padded = text + "=" * (-len(text) % 4)
+    try:
+        decoded = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+        data = json.loads(decoded, parse_constant=_no_constant)
+        # what cannot be written back as UTF-8 JSON (a lone surrogate) cannot be verified
+        json.dumps(data, ensure_ascii=False).encode()
+    except (binascii.Error, ValueError, RecursionError):
+        raise PaymentRefused(f"{name} is not base64-encoded JSON.") from None
+    if not isinstance(data, dict):
+        raise PaymentRefused(f"{name} must encode a JSON object.")
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +80,7 @@ def decode_payment(header: str, version: int = 1) -> PaymentPayload:
         raise PaymentRefused(f"{name} is empty.")
     if len(text) > MAX_HEADER:
         raise PaymentRefused(f"{name} is longer than {MAX_HEADER} characters.")
-    padded = text + "=" * (-len(text) % 4)
-    try:
-        decoded = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
-        data = json.loads(decoded, parse_constant=_no_constant)
-        # what cannot be written back as UTF-8 JSON (a lone surrogate) cannot be verified
-        json.dumps(data, ensure_ascii=False).encode()
-    except (binascii.Error, ValueError, RecursionError):
-        raise PaymentRefused(f"{name} is not base64-encoded JSON.") from None
-    if not isinstance(data, dict):
-        raise PaymentRefused(f"{name} must encode a JSON object.")
+    data = decode_header(text, name)
     sent = data.get("x402Version")
     if type(sent) is not int or sent != version:
         other = " (an x402 version 2 payment goes in PAYMENT-SIGNATURE)" if sent == 2 else ""
@@ -100,5 +109,7 @@ def _no_constant(name: str) -> Any:
 
 
 def encode_payment(data: Mapping[str, Any]) -> str:
-    """The ``X-PAYMENT`` header value for ``data`` (what a wallet sends)."""
+    """The header value for a payment payload ``data`` (what a wallet sends): standard
+    base64 of its compact JSON, for ``X-PAYMENT`` (x402 v1) or ``PAYMENT-SIGNATURE``
+    (v2)."""
     return base64.b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()

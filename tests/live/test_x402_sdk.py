@@ -27,7 +27,7 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from tests.conftest import LiveFactory
-from tests.helpers import assert_envelope, run_sync
+from tests.helpers import assert_envelope, run_sync, wait_until
 from tests.live.test_x402_exact import BODY, CHAT, Exact, exact_settings
 from tests.x402_helpers import Clock, stored
 from x402 import x402Client
@@ -43,7 +43,7 @@ from nanogate.client import (
     encode_payment,
     requirements_v2_for,
 )
-from nanogate.config import RailSettings
+from nanogate.config import ModelSettings, RailSettings
 from nanogate.testing import FakeFacilitator, FakeUpstream, Fault, ServedAioHTTP
 from nanogate.testing._fake_facilitator import FACILITATOR, TRANSFER_WITH_AUTHORIZATION
 from nanogate.x402 import encode_header
@@ -71,6 +71,7 @@ def serve(
     facilitator: tuple[FakeFacilitator, str],
     upstream: tuple[FakeUpstream, str],
     name: str = "x402-exact",
+    free_model: bool = False,
     **rail: Any,
 ) -> Exact:
     """The gateway on one signed rail alone, ``x402-exact`` unless named (``rail``: its
@@ -83,6 +84,9 @@ def serve(
         rails=(name,),
         **{name.replace("-", "_"): RailSettings(**options)},
     )
+    if free_model:
+        free = ModelSettings(id="acme/free", provider="fake", upstream_model="free-1")
+        settings = settings.model_copy(update={"models": (*settings.models, free)})
     clock = Clock()
     return Exact(serve_gateway(settings, clock=clock), facilitator[0], upstream[0], clock)
 
@@ -453,3 +457,69 @@ def test_an_upto_stream_settles_when_it_ends(upto: Exact) -> None:
     assert int(settled["paymentRequirements"]["amount"]) == math.ceil(cost * 10**6) > 0
     payment_id = settled["paymentRequirements"]["extra"]["paymentId"]
     assert stored(upto.live.settings, payment_id).status == "completed"
+
+
+def test_an_upto_stream_follows_the_rules_of_account_holds(upto: Exact) -> None:
+    """As with an account's hold: a stream the upstream breaks off after its first byte
+    is not charged (nothing is settled, and the payment is payable again); a stream the
+    client leaves midway settles what was delivered, under the authorised maximum."""
+    account: LocalAccount = Account.create()
+
+    async def go(lines_wanted: int | None) -> list[str]:
+        client = x402Client()
+        client.register("eip155:*", UptoEvmScheme(account))
+        lines: list[str] = []
+        async with (
+            x402HttpxClient(client, timeout=15) as http,
+            http.stream("POST", upto.live.url + CHAT, json={**BODY, "stream": True}) as response,
+        ):
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                if line.startswith("data: "):
+                    lines.append(line)
+                if lines_wanted is not None and len(lines) >= lines_wanted:
+                    break
+        return lines
+
+    upto.upstream.inject(Fault.cut(after=3))
+    cut = run_sync(go(None))
+    assert any('"error"' in line for line in cut)
+    assert upto.facilitator.settled == []
+    first = upto.facilitator.verified[0]["paymentRequirements"]["extra"]["paymentId"]
+    assert stored(upto.live.settings, first).status == "pending"
+
+    upto.upstream.inject(Fault.drip(0.05))
+    left = run_sync(go(3))
+    assert len(left) == 3
+    wait_until(lambda: upto.facilitator.settled, "the delivered part to be settled")
+    (settled,) = upto.facilitator.settled
+    maximum = int(upto.facilitator.verified[-1]["paymentRequirements"]["amount"])
+    assert 0 < int(settled["paymentRequirements"]["amount"]) < maximum
+
+
+def test_a_free_upto_request_settles_nothing_without_a_transfer(
+    serve_gateway: LiveFactory,
+    tmp_path: Path,
+    facilitator: tuple[FakeFacilitator, str],
+    upstream: tuple[FakeUpstream, str],
+) -> None:
+    """A request that costs nothing is quoted at ``min_usd`` and settled for 0: the
+    facilitator moves nothing (no transaction), and ``PAYMENT-RESPONSE`` says amount 0."""
+    gate = serve(
+        serve_gateway,
+        tmp_path,
+        facilitator,
+        upstream,
+        name="x402-upto",
+        facilitator_address=FACILITATOR,
+        free_model=True,
+    )
+    account: LocalAccount = Account.create()
+    response = upto_post(gate.live.url + CHAT, account, {**BODY, "model": "acme/free"})
+    assert response.status_code == 200, response.text
+    receipt = decoded(response.headers["payment-response"])
+    assert receipt["amount"] == "0" and receipt["transaction"] == ""
+    (settled,) = gate.facilitator.settled
+    assert settled["paymentRequirements"]["amount"] == "0"
+    assert response.json()["x_nanogpt_pricing"]["cost"] == 0
+    gate.http.close()

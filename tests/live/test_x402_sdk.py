@@ -91,22 +91,27 @@ def serve(
     return Exact(serve_gateway(settings, clock=clock), facilitator[0], upstream[0], clock)
 
 
-def sdk_post(
-    url: str, account: LocalAccount, body: dict[str, Any], **limits: Any
-) -> httpx.Response:
-    """``body`` posted by the SDK's own httpx client, which pays a 402 itself."""
+def client_post(client: x402Client, url: str, body: dict[str, Any]) -> httpx.Response:
+    """``body`` posted by ``client``'s own httpx client, which pays a 402 itself."""
 
     async def go() -> httpx.Response:
-        client = x402Client()
-        register_exact_evm_client(client, account)
-        if limits.get("no_spend_controls"):
-            client.set_spend_controls(False)
         async with x402HttpxClient(client, timeout=15) as http:
             response = await http.post(url, json=body)
             await response.aread()
             return response
 
     return run_sync(go())
+
+
+def sdk_post(
+    url: str, account: LocalAccount, body: dict[str, Any], **limits: Any
+) -> httpx.Response:
+    """``body`` posted by the SDK's client with its exact EVM schemes registered."""
+    client = x402Client()
+    register_exact_evm_client(client, account)
+    if limits.get("no_spend_controls"):
+        client.set_spend_controls(False)
+    return client_post(client, url, body)
 
 
 def decoded(header: str) -> dict[str, Any]:
@@ -365,18 +370,16 @@ def upto(
     exact.http.close()
 
 
+def upto_client(account: LocalAccount) -> x402Client:
+    """The SDK's client with its ``upto`` scheme registered."""
+    client = x402Client()
+    client.register("eip155:*", UptoEvmScheme(account))
+    return client
+
+
 def upto_post(url: str, account: LocalAccount, body: dict[str, Any]) -> httpx.Response:
     """``body`` posted by the SDK's client with its ``upto`` scheme registered."""
-
-    async def go() -> httpx.Response:
-        client = x402Client()
-        client.register("eip155:*", UptoEvmScheme(account))
-        async with x402HttpxClient(client, timeout=15) as http:
-            response = await http.post(url, json=body)
-            await response.aread()
-            return response
-
-    return run_sync(go())
+    return client_post(upto_client(account), url, body)
 
 
 def test_the_upto_quote_authorises_the_requests_maximum(upto: Exact) -> None:
@@ -439,8 +442,7 @@ def test_an_upto_stream_settles_when_it_ends(upto: Exact) -> None:
     account: LocalAccount = Account.create()
 
     async def go() -> list[str]:
-        client = x402Client()
-        client.register("eip155:*", UptoEvmScheme(account))
+        client = upto_client(account)
         async with x402HttpxClient(client, timeout=15) as http:
             async with http.stream(
                 "POST",
@@ -466,8 +468,7 @@ def test_an_upto_stream_follows_the_rules_of_account_holds(upto: Exact) -> None:
     account: LocalAccount = Account.create()
 
     async def go(lines_wanted: int | None) -> list[str]:
-        client = x402Client()
-        client.register("eip155:*", UptoEvmScheme(account))
+        client = upto_client(account)
         lines: list[str] = []
         async with (
             x402HttpxClient(client, timeout=15) as http,

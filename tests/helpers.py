@@ -49,8 +49,9 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 def make_settings(tmp_path: Path, **server: Any) -> Settings:
     """The embedded default configuration, on a SQLite file in ``tmp_path``, tuned for tests:
-    no pause between streamed tokens, fast key refresh and request-log flushes, and no
-    per-address limit on requests without a key (tests of that limit set their own)."""
+    no pause between streamed tokens, fast key refresh and request-log flushes, no access
+    log, and no per-address limit on requests without a key (tests of those set their
+    own)."""
     base = load_settings()
     providers = tuple(
         p.model_copy(update={"stream_delay_ms": 0.0}) if p.kind == "local" else p
@@ -63,6 +64,7 @@ def make_settings(tmp_path: Path, **server: Any) -> Settings:
             "request_log_flush_s": 0.05,
             "lease_idle_s": 0.05,
             "body_timeout_s": 2.0,
+            "access_log": "off",
             **server,
         }
     )

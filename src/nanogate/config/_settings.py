@@ -51,6 +51,9 @@ class ServerSettings(_Section):
     sse_keepalive_s: float = Field(15.0, gt=0)
     """Seconds of upstream silence in a started stream before a ``: keep-alive`` comment."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: Literal["text", "json", "off"] = "off"
+    """A line per request on stderr (logger ``nanogate.access``): request id, key id,
+    method, path, status, code, model, duration and cost, as ``text`` or ``json`` lines."""
 
 
 class DatabaseSettings(_Section):

@@ -18,6 +18,7 @@ from nanogate.providers import Provider
 from nanogate.providers.build import build_providers, provider_api_key
 from nanogate.routing import Breakers, Catalog, Model, StickyRoutes
 from nanogate.search import search_provider
+from nanogate.server._access import access_log
 from nanogate.server._charging import default_limits
 from nanogate.server._keycache import KeyCache
 from nanogate.server._logging import mask_logs_with
@@ -142,6 +143,7 @@ def create_app(
         sealer=sealer_for(settings.byok, env),
         search=search_provider(settings.web_search, env),
         memory_sealer=memory_sealer(settings.memory, env),
+        access_log=access_log(settings.server.access_log),
         cashier=build_cashier(settings.x402, store.payments, clock, ledger)
         if settings.x402.enabled
         else None,

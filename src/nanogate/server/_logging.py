@@ -91,4 +91,17 @@ def log_config(level: str) -> dict[str, Any]:
         "level": level.upper(),
         "propagate": False,
     }
+    # the access log's lines are what they say: written at any log level once enabled
+    config["formatters"]["access_line"] = {"format": "%(asctime)s %(message)s"}
+    config["handlers"]["access_line"] = {
+        "formatter": "access_line",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+        "filters": ["redact"],
+    }
+    config["loggers"]["nanogate.access"] = {
+        "handlers": ["access_line"],
+        "level": "INFO",
+        "propagate": False,
+    }
     return config

@@ -18,6 +18,7 @@ from nanogate.moderation import Moderator
 from nanogate.providers import Provider
 from nanogate.routing import Breakers, Catalog, Speeds, StickyRoutes
 from nanogate.search import SearchProvider
+from nanogate.server._access import AccessLog
 from nanogate.server._keycache import KeyCache
 from nanogate.server._metrics import Metrics
 from nanogate.server._requestlog import RequestLog
@@ -64,6 +65,8 @@ class GatewayState:
     """The web search provider; ``None`` when web search is off."""
     memory_sealer: Sealer | None = None
     """Seals context memory's stored summaries; ``None`` when memory is off."""
+    access_log: AccessLog | None = None
+    """Writes a line per request; ``None`` when ``[server] access_log`` is off."""
     router: Router | None = None
     """The route table, for running a paid request's stored route."""
     routes: tuple[Route, ...] = ()

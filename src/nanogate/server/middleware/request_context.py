@@ -59,6 +59,8 @@ class RequestContextMiddleware:
             self.state.metrics.observe(
                 ctx.route, record.method, record.status, record.code, record.duration_ms / 1000
             )
+            if self.state.access_log is not None:
+                self.state.access_log.write(record)
             if ctx.logged:
                 self.state.request_log.add(record)
             if ctx.held is not None:

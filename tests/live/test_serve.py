@@ -130,3 +130,42 @@ def test_a_bad_configuration_file_is_refused_with_its_reason(tmp_path: Path) -> 
     )
     assert result.returncode == 1
     assert "unknown provider 'missing'" in result.stderr
+
+
+def test_listening_is_printed_once_the_gateway_answers(tmp_path: Path) -> None:
+    """``--port 0`` binds a free port; the "listening" line names it, and appears only
+    once the port is bound and the gateway has started: the first request after it is
+    answered. With two workers it is printed once, by the supervisor, after binding."""
+    for workers in ("1", "2"):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NANOGATE_")}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "nanogate", "serve", "--port", "0", "--workers", workers],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            assert process.stdout is not None
+            seen: list[str] = []
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                line = process.stdout.readline()
+                assert line, "the gateway exited before listening: " + "".join(seen)
+                seen.append(line)
+                found = re.search(r"nanogate listening on (http://[\d.]+:(\d+))", line)
+                if found:
+                    break
+            assert found is not None and found.group(2) != "0"
+            if workers == "1":
+                assert httpx.get(found.group(1) + "/healthz", timeout=10).status_code == 200
+            else:
+                assert "2 workers" in line
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+            if process.stdout is not None:
+                rest = process.stdout.read()
+                process.stdout.close()
+        assert "".join(seen + [rest]).count("nanogate listening") == 1

@@ -20,6 +20,10 @@ from nanogate.cli._common import (
 from nanogate.core import format_usd, usd_to_nano
 
 if TYPE_CHECKING:
+    import socket
+
+    import uvicorn
+
     from nanogate.config import Settings
     from nanogate.storage import NewKey, Store
 
@@ -74,13 +78,12 @@ def serve(
             highlight=False,
         )
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from nanogate.edge import uvicorn_options
     from nanogate.server._logging import log_config
 
-    url = f"http://{server.host}:{server.port}"
-    err.print(f"nanogate listening on {url}  (OpenAI base URL: {url}/api/v1)", highlight=False)
-    uvicorn.run(
+    uv_config = uvicorn.Config(
         "nanogate.server._factory:app_from_environment",
         factory=True,
         host=server.host,
@@ -92,6 +95,43 @@ def serve(
         server_header=False,
         **uvicorn_options(server),
     )
+    if uv_config.workers > 1:
+        sock = uv_config.bind_socket()
+        announce_listening(sock.getsockname(), uv_config.workers)
+        Multiprocess(uv_config, sockets=[sock]).run()
+        return
+    announced = announcing_server(uv_config)
+    announced.run()
+    if not announced.started:
+        raise typer.Exit(3)
+
+
+def announce_listening(address: tuple[str, int], workers: int = 1) -> None:
+    """Say where the gateway answers, once its port is bound (and, with one worker, once
+    it has started)."""
+    host, port = address[0], address[1]
+    url = f"http://{host}:{port}"
+    suffix = f", {workers} workers" if workers > 1 else ""
+    err.print(
+        f"nanogate listening on {url}  (OpenAI base URL: {url}/api/v1){suffix}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def announcing_server(config: uvicorn.Config) -> uvicorn.Server:
+    """uvicorn's server, saying where it listens once its socket is bound and the gateway
+    has started (not before, as a line printed ahead of ``run`` would). uvicorn is loaded
+    on first use, not when the CLI starts."""
+    import uvicorn
+
+    class Announcing(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started and self.servers and self.servers[0].sockets:
+                announce_listening(self.servers[0].sockets[0].getsockname())
+
+    return Announcing(config)
 
 
 @db.command("upgrade")

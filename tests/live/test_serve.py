@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -169,3 +170,31 @@ def test_listening_is_printed_once_the_gateway_answers(tmp_path: Path) -> None:
                 rest = process.stdout.read()
                 process.stdout.close()
         assert "".join(seen + [rest]).count("nanogate listening") == 1
+
+
+def requests_counted(metrics: str, route: str) -> float:
+    """The sum of ``nanogate_requests_total`` over every label set of ``route``."""
+    total = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("nanogate_requests_total{") and f'route="{route}"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_sum_every_worker_on_every_scrape(tmp_path: Path) -> None:
+    """With ``--workers 2`` the gateway sets up Prometheus' multiprocess directory itself:
+    after 100 requests, every scrape (whichever worker answers it) counts 100, and the
+    directory is gone once the gateway stops."""
+    with serving(tmp_path, "--workers", "2") as run:
+        made = f"nanogate-metrics-{run.process.pid}-*"
+        assert len(list(Path(tempfile.gettempdir()).glob(made))) == 1
+        with httpx.Client(base_url=run.url, timeout=10) as client:
+            for _ in range(100):
+                assert client.get("/api/v1/models").status_code == 200
+        scrapes = []
+        for _ in range(8):
+            # a new connection each time, so scrapes land on either worker
+            scrapes.append(httpx.get(run.url + "/metrics", timeout=10).text)
+    counts = [requests_counted(text, "/api/v1/models") for text in scrapes]
+    assert counts == [100.0] * 8
+    assert not list(Path(tempfile.gettempdir()).glob(made))

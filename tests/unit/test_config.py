@@ -354,3 +354,31 @@ def test_unusable_database_urls_are_refused(tmp_path: Path, url: str) -> None:
     databases are configuration errors, not failures at the first request."""
     with pytest.raises(ConfigError, match="database.url"):
         load_settings(None, env={"NANOGATE_DATABASE_URL": url})
+
+
+def test_serve_says_what_it_uses_and_masks_passwords(tmp_path: Path) -> None:
+    """Before serving, ``nanogate serve`` names the configuration, the database and Redis
+    with their passwords masked, the models, the x402 rails (warning about the dev rail),
+    the add-ons and access log, and the demo account made on this start."""
+    from nanogate.cli._serve import startup_lines
+
+    settings = load_settings(
+        env={
+            "NANOGATE_DATABASE_URL": "postgresql://gate:s3cret@db.internal/gate",
+            "NANOGATE_REDIS_URL": "redis://:hunter2@cache:6379/0",
+            "NANOGATE_X402_ENABLED": "true",
+            "NANOGATE_X402_RAILS": "dev",
+        }
+    )
+    lines = startup_lines(settings, None, "acct_123")
+    text = "\n".join(lines)
+    assert "s3cret" not in text and "hunter2" not in text
+    assert "database: postgresql://gate:***@db.internal/gate" in lines
+    assert "redis: redis://:***@cache:6379/0" in lines
+    assert lines[0] == "config: the embedded default"
+    assert any(line.startswith("models (5): local/chat, local/mini") for line in lines)
+    assert "x402: rails dev" in lines and "demo account: acct_123" in lines
+    assert any(line.startswith("warning: the x402 dev rail is on") for line in lines)
+    quiet = startup_lines(load_settings(), tmp_path / "nanogate.toml", None)
+    assert quiet[0] == f"config: {(tmp_path / 'nanogate.toml').resolve()}"
+    assert not any(line.startswith(("warning", "demo")) for line in quiet)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -77,6 +80,8 @@ def serve(
             ),
             highlight=False,
         )
+    for line in startup_lines(settings, config, demo.record.account_id if demo else None):
+        err.print(line, highlight=False, soft_wrap=True)
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -95,15 +100,75 @@ def serve(
         server_header=False,
         **uvicorn_options(server),
     )
+    made = metrics_directory(server.workers)
     if uv_config.workers > 1:
-        sock = uv_config.bind_socket()
-        announce_listening(sock.getsockname(), uv_config.workers)
-        Multiprocess(uv_config, sockets=[sock]).run()
+        try:
+            sock = uv_config.bind_socket()
+            announce_listening(sock.getsockname(), uv_config.workers)
+            Multiprocess(uv_config, sockets=[sock]).run()
+        finally:
+            if made is not None:
+                shutil.rmtree(made, ignore_errors=True)
         return
     announced = announcing_server(uv_config)
     announced.run()
     if not announced.started:
         raise typer.Exit(3)
+
+
+def _without_password(url: str) -> str:
+    """``url`` with any password in it replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def startup_lines(settings: Settings, config: Path | None, demo_account: str | None) -> list[str]:
+    """What ``nanogate serve`` says it uses before it starts: the configuration, the
+    database and Redis (passwords masked), the models, the x402 rails (with a warning for
+    the dev rail), the add-ons, and the demo account made on this start."""
+    models = [m.id for m in settings.models]
+    x402 = settings.x402
+    lines = [
+        f"config: {config.resolve() if config else 'the embedded default'}",
+        f"database: {_without_password(settings.database.url)}",
+        f"redis: {_without_password(settings.redis.url) if settings.redis.url else 'off'}",
+        f"models ({len(models)}): {', '.join(models) or 'none'}",
+        f"x402: {'rails ' + ', '.join(x402.rails) if x402.enabled else 'off'}",
+        f"web search: {settings.web_search.provider if settings.web_search.enabled else 'off'}"
+        f"; context memory: {'on' if settings.memory.enabled else 'off'}"
+        f"; access log: {settings.server.access_log}",
+    ]
+    if demo_account is not None:
+        lines.append(f"demo account: {demo_account}")
+    if x402.enabled and "dev" in x402.rails:
+        lines.append(
+            "warning: the x402 dev rail is on: its quotes are paid by `nanogate payments "
+            "simulate`, without money; turn it off for real clients"
+        )
+    return lines
+
+
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_directory(workers: int) -> Path | None:
+    """Where the workers' Prometheus metrics meet, so ``/metrics`` sums every worker:
+    ``PROMETHEUS_MULTIPROC_DIR`` if set, emptied of a previous run's files (stale
+    counts would be added in); else, with several workers, a directory made for this
+    run (returned, to remove at the end) and named to the workers."""
+    given = os.environ.get(METRICS_DIR)
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink(missing_ok=True)
+        return None
+    if workers <= 1:
+        return None
+    made = Path(tempfile.mkdtemp(prefix=f"nanogate-metrics-{os.getpid()}-"))
+    os.environ[METRICS_DIR] = str(made)
+    return made
 
 
 def announce_listening(address: tuple[str, int], workers: int = 1) -> None:

@@ -1,7 +1,8 @@
 """Prometheus metrics, on a registry of the app's own (no process-wide globals).
 
-With ``PROMETHEUS_MULTIPROC_DIR`` set (several workers), ``/metrics`` reports
-every worker through prometheus-client's multiprocess collector.
+With ``PROMETHEUS_MULTIPROC_DIR`` set (``nanogate serve`` sets it up for several
+workers), ``/metrics`` reports every worker through prometheus-client's multiprocess
+collector, whichever worker answers the scrape.
 """
 
 from __future__ import annotations
@@ -59,12 +60,17 @@ class Metrics:
             ("model", "kind"),
             registry=self.registry,
         )
+        self._dropped_now = dropped_log_records
+        self._dropped: Gauge | None = None
         if dropped_log_records is not None:
-            Gauge(
+            self._dropped = Gauge(
                 "nanogate_request_log_dropped",
                 "Request-log records dropped because the database was away too long.",
                 registry=self.registry,
-            ).set_function(dropped_log_records)
+                multiprocess_mode="livesum",
+            )
+            if not self.multiprocess:
+                self._dropped.set_function(dropped_log_records)
         self._counters: dict[tuple[str, str, int, str], Counter] = {}
         self._histograms: dict[str, Histogram] = {}
         self._tokens: dict[tuple[str, str], Counter] = {}
@@ -97,6 +103,9 @@ class Metrics:
 
     def render(self) -> bytes:
         if self.multiprocess:
+            # each worker's count sits in its own file, brought up to date as it scrapes
+            if self._dropped is not None and self._dropped_now is not None:
+                self._dropped.set(self._dropped_now())
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)

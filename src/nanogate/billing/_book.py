@@ -16,6 +16,7 @@ from nanogate.billing import _sql as sql
 from nanogate.core import new_id
 from nanogate.storage import Account, Audit, Charged, Driver, LedgerEntry, Query, Script
 from nanogate.storage._fast import stored_time as moment
+from nanogate.storage._pages import Page, after_clause, decode_cursor, like_pattern, page_of
 
 
 def _utc_now() -> datetime:
@@ -63,6 +64,23 @@ def create_account(account: Account) -> Script[Account]:
 def get_account(account_id: str) -> Script[Account | None]:
     rows = (yield Query(sql.ACCOUNT_GET, {"account": account_id})).rows
     return _account(rows[0]) if rows else None
+
+
+def accounts_page(
+    q: str | None, limit: int, after: tuple[datetime, str] | None
+) -> Script[list[Account]]:
+    """Up to ``limit`` accounts newest first, after ``after``'s position, whose id is
+    ``q`` or whose name contains it (any case)."""
+    where: list[str] = ["1 = 1"]
+    params: dict[str, object] = {"limit": limit}
+    if q:
+        where.append(sql.ACCOUNT_MATCHES)
+        params.update(q=q, like=like_pattern(q))
+    if after is not None:
+        where.append(after_clause("created_at", "id"))
+        params.update(at=after[0], after=after[1])
+    query = sql.ACCOUNTS_PAGE.format(where=" AND ".join(where))
+    return [_account(row) for row in (yield Query(query, params)).rows]
 
 
 def topup(account_id: str, amount_nusd: int, now: datetime) -> Script[Account | None]:
@@ -133,6 +151,15 @@ class Book:
     async def get_account(self, account_id: str) -> Account | None:
         """The account, or ``None``."""
         return await self.driver.read(get_account(account_id))
+
+    async def list_accounts(
+        self, q: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[Account]:
+        """A page of accounts, newest first (``q``: an id, or part of a name); raises
+        ``ValueError`` for a cursor this listing did not make."""
+        after = decode_cursor(cursor) if cursor else None
+        rows = await self.driver.read(accounts_page(q, limit + 1, after))
+        return page_of(rows, limit, lambda a: (a.created_at, a.id))
 
     async def topup(self, account_id: str, amount_nusd: int) -> Account | None:
         """Add ``amount_nusd`` atomically; the updated account, or ``None`` if unknown."""

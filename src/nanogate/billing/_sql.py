@@ -143,6 +143,12 @@ ACCOUNT_CREATE = """
 INSERT INTO accounts (id, name, balance_nusd, reserved_nusd, created_at)
 VALUES (:id, :name, :balance, 0, :now)"""
 ACCOUNT_GET = f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = :account"
+ACCOUNTS_PAGE = (
+    f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {{where}} "
+    "ORDER BY created_at DESC, id DESC LIMIT :limit"
+)
+"""A page of accounts, newest first; ``where`` is built from fixed conditions only."""
+ACCOUNT_MATCHES = "(id = :q OR LOWER(COALESCE(name, '')) LIKE :like ESCAPE '\\')"
 TOPUP = f"""
 UPDATE accounts SET balance_nusd = balance_nusd + :amount WHERE id = :account
 RETURNING {ACCOUNT_COLUMNS}"""

@@ -13,6 +13,7 @@ import typer
 from nanogate.cli._common import (
     ConfigOption,
     JsonOption,
+    err,
     fail,
     iso,
     print_json,
@@ -282,6 +283,115 @@ def requestsshow(
     if record is None:
         fail(f"no request {request_id!r} in the request log")
     show(request_view(record), as_json, "request")
+
+
+# Listings -------------------------------------------------------------------------------
+
+LimitOption = Annotated[
+    int, typer.Option("--limit", min=1, max=1000, help="Rows per page (1..1000).")
+]
+CursorOption = Annotated[
+    str | None,
+    typer.Option("--cursor", help="Continue a listing: the next_cursor its last page gave."),
+]
+
+
+def _checked_cursor(cursor: str | None) -> str | None:
+    from nanogate.storage._pages import decode_cursor
+
+    if cursor:
+        try:
+            decode_cursor(cursor)
+        except ValueError:
+            fail(f"--cursor {cursor!r} is not a cursor of this listing")
+    return cursor
+
+
+def _show_page(
+    rows: list[dict[str, Any]],
+    next_cursor: str | None,
+    as_json: bool,
+    columns: tuple[str, ...],
+    title: str,
+) -> None:
+    """A page as ``{"data": [...], "next_cursor": ...}`` with ``--json``, else a table
+    and, when there is more, the option that continues it."""
+    if as_json:
+        print_json({"data": rows, "next_cursor": next_cursor})
+        return
+    show_rows(rows, columns, title)
+    if next_cursor:
+        err.print(f"more: --cursor {next_cursor}", highlight=False, soft_wrap=True)
+
+
+@accounts.command("list")
+def accounts_list(
+    q: Annotated[
+        str | None, typer.Option("--q", help="An account id, or part of a name (any case).")
+    ] = None,
+    limit: LimitOption = 50,
+    cursor: CursorOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List accounts, newest first."""
+    cursor = _checked_cursor(cursor)
+    page = with_book(config, lambda book: book.list_accounts(q, limit, cursor))
+    rows = [account_view(a) for a in page.items]
+    columns = ("id", "name", "balance_usd", "reserved_usd", "created_at")
+    _show_page(rows, page.next_cursor, as_json, columns, "accounts")
+
+
+@keys.command("list")
+def keys_list(
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only the keys of this account.")
+    ] = None,
+    limit: LimitOption = 50,
+    cursor: CursorOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List API keys, newest first (their ids and prefixes; never a key)."""
+    cursor = _checked_cursor(cursor)
+    page = with_store(config, lambda store: store.list_keys(account, limit, cursor))
+    rows = [key_view(k) for k in page.items]
+    columns = ("id", "account_id", "name", "prefix", "rps", "daily_usd", "revoked_at")
+    _show_page(rows, page.next_cursor, as_json, columns, "API keys")
+
+
+@requests.command("list")
+def requests_list(
+    key: Annotated[str | None, typer.Option("--key", help="Only this key's requests.")] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only this account's requests.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Only this model (as sent).")] = None,
+    status: Annotated[int | None, typer.Option("--status", help="Only this HTTP status.")] = None,
+    code: Annotated[str | None, typer.Option("--code", help="Only this error code.")] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option("--since", parser=moment, metavar="TIME", help="From this time (ISO 8601)."),
+    ] = None,
+    limit: LimitOption = 50,
+    cursor: CursorOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the request log, newest first."""
+    cursor = _checked_cursor(cursor)
+    filters: dict[str, object] = {
+        "key_id": key,
+        "account_id": account,
+        "model": model,
+        "status": status,
+        "code": code,
+        "since": since,
+    }
+    page = with_store(config, lambda store: store.list_requests(filters, limit, cursor))
+    rows = [request_view(r) for r in page.items]
+    columns = ("request_id", "created_at", "key_id", "path", "model", "status", "code", "cost_usd")
+    _show_page(rows, page.next_cursor, as_json, columns, "requests")
 
 
 __all__ = ["accounts", "keys", "requests"]

@@ -8,11 +8,13 @@ read-only command needs only the driver.
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from nanogate.storage._fast import Query, Script, stored_time
+from nanogate.storage._pages import after_clause
 from nanogate.storage._records import RequestRecord, UsageRow
 
 FIELDS = tuple(field.name for field in fields(RequestRecord))
@@ -49,7 +51,11 @@ def get_request(request_id: str) -> Script[RequestRecord | None]:
     rows = (yield Query(_GET, {"request": request_id})).rows
     if not rows:
         return None
-    values = dict(zip(FIELDS, rows[0], strict=True))
+    return _record(rows[0])
+
+
+def _record(row: tuple[Any, ...]) -> RequestRecord:
+    values = dict(zip(FIELDS, row, strict=True))
     values["created_at"] = stored_time(values["created_at"])
     values["stream"] = bool(values["stream"])
     values["usage_estimated"] = bool(values["usage_estimated"])
@@ -57,6 +63,36 @@ def get_request(request_id: str) -> Script[RequestRecord | None]:
     values["discrepancy"] = orjson.loads(values["discrepancy"]) if values["discrepancy"] else None
     values["add_ons"] = orjson.loads(values["add_ons"]) if values["add_ons"] else None
     return RequestRecord(**values)
+
+
+REQUEST_FILTERS = {
+    "key_id": "key_id = :key_id",
+    "account_id": "account_id = :account_id",
+    "model": "model = :model",
+    "status": "status = :status",
+    "code": "code = :code",
+    "since": "created_at >= :since",
+    "until": "created_at < :until",
+}
+"""The conditions a listing may filter by, each a fixed piece of SQL."""
+
+
+def requests_page(
+    filters: dict[str, object], limit: int, after: tuple[datetime, str] | None
+) -> Script[list[RequestRecord]]:
+    """Up to ``limit`` records newest first, after ``after``'s position, matching every
+    filter given (``REQUEST_FILTERS``' names; ``None`` values are left out)."""
+    given = {name: value for name, value in filters.items() if value is not None}
+    where = [REQUEST_FILTERS[name] for name in given] or ["1 = 1"]
+    params: dict[str, object] = {**given, "limit": limit}
+    if after is not None:
+        where.append(after_clause("created_at", "request_id"))
+        params.update(at=after[0], after=after[1])
+    query = (
+        f"SELECT {', '.join(FIELDS)} FROM request_log WHERE {' AND '.join(where)} "
+        "ORDER BY created_at DESC, request_id DESC LIMIT :limit"
+    )
+    return [_record(row) for row in (yield Query(query, params)).rows]
 
 
 def usage(dialect: str, key_id: str, first_day: str, last_day: str) -> Script[list[UsageRow]]:

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import String, event, insert, inspect, select, text, update
+from sqlalchemy import String, and_, event, insert, inspect, or_, select, text, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from nanogate.core import hash_api_key, key_prefix, new_api_key, new_id
 from nanogate.storage import _requests as requests
 from nanogate.storage._fast import Driver, Query, Script, driver_for, stored_time
+from nanogate.storage._pages import Page, decode_cursor, page_of
 from nanogate.storage._payments import PaymentStore
 from nanogate.storage._records import (
     APIKey,
@@ -193,6 +194,23 @@ class SQLStore:
             row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
         return _key(row) if row is not None else None
 
+    async def list_keys(
+        self, account_id: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[APIKey]:
+        """A page of keys newest first, of ``account_id`` if given (never a secret: keys
+        are stored as hashes); ``ValueError`` for a cursor this listing did not make."""
+        query = select(api_keys)
+        if account_id is not None:
+            query = query.where(api_keys.c.account_id == account_id)
+        if cursor:
+            at, after = decode_cursor(cursor)
+            created = api_keys.c.created_at
+            query = query.where(or_(created < at, and_(created == at, api_keys.c.id < after)))
+        query = query.order_by(api_keys.c.created_at.desc(), api_keys.c.id.desc())
+        async with self._reader.begin() as conn:
+            rows = (await conn.execute(query.limit(limit + 1))).all()
+        return page_of([_key(row) for row in rows], limit, lambda k: (k.created_at, k.id))
+
     async def set_provider_credential(
         self, key_id: str, credential: ProviderCredential | None, provider: str
     ) -> bool:
@@ -242,6 +260,16 @@ class SQLStore:
 
     async def get_request(self, request_id: str) -> RequestRecord | None:
         return await self.fast.read(requests.get_request(request_id))
+
+    async def list_requests(
+        self, filters: dict[str, object], limit: int = 50, cursor: str | None = None
+    ) -> Page[RequestRecord]:
+        """A page of the request log, newest first, matching ``filters`` (see
+        :data:`~nanogate.storage._requests.REQUEST_FILTERS`); ``ValueError`` for a cursor
+        this listing did not make."""
+        after = decode_cursor(cursor) if cursor else None
+        rows = await self.fast.read(requests.requests_page(filters, limit + 1, after))
+        return page_of(rows, limit, lambda r: (r.created_at, r.request_id))
 
     # Stored responses ------------------------------------------------------------------
 

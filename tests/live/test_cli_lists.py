@@ -1,0 +1,117 @@
+"""The listing commands: ``accounts list``, ``keys list`` and ``requests list``, newest
+first, filtered, one JSON object with ``--json``, continued by a cursor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.helpers import run_sync
+from tests.live.test_cli import cli
+
+from nanogate.storage import RequestRecord, SQLStore
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "nanogate.toml"
+    path.write_text('[database]\nurl = "sqlite:///lists.db"\n')
+    return path
+
+
+def everything(config: Path, *args: str) -> list[dict[str, Any]]:
+    """Every row of a listing, page by page (2 rows a page), following next_cursor."""
+    rows: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        more = ("--cursor", cursor) if cursor else ()
+        page = cli(config, *args, "--limit", "2", *more, "--json")
+        assert set(page) == {"data", "next_cursor"} and len(page["data"]) <= 2
+        rows += page["data"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return rows
+
+
+def test_accounts_list_pages_newest_first_and_searches(config: Path) -> None:
+    """Five accounts come back newest first over three pages, each once; ``--q`` finds
+    them by part of a name in any case (``%`` matches itself) or by id."""
+    made = [
+        cli(config, "accounts", "create", "--name", name, "--json")
+        for name in ("alpha", "Beta team", "gamma", "beta-2", "100%")
+    ]
+    rows = everything(config, "accounts", "list")
+    assert [r["id"] for r in rows] == [m["id"] for m in reversed(made)]
+    found = cli(config, "accounts", "list", "--q", "BETA", "--json")["data"]
+    assert {r["name"] for r in found} == {"Beta team", "beta-2"}
+    assert [r["name"] for r in cli(config, "accounts", "list", "--q", "%", "--json")["data"]] == [
+        "100%"
+    ]
+    assert cli(config, "accounts", "list", "--q", made[2]["id"], "--json")["data"][0]["name"] == (
+        "gamma"
+    )
+
+
+def test_keys_list_filters_by_account_and_never_shows_a_key(config: Path) -> None:
+    """Keys are listed with their ids and prefixes, never the secret; ``--account``
+    keeps one account's."""
+    one = cli(config, "accounts", "create", "--json")["id"]
+    two = cli(config, "accounts", "create", "--json")["id"]
+    secrets = [
+        cli(config, "keys", "create", "--account", a, "--json")["key"] for a in (one, one, two)
+    ]
+    rows = everything(config, "keys", "list")
+    assert len(rows) == 3
+    listed = cli(config, "keys", "list", "--account", one, "--json")["data"]
+    assert {r["account_id"] for r in listed} == {one} and len(listed) == 2
+    text = cli(config, "keys", "list", ok=False).output
+    assert all(secret not in text and secret not in str(rows) for secret in secrets)
+
+
+def test_requests_list_filters_and_pages(config: Path) -> None:
+    """The request log newest first, by key, model, status, code and time; a cursor
+    continues where its page ended; a cursor of nothing of ours is refused."""
+    base = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    records = [
+        RequestRecord(
+            f"req_{n:04d}",
+            base + timedelta(minutes=n),
+            "openai",
+            "POST",
+            "/api/v1/chat/completions",
+            status=200 if n % 2 else 404,
+            key_id="key_a" if n < 3 else "key_b",
+            model="local/chat" if n % 2 else "nope/x",
+            code=None if n % 2 else "model_not_found",
+            cost_nusd=1000 * n,
+        )
+        for n in range(5)
+    ]
+
+    async def write() -> None:
+        store = SQLStore(f"sqlite:///{config.parent / 'lists.db'}")
+        try:
+            await store.upgrade()
+            await store.insert_requests(records)
+        finally:
+            await store.close()
+
+    run_sync(write())
+    rows = everything(config, "requests", "list")
+    assert [r["request_id"] for r in rows] == [f"req_{n:04d}" for n in (4, 3, 2, 1, 0)]
+    by_key = cli(config, "requests", "list", "--key", "key_a", "--json")["data"]
+    assert [r["request_id"] for r in by_key] == ["req_0002", "req_0001", "req_0000"]
+    failed = cli(
+        config, "requests", "list", "--code", "model_not_found", "--status", "404", "--json"
+    )
+    assert [r["request_id"] for r in failed["data"]] == ["req_0004", "req_0002", "req_0000"]
+    recent = cli(config, "requests", "list", "--since", "2026-12-07T12:03:00Z", "--json")["data"]
+    assert [r["request_id"] for r in recent] == ["req_0004", "req_0003"]
+    assert (
+        cli(config, "requests", "list", "--model", "local/chat", "--json")["data"][0]["cost_usd"]
+        == "0.000003000"
+    )
+    refused = cli(config, "requests", "list", "--cursor", "bogus", ok=False)
+    assert refused.exit_code == 1 and "not a cursor" in refused.output

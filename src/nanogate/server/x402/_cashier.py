@@ -1,5 +1,5 @@
-"""Accountless x402 at the edge: quotes, ``X-PAYMENT`` redemption, watching polling
-rails, and the run a paid request gets.
+"""Accountless x402 at the edge: quotes, the redemption of signed payments (``X-PAYMENT``,
+``PAYMENT-SIGNATURE``), watching polling rails, and the run a paid request gets.
 
 The :class:`Cashier` stores each quote with the request it prices. A payment then
 moves through the statuses of :mod:`nanogate.x402._status`, each move one conditional
@@ -35,28 +35,40 @@ from nanogate.errors import (
     PaymentChallenge,
     PaymentExpired,
     PaymentFailed,
+    PaymentInvalid,
     PaymentNotFound,
     PaymentPending,
     ServiceUnavailable,
 )
 from nanogate.rails import RailError, Receipt, SettleResult, VerifyResult
+from nanogate.server.x402._redeem import (
+    check_accepted,
+    check_binding,
+    network_of,
+    payment_digest,
+)
 from nanogate.storage import NewPayment, PaymentStore, StoredOffer, StoredPayment
 from nanogate.x402 import (
     DEV_PAY_TO,
     OPEN,
     RAILS,
     Offer,
+    PaymentRefused,
     Quote,
     Status,
     canonical_body,
     challenge_body,
     completion_refusal,
+    decode_payment,
     encode_header,
     observed_status,
     payment_required,
     request_hash,
+    requirements,
+    requirements_v2,
     settle_response,
 )
+from nanogate.x402._payload import HEADERS
 
 log = logging.getLogger("nanogate.x402")
 
@@ -435,6 +447,8 @@ class Cashier:
         run.finished = True
         await asyncio.shield(self._finish(run, ok, request_id, note))
 
+    # Redemption -----------------------------------------------------------------------
+
     async def redeem(
         self,
         scope: Scope,
@@ -443,13 +457,217 @@ class Cashier:
         reserve: int,
         version: int = 1,
     ) -> PaidRun:
-        """Redeem a replay's payment (``X-PAYMENT`` for x402 ``version`` 1,
-        ``PAYMENT-SIGNATURE`` for 2) for the quoted request ``body``, whose maximum cost
-        is now ``reserve``: the run it may execute. Every refusal runs and settles
-        nothing (see :mod:`nanogate.server.x402._redeem`)."""
-        from nanogate.server.x402._redeem import redeem
+        """Verify and settle an ``X-PAYMENT`` (x402 ``version`` 1) or ``PAYMENT-SIGNATURE``
+        (2) replay of a quoted request, whose maximum cost is now ``reserve``; the run it
+        returns may execute the request. Every refusal runs and settles nothing."""
+        try:
+            decoded = decode_payment(header, version)
+        except PaymentRefused as exc:
+            raise PaymentInvalid(str(exc)) from None
+        digest = payment_digest(decoded.raw)
+        this_hash = request_hash(scope["method"], scope["path"], body)
+        used = await self.payments.find_by_digest(digest)
+        if used is not None:
+            return await self._replay(used, this_hash)
+        schemes = ("exact",) if version == 1 else ("exact", "upto")
+        if decoded.scheme not in schemes:
+            raise PaymentInvalid(
+                f"{HEADERS[version]} must use the {' or '.join(schemes)} scheme, "
+                f"not {decoded.scheme!r}."
+            )
+        payment = await self._quoted(decoded.raw, this_hash)
+        if reserve > payment.amount_nusd:
+            raise PaymentInvalid(
+                "This request now costs more than its quote (a header such as memory changed "
+                "what it runs); send it without X-PAYMENT for a new quote."
+            )
+        now = self.clock()
+        quote = self.quote_of(payment, self.base_url(scope))
+        offer = next(
+            (
+                o
+                for o in quote.offers
+                if o.protocol_scheme == decoded.scheme and network_of(o, version) == decoded.network
+            ),
+            None,
+        )
+        if offer is None:
+            raise PaymentInvalid(
+                f"This quote takes no {decoded.scheme} payment on the network {decoded.network!r}."
+            )
+        if offer.scheme not in self.verifiers:
+            raise PaymentInvalid(
+                f"The {offer.scheme} rail is no longer accepted here; request a new quote."
+            )
+        required = (
+            requirements(quote, offer, now)
+            if version == 1
+            else requirements_v2(quote, offer, now) or {}
+        )
+        check_binding(decoded.raw, decoded.payload, offer, payment)
+        if decoded.accepted is not None:
+            check_accepted(decoded.accepted, required)
+        claimed = await self.payments.transition(
+            payment.id,
+            [*OPEN],
+            "processing",
+            now,
+            payment_digest=digest,
+            paid_rail=offer.scheme,
+            count_run=True,
+            owner=self.owner,
+        )
+        if not claimed:
+            again = await self.payments.get(payment.id)
+            assert again is not None
+            if again.status in OPEN:
+                raise PaymentAlreadyCompleted("This X-PAYMENT has already been used.")
+            refuse(again, again.status)
+        # verify and settle run to their end even if the request is cancelled meanwhile:
+        # a payment is never left half-settled by a client going away
+        if offer.protocol_scheme == "upto":
+            verifying = self._authorised(payment, offer, required, decoded.raw)
+            return await asyncio.shield(verifying)
+        settling = self._settle(payment, offer, required, decoded.raw)
+        return await asyncio.shield(settling)
 
-        return await redeem(self, scope, body, header, reserve, version)
+    async def _quoted(self, raw: Mapping[str, Any], this_hash: str) -> StoredPayment:
+        """The open quote an X-PAYMENT pays: the one it names, or else the newest quote of
+        this very request that is still unpaid (observed first, so a quote its polling
+        rail already paid is never paid twice). Refuses when there is none."""
+        payload = raw.get("payload")
+        accepted = raw.get("accepted")
+        extra = accepted.get("extra") if isinstance(accepted, Mapping) else None
+        named = (
+            raw.get("paymentId")
+            or (payload.get("paymentId") if isinstance(payload, Mapping) else None)
+            or (extra.get("paymentId") if isinstance(extra, Mapping) else None)
+        )
+        if isinstance(named, str):
+            candidates = [await self.lookup(named)]
+            if candidates[0].request_hash != this_hash:
+                raise PaymentInvalid("This payment was quoted for a different request.")
+        else:
+            candidates = await self.payments.quoted_for(this_hash)
+            if not candidates:
+                raise PaymentInvalid(
+                    "No quote matches this request: replay it exactly as it was quoted, "
+                    "or send it without X-PAYMENT for a new quote."
+                )
+        now = self.clock()
+        for candidate in candidates:
+            if candidate.status in OPEN and now < candidate.expires_at:
+                observed = await self.observe(candidate)
+                if observed.status in OPEN:
+                    return observed
+        newest = await self.payments.get(candidates[0].id)
+        assert newest is not None
+        if newest.status in OPEN:
+            await self.payments.transition(newest.id, [newest.status], "expired", now)
+            raise PaymentExpired()
+        refuse(newest, newest.status)
+
+    async def _replay(self, payment: StoredPayment, this_hash: str) -> PaidRun:
+        """An X-PAYMENT seen before: it may run its own request again only if the
+        last run failed (the payment is still ``paid``); otherwise it is reused."""
+        if payment.request_hash != this_hash:
+            raise PaymentAlreadyCompleted("This X-PAYMENT has already been used.")
+        if payment.status != "paid":
+            refuse(payment, payment.status)
+        return await self.claim_paid(payment)
+
+    async def _back(self, payment: StoredPayment, reason: str) -> None:
+        """Give a claimed payment back as it was: nothing was settled, and the same payment
+        (or another for the quote) may be sent again."""
+        await self.payments.transition(
+            payment.id,
+            ["processing"],
+            payment.status,
+            self.clock(),
+            payment_digest=None,
+            paid_rail=None,
+            runs=payment.runs,
+            last_error=reason,
+        )
+
+    async def _verified(
+        self,
+        payment: StoredPayment,
+        offer: Offer,
+        required: dict[str, Any],
+        raw: Mapping[str, Any],
+    ) -> VerifyResult:
+        """The facilitator's word that ``raw`` pays ``required``; a refusal gives the
+        payment back and raises."""
+        verifier = self.verifiers[offer.scheme]
+        try:
+            verdict = await verifier.verify(raw, required)
+        except RailError as exc:
+            await self._back(payment, f"verify: {exc}")
+            raise ServiceUnavailable(
+                "The payment verifier cannot be reached; try again.", retry_after=5
+            ) from None
+        if not verdict.valid:
+            await self._back(payment, f"verify: {verdict.reason}")
+            raise PaymentInvalid(f"The payment was refused: {verdict.reason or 'invalid'}.")
+        return verdict
+
+    async def _authorised(
+        self,
+        payment: StoredPayment,
+        offer: Offer,
+        required: dict[str, Any],
+        raw: Mapping[str, Any],
+    ) -> PaidRun:
+        """An ``upto`` payment: verified for its maximum now, settled for the request's real
+        cost when the run ends (:meth:`~nanogate.server.x402.Cashier.settle_metered`)."""
+        verdict = await self._verified(payment, offer, required, raw)
+        log.info("x402 payment %s authorised on %s", payment.id, offer.scheme)
+        metered = Metered(offer, dict(required), dict(raw), verdict.payer)
+        return PaidRun(payment.id, payment.amount_nusd, offer.scheme, None, metered=metered)
+
+    async def _settle(
+        self,
+        payment: StoredPayment,
+        offer: Offer,
+        required: dict[str, Any],
+        raw: Mapping[str, Any],
+    ) -> PaidRun:
+        verifier = self.verifiers[offer.scheme]
+        verdict = await self._verified(payment, offer, required, raw)
+        try:
+            settled = await verifier.settle(raw, required)
+        except RailError as exc:
+            note = f"settlement outcome unknown (payer {verdict.payer or 'unknown'}): {exc}"
+            await self.payments.transition(
+                payment.id,
+                ["processing"],
+                "failed",
+                self.clock(),
+                runs=payment.runs,
+                last_error=note,
+            )
+            log.error("x402 payment %s: %s", payment.id, note)
+            raise PaymentFailed(
+                "The payment's settlement could not be confirmed, so the request did not run; "
+                f"the payment is held for the operator (paymentId {payment.id})."
+            ) from None
+        if not settled.success:
+            await self._back(payment, f"settle: {settled.reason}")
+            raise PaymentInvalid(
+                f"The payment could not be settled: {settled.reason or 'refused'}."
+            )
+        settlement = {
+            "success": True,
+            "transaction": settled.transaction,
+            "network": offer.network,
+            "payer": settled.payer or verdict.payer,
+        }
+        await self.payments.transition(
+            payment.id, ["processing"], "processing", self.clock(), settlement=settlement
+        )
+        log.info("x402 payment %s settled on %s", payment.id, offer.scheme)
+        return PaidRun(payment.id, payment.amount_nusd, offer.scheme, settlement)
 
     async def settle_metered(self, run: PaidRun, charge_nusd: int, request_id: str) -> int | None:
         """Settle an ``upto`` run for ``charge_nusd`` (what the request cost, at most the

@@ -103,6 +103,7 @@ def test_keys_create_with_every_option_and_store_only_a_hash(config: Path) -> No
 
 def test_refusals_exit_non_zero_with_a_message(config: Path) -> None:
     """Unknown ids are refused with exit code 1 and a reason."""
+    cli(config, "db", "upgrade")
     cases = [
         (("accounts", "show", "acct_missing"), "no account"),
         (("accounts", "topup", "acct_missing", "1"), "no account"),

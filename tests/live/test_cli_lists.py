@@ -115,3 +115,27 @@ def test_requests_list_filters_and_pages(config: Path) -> None:
     )
     refused = cli(config, "requests", "list", "--cursor", "bogus", ok=False)
     assert refused.exit_code == 1 and "not a cursor" in refused.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("accounts", "list"),
+        ("accounts", "show", "acct_x"),
+        ("accounts", "ledger", "acct_x"),
+        ("accounts", "audit", "acct_x"),
+        ("keys", "list"),
+        ("requests", "list"),
+        ("requests", "show", "req_x"),
+        ("payments", "show", "pay_x"),
+    ],
+)
+def test_read_only_commands_refuse_a_missing_database(config: Path, args: tuple[str, ...]) -> None:
+    """A command that only reads, pointed at a SQLite file that does not exist, fails
+    naming the path and how to create the database, and creates nothing."""
+    result = cli(config, *args, ok=False)
+    assert result.exit_code == 1
+    database = config.parent / "lists.db"
+    assert f"no database at {database.resolve()}" in " ".join(result.output.split())
+    assert "nanogate db upgrade" in result.output
+    assert not database.exists()

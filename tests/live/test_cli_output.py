@@ -112,6 +112,7 @@ def test_control_characters_in_names_are_shown_as_escapes(config: Path) -> None:
 def test_error_messages_and_titles_show_ids_as_they_are(config: Path) -> None:
     """`fail()` messages and table titles carrying a user's id with markup print it as it
     is (exit 1 for an unknown id, no crash)."""
+    assert cli(config, "db", "upgrade").exit_code == 0
     for args, message in [
         (("accounts", "show", "acct_[blue]x[/]"), "error: no account 'acct_[blue]x[/]'"),
         (("keys", "revoke", "key_[/]"), "error: no key 'key_[/]'"),

@@ -133,7 +133,7 @@ def accountsshow(
     as_json: JsonOption = False,
 ) -> None:
     """Show an account and its balance."""
-    account = with_book(config, lambda book: book.get_account(account_id))
+    account = with_book(config, lambda book: book.get_account(account_id), read_only=True)
     if account is None:
         fail(f"no account {account_id!r}")
     show(account_view(account), as_json, "account")
@@ -149,7 +149,7 @@ def accounts_audit(
 
     Exits 1 if they differ.
     """
-    audit = with_book(config, lambda book: book.audit(account_id))
+    audit = with_book(config, lambda book: book.audit(account_id), read_only=True)
     if audit is None:
         fail(f"no account {account_id!r}")
     show(
@@ -179,7 +179,7 @@ def accounts_ledger(
     as_json: JsonOption = False,
 ) -> None:
     """Show an account's most recent money movements, oldest first."""
-    entries = with_book(config, lambda book: book.ledger(account_id, limit))
+    entries = with_book(config, lambda book: book.ledger(account_id, limit), read_only=True)
     rows = [
         {
             "id": e.id,
@@ -279,7 +279,9 @@ def requestsshow(
     """Show the full record of a request."""
     from nanogate.storage._requests import get_request
 
-    record = with_driver(config, lambda driver: driver.read(get_request(request_id)))
+    record = with_driver(
+        config, lambda driver: driver.read(get_request(request_id)), read_only=True
+    )
     if record is None:
         fail(f"no request {request_id!r} in the request log")
     show(request_view(record), as_json, "request")
@@ -336,7 +338,7 @@ def accounts_list(
 ) -> None:
     """List accounts, newest first."""
     cursor = _checked_cursor(cursor)
-    page = with_book(config, lambda book: book.list_accounts(q, limit, cursor))
+    page = with_book(config, lambda book: book.list_accounts(q, limit, cursor), read_only=True)
     rows = [account_view(a) for a in page.items]
     columns = ("id", "name", "balance_usd", "reserved_usd", "created_at")
     _show_page(rows, page.next_cursor, as_json, columns, "accounts")
@@ -354,7 +356,7 @@ def keys_list(
 ) -> None:
     """List API keys, newest first (their ids and prefixes; never a key)."""
     cursor = _checked_cursor(cursor)
-    page = with_store(config, lambda store: store.list_keys(account, limit, cursor))
+    page = with_store(config, lambda store: store.list_keys(account, limit, cursor), read_only=True)
     rows = [key_view(k) for k in page.items]
     columns = ("id", "account_id", "name", "prefix", "rps", "daily_usd", "revoked_at")
     _show_page(rows, page.next_cursor, as_json, columns, "API keys")
@@ -388,7 +390,9 @@ def requests_list(
         "code": code,
         "since": since,
     }
-    page = with_store(config, lambda store: store.list_requests(filters, limit, cursor))
+    page = with_store(
+        config, lambda store: store.list_requests(filters, limit, cursor), read_only=True
+    )
     rows = [request_view(r) for r in page.items]
     columns = ("request_id", "created_at", "key_id", "path", "model", "status", "code", "cost_usd")
     _show_page(rows, page.next_cursor, as_json, columns, "requests")

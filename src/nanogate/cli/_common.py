@@ -101,19 +101,50 @@ def run_with_store(settings: Settings, action: Callable[[SQLStore], Awaitable[T]
     return _run(settings, run())
 
 
-def with_store(config: Path | None, action: Callable[[SQLStore], Awaitable[T]]) -> T:
-    """Run ``action`` against the database of the configuration ``config``."""
-    return run_with_store(settings_from(config), action)
+def require_database(settings: Settings) -> None:
+    """Refuse to go on when the configured SQLite file does not exist: a command that
+    only reads would otherwise create an empty database wherever it was run."""
+    scheme, _, rest = settings.database.url.partition("://")
+    if not scheme.startswith("sqlite"):
+        return
+    path = rest.removeprefix("/")
+    if path and path != ":memory:" and not Path(path).exists():
+        fail(
+            f"no database at {Path(path).resolve()}: start the gateway or run "
+            "`nanogate db upgrade` with this configuration to create it, or name the right "
+            "one with --config (or NANOGATE_DATABASE_URL)"
+        )
 
 
-def with_driver(config: Path | None, action: Callable[[Driver], Awaitable[T]]) -> T:
+def with_store(
+    config: Path | None,
+    action: Callable[[SQLStore], Awaitable[T]],
+    *,
+    read_only: bool = False,
+) -> T:
+    """Run ``action`` against the database of the configuration ``config``; a command
+    that only reads (``read_only``) refuses a database that does not exist."""
+    settings = settings_from(config)
+    if read_only:
+        require_database(settings)
+    return run_with_store(settings, action)
+
+
+def with_driver(
+    config: Path | None,
+    action: Callable[[Driver], Awaitable[T]],
+    *,
+    read_only: bool = False,
+) -> T:
     """Run ``action`` on the fast driver of the database of ``config``: alone when the
     schema is current, so the command loads neither SQLAlchemy nor Alembic; after
-    migrating the database otherwise."""
+    migrating the database otherwise. ``read_only``: as :func:`with_store`."""
     from nanogate.storage import driver_for
     from nanogate.storage._schema import at_head
 
     settings = settings_from(config)
+    if read_only:
+        require_database(settings)
 
     async def run() -> T:
         driver = driver_for(settings.database.url)
@@ -132,12 +163,14 @@ def with_driver(config: Path | None, action: Callable[[Driver], Awaitable[T]]) -
     return _run(settings, run())
 
 
-def with_book(config: Path | None, action: Callable[[Book], Awaitable[T]]) -> T:
+def with_book(
+    config: Path | None, action: Callable[[Book], Awaitable[T]], *, read_only: bool = False
+) -> T:
     """Run ``action`` against the account book in the database of ``config`` (see
     :func:`with_driver`)."""
     from nanogate.billing import Book
 
-    return with_driver(config, lambda driver: action(Book(driver)))
+    return with_driver(config, lambda driver: action(Book(driver)), read_only=read_only)
 
 
 def print_json(data: dict[str, Any]) -> None:

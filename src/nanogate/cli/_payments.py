@@ -88,7 +88,7 @@ def paymentsshow(
             return None
         return stored, (yield from receipts(payment_id))
 
-    found = with_driver(config, lambda driver: driver.read(get()))
+    found = with_driver(config, lambda driver: driver.read(get()), read_only=True)
     if found is None:
         fail(f"no payment {payment_id!r}")
     show(payment_view(*found), as_json, "payment")

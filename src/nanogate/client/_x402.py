@@ -153,15 +153,21 @@ def parse_quote(body: Mapping[str, Any], headers: Mapping[str, str] | None = Non
     )
 
 
-def _payment_required(headers: Mapping[str, str]) -> dict[str, Any] | None:
-    """The decoded ``PAYMENT-REQUIRED`` header; ``None`` if absent or unreadable."""
-    header = next((v for k, v in headers.items() if k.lower() == "payment-required"), None)
+def readable_header(header: str | None) -> dict[str, Any] | None:
+    """The JSON object an x402 header carries; ``None`` if absent or unreadable."""
     if header is None:
         return None
     try:
         return decode_payment_response(header)
     except ValueError:
         return None
+
+
+def _payment_required(headers: Mapping[str, str]) -> dict[str, Any] | None:
+    """The decoded ``PAYMENT-REQUIRED`` header; ``None`` if absent or unreadable."""
+    return readable_header(
+        next((v for k, v in headers.items() if k.lower() == "payment-required"), None)
+    )
 
 
 def quote_from_error(error: APIError) -> PaymentQuote | None:
@@ -228,11 +234,8 @@ def requirements_v2_for(quote: PaymentQuote, offer: PaymentOffer) -> dict[str, A
 def payment_header(payment: str) -> str:
     """The header a wallet's payment goes in: ``payment-signature`` for an x402 v2
     payload, ``x-payment`` for a v1 one (or one this client cannot read)."""
-    try:
-        version = decode_payment_response(payment).get("x402Version")
-    except ValueError:
-        return "x-payment"
-    return "payment-signature" if version == 2 else "x-payment"
+    data = readable_header(payment) or {}
+    return "payment-signature" if data.get("x402Version") == 2 else "x-payment"
 
 
 def choose_offer(

@@ -19,10 +19,10 @@ from nanogate.client._x402 import (
     PaymentOffer,
     PaymentQuote,
     PaymentStatus,
-    decode_payment_response,
     parse_status,
     payment_header,
     quote_from_error,
+    readable_header,
 )
 
 CREDENTIAL_HEADERS: Final = frozenset({"authorization", "x-api-key"})
@@ -142,13 +142,8 @@ def payment_response(answer: Response) -> dict[str, Any] | None:
     """The decoded ``PAYMENT-RESPONSE`` (x402 v2) or ``X-PAYMENT-RESPONSE`` of a paid
     answer; ``None`` if absent or unreadable (the answer is what was paid for, so it is
     kept either way)."""
-    header = answer.headers.get("payment-response") or answer.headers.get("x-payment-response")
-    if header is None:
-        return None
-    try:
-        return decode_payment_response(header)
-    except ValueError:
-        return None
+    headers = answer.headers
+    return readable_header(headers.get("payment-response") or headers.get("x-payment-response"))
 
 
 class Deadline:

@@ -115,17 +115,18 @@ def recent_start(
     last = message_tokens(turns[-1])
     if last > room:
         return None
-    if whole:
-        start = len(turns) - 1
-    else:
+    start, used = len(turns) - 1, last
+    if not whole:
         keep = max(room // 2, last)
-        used, start = 0, len(turns)
-        while start > 0 and used + message_tokens(turns[start - 1]) <= keep:
-            start -= 1
-            used += message_tokens(turns[start])
+        while start > 0:
+            size = message_tokens(turns[start - 1])
+            if used + size > keep:
+                break
+            start, used = start - 1, used + size
     while 0 < start < len(turns) and _is_result(turns[start]):
         start -= 1  # a tool's result stays with the call it answers
-    if start == 0 or sum(map(message_tokens, turns[start:])) > room:
+        used += message_tokens(turns[start])
+    if start == 0 or used > room:
         return None
     return start
 

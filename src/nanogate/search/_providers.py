@@ -88,6 +88,13 @@ class _HTTPSearch:
             self._session = self._make()
         return self._session
 
+    def _headers(self, request_id: str) -> dict[str, str]:
+        """A search's headers: JSON wanted, the request id, the key as a bearer token."""
+        headers = {"accept": "application/json", "x-request-id": request_id}
+        if self._api_key:
+            headers["authorization"] = f"Bearer {self._api_key}"
+        return headers
+
     async def _read(self, response: aiohttp.ClientResponse) -> Any:
         payload = await response.read()
         if response.status == 429:
@@ -112,9 +119,7 @@ class SearxNG(_HTTPSearch):
     async def search(
         self, query: str, *, max_results: int, deep: bool, request_id: str
     ) -> list[SearchResult]:
-        headers = {"accept": "application/json", "x-request-id": request_id}
-        if self._api_key:
-            headers["authorization"] = f"Bearer {self._api_key}"
+        headers = self._headers(request_id)
         found: list[SearchResult] = []
         with search_errors():
             for page in (1, 2) if deep else (1,):
@@ -139,13 +144,7 @@ class Tavily(_HTTPSearch):
     async def search(
         self, query: str, *, max_results: int, deep: bool, request_id: str
     ) -> list[SearchResult]:
-        headers = {
-            "content-type": "application/json",
-            "accept": "application/json",
-            "x-request-id": request_id,
-        }
-        if self._api_key:
-            headers["authorization"] = f"Bearer {self._api_key}"
+        headers = {**self._headers(request_id), "content-type": "application/json"}
         body = {
             "query": query,
             "max_results": max_results,

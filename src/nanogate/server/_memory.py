@@ -110,21 +110,21 @@ def memory_ask(
     ctx: RequestContext,
     days: int,
     body: Mapping[str, Any],
+    prompt_tokens: int,
     window: int,
     max_tokens: int | None,
     *,
     limit: Any = None,
     reserved: int = 0,
 ) -> MemoryAsk | None:
-    """What memory must do for ``body`` in a context of ``window`` tokens (or the
-    request's ``model_context_limit``, ``limit``): nothing (``None``) when the
-    conversation fits; raises ``context_length_exceeded`` when even its last turn
-    does not, with the system messages and a summary beside it."""
+    """What memory must do for ``body`` (of ``prompt_tokens``) in a context of
+    ``window`` tokens (or the request's ``model_context_limit``, ``limit``): nothing
+    (``None``) when the conversation fits; raises ``context_length_exceeded`` when even
+    its last turn does not, with the system messages and a summary beside it."""
     budget = prompt_budget(context_limit(limit, window), max_tokens, reserved)
-    messages, tools = body["messages"], body.get("tools")
-    if count_chat_tokens(messages, tools) <= budget:
+    if prompt_tokens <= budget:
         return None
-    return _ask(ctx, days, budget, split(messages), tools)
+    return _ask(ctx, days, budget, split(body["messages"]), body.get("tools"))
 
 
 def standalone_ask(
@@ -133,6 +133,22 @@ def standalone_ask(
     """What ``POST /api/v1/memory`` does: compress every turn before the last, to fit
     ``limit`` tokens."""
     return _ask(ctx, days, limit - 1, split(messages), None, whole=True)
+
+
+def does_not_fit(budget: int) -> ContextLengthExceeded:
+    """The 400 for a conversation memory cannot make fit ``budget`` prompt tokens."""
+    return ContextLengthExceeded(
+        f"The conversation does not fit the context of {budget} prompt tokens even "
+        "with context memory: its system messages and last turn are too long."
+    )
+
+
+def memory_cost(settings: MemorySettings, read: int, wrote: int) -> int:
+    """What memory charges for the summary model reading ``read`` tokens and writing
+    ``wrote``, at ``[memory]``'s prices."""
+    return token_cost_nano(read, settings.input_usd_per_mtok) + token_cost_nano(
+        wrote, settings.output_usd_per_mtok
+    )
 
 
 def _ask(
@@ -149,15 +165,10 @@ def _ask(
     assert summary_model is not None, "checked with the settings"
     tokens = min(settings.summary_max_tokens, summary_model.max_output_tokens, max(16, budget // 4))
     if recent_start(conversation, tools, budget, tokens, whole=whole) is None:
-        raise ContextLengthExceeded(
-            f"The conversation does not fit the context of {budget} prompt tokens even "
-            "with context memory: its system messages and last turn are too long."
-        )
+        raise does_not_fit(budget)
     sizes = SummaryBudget(summary_model.context_window, tokens)
     transcript = transcript_tokens(conversation.turns)
-    most = token_cost_nano(
-        sizes.most_input(transcript), settings.input_usd_per_mtok
-    ) + token_cost_nano(sizes.most_output(transcript), settings.output_usd_per_mtok)
+    most = memory_cost(settings, sizes.most_input(transcript), sizes.most_output(transcript))
     return MemoryAsk(days, budget, sizes, most, summary_model, whole)
 
 
@@ -261,10 +272,7 @@ async def compress(
         conversation, tools, ask.budget, ask.summary.summary_tokens, whole=ask.whole
     )
     if start is None:
-        raise ContextLengthExceeded(
-            f"The conversation does not fit the context of {ask.budget} prompt tokens even "
-            "with context memory: its system messages and last turn are too long."
-        )
+        raise does_not_fit(ask.budget)
     start = max(start, covered)
     lines = transcript_lines(conversation.turns[covered:start], ask.summary.chunk_tokens)
     read = wrote = 0
@@ -275,9 +283,6 @@ async def compress(
         summary, took, gave = await _summarise(ctx, ask, summary, group)
         read, wrote = read + took, wrote + gave
     summary = summary or ""  # the turns compressed have no text at all
-    settings = ctx.state.settings.memory
-    cost = token_cost_nano(read, settings.input_usd_per_mtok) + token_cost_nano(
-        wrote, settings.output_usd_per_mtok
-    )
+    cost = memory_cost(ctx.state.settings.memory, read, wrote)
     await _store(ctx, ask, hashes[start - 1], start, summary)
     return Compressed(compose(conversation, summary, start), read, wrote, min(cost, ask.max_nusd))

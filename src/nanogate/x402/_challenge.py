@@ -100,6 +100,11 @@ def _accepted(quote: Quote, offer: Offer) -> dict[str, Any]:
     return entry
 
 
+def timeout_s(quote: Quote, now: datetime) -> int:
+    """``maxTimeoutSeconds`` of a quote's requirements: the time left on it, at least 1."""
+    return max(1, int((quote.expires_at - now).total_seconds()))
+
+
 def requirements(quote: Quote, offer: Offer, now: datetime) -> dict[str, Any]:
     """The x402 v1 ``PaymentRequirements`` of an exact-scheme offer."""
     return {
@@ -110,7 +115,7 @@ def requirements(quote: Quote, offer: Offer, now: datetime) -> dict[str, Any]:
         "description": quote.description,
         "mimeType": "application/json",
         "payTo": offer.pay_to,
-        "maxTimeoutSeconds": max(1, int((quote.expires_at - now).total_seconds())),
+        "maxTimeoutSeconds": timeout_s(quote, now),
         "asset": offer.asset_address or offer.asset.symbol,
         "extra": {"paymentId": quote.payment_id, **offer.extra},
     }

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from nanogate.x402._challenge import MESSAGE, Offer, Quote, requirements
+from nanogate.x402._challenge import MESSAGE, Offer, Quote, requirements, timeout_s
 
 CAIP2: Mapping[str, str] = {
     "base": "eip155:8453",
@@ -47,7 +47,7 @@ def requirements_v2(quote: Quote, offer: Offer, now: datetime) -> dict[str, Any]
         "amount": str(offer.amount),
         "asset": offer.asset_address or offer.asset.symbol,
         "payTo": offer.pay_to,
-        "maxTimeoutSeconds": max(1, int((quote.expires_at - now).total_seconds())),
+        "maxTimeoutSeconds": timeout_s(quote, now),
         "extra": {"paymentId": quote.payment_id, **offer.extra},
     }
 

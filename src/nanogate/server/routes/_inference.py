@@ -340,6 +340,7 @@ def chat_target(
             ctx,
             choice.memory.days,
             body,
+            prompt_tokens,
             window,
             max_tokens,
             limit=parsed.body.get("model_context_limit"),
@@ -407,8 +408,7 @@ async def _with_add_ons(ctx: RequestContext, target: ChatTarget, charge: Charge)
         messages = await search_messages(ctx, target.search, messages, target.window - used - 1)
         charge.add_ons[WEB_SEARCH] = target.search.price_nusd
     body = {**body, "messages": messages}
-    check_context(body, target.model, target.max_tokens)
-    prompt = count_chat_tokens(messages, body.get("tools"))
+    prompt = check_context(body, target.model, target.max_tokens)
     charge.prompt_tokens = prompt
     return replace(target, body=body, prompt_tokens=prompt, search=None, memory=None)
 

@@ -691,15 +691,11 @@ class Cashier:
         now = self.clock()
         try:
             settled = await verifier.settle(metered.payload, required)
+            failure = None if settled.success else f"refused: {settled.reason or 'refused'}"
         except RailError as exc:
-            note = f"settlement of {atomic} outcome unknown (payer {metered.payer}): {exc}"
-            await self.payments.transition(
-                run.payment_id, ["processing"], "failed", now, last_error=note
-            )
-            log.error("x402 payment %s: %s", run.payment_id, note)
-            return None
-        if not settled.success:
-            note = f"settlement of {atomic} refused: {settled.reason or 'refused'}"
+            failure = f"outcome unknown (payer {metered.payer}): {exc}"
+        if failure is not None:
+            note = f"settlement of {atomic} {failure}"
             await self.payments.transition(
                 run.payment_id, ["processing"], "failed", now, last_error=note
             )

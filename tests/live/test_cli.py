@@ -195,8 +195,8 @@ def test_accounts_ledger_and_audit(config: Path) -> None:
     cli(config, "accounts", "topup", account["id"], "0.5", "--json")
     ledger = cli(config, "accounts", "ledger", account["id"], "--json")
     assert [(e["kind"], e["amount_usd"]) for e in ledger["entries"]] == [
-        ("topup", "2.000000000"),
-        ("topup", "0.500000000"),
+        ("topup", "2.00"),
+        ("topup", "0.50"),
     ]
     audit = cli(config, "accounts", "audit", account["id"], "--json")
     assert audit["consistent"] is True and audit["ledger_balance_usd"] == "2.50"

@@ -111,7 +111,7 @@ def test_requests_list_filters_and_pages(config: Path) -> None:
     assert [r["request_id"] for r in recent] == ["req_0004", "req_0003"]
     assert (
         cli(config, "requests", "list", "--model", "local/chat", "--json")["data"][0]["cost_usd"]
-        == "0.000003000"
+        == "0.000003"
     )
     refused = cli(config, "requests", "list", "--cursor", "bogus", ok=False)
     assert refused.exit_code == 1 and "not a cursor" in refused.output

@@ -25,6 +25,7 @@ from tests.helpers import SURFACE_PATHS, make_settings
 from typer.testing import CliRunner, Result
 
 from nanogate.cli._app import app
+from nanogate.cli._console import out
 
 runner = CliRunner()
 KEY = re.compile(r"sk-nano-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -109,7 +110,9 @@ def test_control_characters_in_names_are_shown_as_escapes(config: Path) -> None:
     assert orjson.loads(as_json.stdout)["name"] == name
 
 
-def test_error_messages_and_titles_show_ids_as_they_are(config: Path) -> None:
+def test_error_messages_and_titles_show_ids_as_they_are(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`fail()` messages and table titles carrying a user's id with markup print it as it
     is (exit 1 for an unknown id, no crash)."""
     assert cli(config, "db", "upgrade").exit_code == 0
@@ -122,8 +125,53 @@ def test_error_messages_and_titles_show_ids_as_they_are(config: Path) -> None:
         result = cli(config, *args)
         assert result.exit_code == 1, (args, result.output)
         assert message in one_line(result.stderr), result.stderr
+    monkeypatch.setattr(out, "_force_terminal", True)  # tables (and titles) on a terminal
     ledger = cli(config, "accounts", "ledger", "acct_[/]x")
     assert ledger.exit_code == 0 and "ledger of acct_[/]x" in ledger.stdout, ledger.output
+
+
+def test_in_a_pipe_output_is_plain_unwrapped_and_without_reprs(config: Path) -> None:
+    """Not on a terminal, tables are tab-separated lines that keep every id and amount
+    whole (nothing cut at 80 columns), and values read as values: lists comma-separated,
+    booleans yes or no, nothing for none, never a Python repr."""
+    account = orjson.loads(
+        cli(
+            config, "accounts", "create", "--balance", "20.000000001", "--name", "a\tb", "--json"
+        ).stdout
+    )
+    key = orjson.loads(
+        cli(
+            config,
+            "keys",
+            "create",
+            "--account",
+            account["id"],
+            "--models",
+            "local/chat,local/mini",
+            "--json",
+        ).stdout
+    )
+    shown = cli(config, "accounts", "show", account["id"]).stdout
+    assert shown.splitlines() == [
+        f"id\t{account['id']}",
+        "name\ta\\tb",
+        "balance_usd\t20.000000001",
+        "reserved_usd\t0.00",
+        f"created_at\t{account['created_at']}",
+    ]
+    ledger = cli(config, "accounts", "ledger", account["id"]).stdout.splitlines()
+    assert ledger[0] == "at\tkind\tamount_usd\thold_usd\trequest_id\tnote"
+    assert ledger[1].split("\t")[1:] == ["topup", "20.000000001", "0.00", "", "opening balance"]
+    listed = cli(config, "keys", "list", "--account", account["id"]).stdout.splitlines()
+    assert listed[1].split("\t")[0] == key["id"] and len(listed) == 2
+    created = cli(
+        config, "keys", "create", "--account", account["id"], "--models", "local/chat,local/mini"
+    ).stdout.splitlines()
+    settings = dict(line.split("\t", 1) for line in created[3:])
+    assert settings["models"] == "local/chat, local/mini" and settings["rps"] == ""
+    for output in (shown, "\n".join(ledger), "\n".join(listed), "\n".join(created[3:])):
+        assert "['" not in output and "None" not in output and "False" not in output
+        assert "│" not in output and "…" not in output
 
 
 def test_requests_show_prints_the_record_s_text_as_it_is(

@@ -381,6 +381,6 @@ def test_requests_show_lists_each_add_ons_cost() -> None:
     assert request_view(record)["add_ons_usd"] == {}
     record.add_ons = {WEB_SEARCH: 6_000_000, MEMORY: 1}
     assert request_view(record)["add_ons_usd"] == {
-        "webSearch": "0.006000000",
+        "webSearch": "0.006",
         "memory": "0.000000001",
     }

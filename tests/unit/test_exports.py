@@ -138,6 +138,7 @@ EXPORTS: dict[str, list[str]] = {
         "with_fee",
     ],
     "nanogate.config": [
+        "AdminSettings",
         "ByokSettings",
         "CAPABILITIES",
         "ConfigError",

@@ -33,6 +33,7 @@ OWNERS = {
     "x402_receipts": "storage/_payments.py",
     "x402_leases": "storage/_payments.py",
     "memories": "storage/_memories.py",
+    "admin_audit": "admin/_audit.py",
 }
 
 

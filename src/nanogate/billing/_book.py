@@ -108,6 +108,16 @@ def audit(account_id: str) -> Script[Audit | None]:
 
 def ledger_of(account_id: str, limit: int) -> Script[list[LedgerEntry]]:
     rows = (yield Query(sql.LEDGER_OF, {"account": account_id, "limit": limit})).rows
+    return list(reversed(_entries(rows)))
+
+
+def ledger_page(account_id: str, limit: int, before: int) -> Script[list[LedgerEntry]]:
+    """Up to ``limit`` of an account's entries, newest first, with ids below ``before``."""
+    params = {"account": account_id, "limit": limit, "before": before}
+    return _entries((yield Query(sql.LEDGER_PAGE, params)).rows)
+
+
+def _entries(rows: list[tuple[Any, ...]]) -> list[LedgerEntry]:
     return [
         LedgerEntry(
             id=int(id_),
@@ -120,7 +130,7 @@ def ledger_of(account_id: str, limit: int) -> Script[list[LedgerEntry]]:
             created_at=moment(created),
             note=note,
         )
-        for id_, kind, amount, hold, request, key, model, created, note in reversed(rows)
+        for id_, kind, amount, hold, request, key, model, created, note in rows
     ]
 
 
@@ -173,6 +183,20 @@ class Book:
     async def ledger(self, account_id: str, limit: int = 1000) -> list[LedgerEntry]:
         """An account's most recent ledger entries, oldest first."""
         return await self.driver.read(ledger_of(account_id, limit))
+
+    async def ledger_page(
+        self, account_id: str, limit: int = 50, cursor: str | None = None
+    ) -> Page[LedgerEntry]:
+        """A page of an account's ledger, newest first; ``ValueError`` for a cursor this
+        listing did not make."""
+        before = 2**63 - 1
+        if cursor:
+            _, last = decode_cursor(cursor)
+            if not last.isdigit():
+                raise ValueError(f"not a cursor of this listing: {cursor!r}")
+            before = int(last)
+        rows = await self.driver.read(ledger_page(account_id, limit + 1, before))
+        return page_of(rows, limit, lambda e: (e.created_at, str(e.id)))
 
     async def charged(self, request_id: str) -> Charged | None:
         """The ledger's record of a request's charge, or ``None`` if it has none."""

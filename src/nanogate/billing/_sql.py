@@ -163,6 +163,9 @@ FROM accounts WHERE id = :account"""
 LEDGER_OF = """
 SELECT id, kind, amount_nusd, hold_nusd, request_id, key_id, model, created_at, note
 FROM ledger WHERE account_id = :account ORDER BY id DESC LIMIT :limit"""
+LEDGER_PAGE = """
+SELECT id, kind, amount_nusd, hold_nusd, request_id, key_id, model, created_at, note
+FROM ledger WHERE account_id = :account AND id < :before ORDER BY id DESC LIMIT :limit"""
 CHARGED = """
 SELECT key_id, MIN(created_at), COALESCE(-SUM(amount_nusd), 0)
 FROM ledger WHERE request_id = :request GROUP BY key_id"""

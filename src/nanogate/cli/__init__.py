@@ -43,7 +43,9 @@ def _chat() -> None:
             f"nanogate chat needs extra packages ({exc.name} is missing); "
             "install them with: pip install 'nanogate[cli]'"
         )
-    command = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+    command = typer.Typer(
+        add_completion=False, rich_markup_mode=None, pretty_exceptions_show_locals=False
+    )
     command.command()(chat)
     command(args=sys.argv[2:], prog_name="nanogate chat")
 

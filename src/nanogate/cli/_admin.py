@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from nanogate.admin import account_view, key_view, ledger_view, request_view
 from nanogate.cli._common import (
     ConfigOption,
     JsonOption,
     err,
     fail,
-    iso,
     print_json,
     show,
     show_rows,
@@ -25,70 +25,14 @@ from nanogate.cli._common import (
     with_store,
 )
 from nanogate.cli._values import MAX_COUNT, moment, positive_usd, usd
-from nanogate.core import format_usd, nano_to_usd
+from nanogate.core import format_usd
 
 if TYPE_CHECKING:
-    from nanogate.storage import Account, APIKey, RequestRecord
+    pass
 
 accounts = typer.Typer(help="Prepaid accounts.", no_args_is_help=True)
 keys = typer.Typer(help="API keys.", no_args_is_help=True)
 requests = typer.Typer(help="The request log.", no_args_is_help=True)
-
-
-def account_view(account: Account) -> dict[str, Any]:
-    return {
-        "id": account.id,
-        "name": account.name,
-        "balance_usd": format_usd(account.balance_nusd),
-        "reserved_usd": format_usd(account.reserved_nusd),
-        "created_at": iso(account.created_at),
-    }
-
-
-def key_view(key: APIKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "account_id": key.account_id,
-        "name": key.name,
-        "prefix": key.key_prefix,
-        "models": list(key.models) if key.models is not None else None,
-        "daily_requests": key.daily_requests,
-        "daily_usd": format_usd(key.daily_usd_nusd) if key.daily_usd_nusd is not None else None,
-        "rps": key.rps,
-        "expires_at": iso(key.expires_at),
-        "revoked_at": iso(key.revoked_at),
-        "created_at": iso(key.created_at),
-    }
-
-
-def request_view(record: RequestRecord) -> dict[str, Any]:
-    return {
-        "request_id": record.request_id,
-        "created_at": iso(record.created_at),
-        "key_id": record.key_id,
-        "account_id": record.account_id,
-        "surface": record.surface,
-        "method": record.method,
-        "path": record.path,
-        "model": record.model,
-        "status": record.status,
-        "code": record.code,
-        "message": record.message,
-        "stream": record.stream,
-        "input_tokens": record.input_tokens,
-        "output_tokens": record.output_tokens,
-        "cost_usd": format(nano_to_usd(record.cost_nusd), "f"),
-        "add_ons_usd": {
-            name: format(nano_to_usd(amount), "f")
-            for name, amount in (record.add_ons or {}).items()
-        },
-        "usage_estimated": record.usage_estimated,
-        "deployments": record.deployments,
-        "discrepancy": record.discrepancy,
-        "duration_ms": record.duration_ms,
-        "ttfb_ms": record.ttfb_ms,
-        "client_ip": record.client_ip,
-    }
 
 
 @accounts.command("create")
@@ -180,19 +124,7 @@ def accounts_ledger(
 ) -> None:
     """Show an account's most recent money movements, oldest first."""
     entries = with_book(config, lambda book: book.ledger(account_id, limit), read_only=True)
-    rows = [
-        {
-            "id": e.id,
-            "at": iso(e.created_at),
-            "kind": e.kind,
-            "amount_usd": format(nano_to_usd(e.amount_nusd), "f"),
-            "hold_usd": format(nano_to_usd(e.hold_nusd), "f"),
-            "request_id": e.request_id,
-            "model": e.model,
-            "note": e.note,
-        }
-        for e in entries
-    ]
+    rows = [ledger_view(e) for e in entries]
     if as_json:
         print_json({"account_id": account_id, "entries": rows})
         return

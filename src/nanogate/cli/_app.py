@@ -14,7 +14,8 @@ app = typer.Typer(
     name="nanogate",
     help="nanogate: an LLM API gateway speaking NanoGPT's API.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
 )
 

@@ -188,27 +188,63 @@ def show_secret(secret: str, notice: str) -> None:
     sys.stdout.flush()
 
 
+def cell(value: Any) -> str:
+    """A value as a person reads it in a table: nothing for ``None``, ``yes``/``no`` for
+    booleans, lists comma-separated, mappings as ``name=value`` pairs, other structures
+    as JSON; never a Python repr."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        if all(isinstance(item, str | int) and not isinstance(item, bool) for item in value):
+            return ", ".join(str(item) for item in value)
+        return orjson.dumps(value).decode()
+    if isinstance(value, dict):
+        if all(not isinstance(v, dict | list) for v in value.values()):
+            return ", ".join(f"{k}={cell(v)}" for k, v in value.items())
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def _tsv(value: Any) -> str:
+    """A cell for a tab-separated line: tabs and newlines escaped, so a row stays one line."""
+    text = plain(cell(value)).plain
+    return text.replace("\t", "\\t").replace("\n", "\\n")
+
+
 def show(data: dict[str, Any], as_json: bool, title: str) -> None:
-    """Print ``data``: one JSON object with ``--json``, else a two-column table of its
-    values as they are."""
+    """Print ``data``: one JSON object with ``--json``; on a terminal, a two-column table;
+    in a pipe or a file, one ``field<TAB>value`` line per field, never cut or wrapped."""
     if as_json:
         print_json(data)
         return
+    if not out.is_terminal:
+        sys.stdout.write("".join(f"{field}\t{_tsv(value)}\n" for field, value in data.items()))
+        sys.stdout.flush()
+        return
     table = Table(title=plain(title), show_header=False, title_justify="left")
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")
     for field, value in data.items():
-        table.add_row(plain(field), plain(value))
+        table.add_row(plain(field), plain(cell(value)))
     out.print(table)
 
 
 def show_rows(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str) -> None:
-    """Print ``columns`` of ``rows`` as a table of their values as they are."""
+    """Print ``columns`` of ``rows``: on a terminal a table; in a pipe or a file a header
+    line and one tab-separated line per row, never cut or wrapped."""
+    if not out.is_terminal:
+        lines = ["\t".join(columns)]
+        lines += ["\t".join(_tsv(row[column]) for column in columns) for row in rows]
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+        return
     table = Table(title=plain(title), title_justify="left")
     for column in columns:
-        table.add_column(plain(column))
+        table.add_column(plain(column), overflow="fold")
     for row in rows:
-        table.add_row(*(plain(row[column]) for column in columns))
+        table.add_row(*(plain(cell(row[column])) for column in columns))
     out.print(table)
 
 

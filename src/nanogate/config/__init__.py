@@ -6,6 +6,7 @@ from nanogate.config._load import ConfigError, load_settings
 from nanogate.config._moderation import ModerationCategory, ModerationSettings
 from nanogate.config._settings import (
     CAPABILITIES,
+    AdminSettings,
     DatabaseSettings,
     DeploymentSettings,
     LimitSettings,
@@ -19,6 +20,7 @@ from nanogate.config._settings import (
 from nanogate.config._x402 import RailSettings, X402Settings
 
 __all__ = [
+    "AdminSettings",
     "ByokSettings",
     "CAPABILITIES",
     "ConfigError",

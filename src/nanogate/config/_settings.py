@@ -56,6 +56,14 @@ class ServerSettings(_Section):
     method, path, status, code, model, duration and cost, as ``text`` or ``json`` lines."""
 
 
+class AdminSettings(_Section):
+    token_env: str = Field("NANOGATE_ADMIN_TOKEN", min_length=1)
+    """The environment variable holding the admin token. The admin API and the console
+    are served only when it holds a token of at least 32 characters."""
+    session_ttl_s: float = Field(28_800.0, gt=0, le=604_800)
+    """How long a console sign-in lasts (seconds; 8 hours by default)."""
+
+
 class DatabaseSettings(_Section):
     url: str = "sqlite:///nanogate.db"
 
@@ -186,6 +194,7 @@ class Settings(_Section):
     byok: ByokSettings = ByokSettings()
     web_search: WebSearchSettings = WebSearchSettings()
     memory: MemorySettings = MemorySettings()
+    admin: AdminSettings = AdminSettings()
 
     @model_validator(mode="after")
     def _moderation_resolves(self) -> Settings:

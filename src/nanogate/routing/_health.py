@@ -15,6 +15,8 @@ from typing import Literal
 Pass = Literal["closed", "trial"]
 """How a request was let through to a deployment."""
 
+BreakerState = Literal["closed", "open", "half_open"]
+
 
 @dataclass(slots=True)
 class _Circuit:
@@ -74,6 +76,20 @@ class Breakers:
     def is_open(self, name: str) -> bool:
         circuit = self._circuits.get(name)
         return circuit is not None and circuit.failures >= self._threshold
+
+    def state(self, name: str) -> tuple[BreakerState, int, float]:
+        """``name``'s circuit: ``closed``, ``open`` (resting) or ``half_open`` (its next
+        request is a trial, or one is under way), its consecutive failures, and seconds
+        until it lets a trial through (0 unless open)."""
+        circuit = self._circuits.get(name)
+        if circuit is None:
+            return "closed", 0, 0.0
+        if circuit.failures < self._threshold:
+            return "closed", circuit.failures, 0.0
+        wait = circuit.open_until - self._clock()
+        if circuit.trial or wait <= 0:
+            return "half_open", circuit.failures, 0.0
+        return "open", circuit.failures, wait
 
     def retry_after(self, names: Iterable[str]) -> int:
         """Whole seconds until the first of ``names`` lets a trial through, at least 1."""

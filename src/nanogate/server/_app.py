@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from nanogate.admin import Admin
 from nanogate.billing import Book, Ledger
 from nanogate.byok import sealer_for
 from nanogate.config import ConfigError, Settings
@@ -16,7 +17,7 @@ from nanogate.core import KnownSecrets, Secrets, url_secrets
 from nanogate.moderation import build_moderators
 from nanogate.providers import Provider
 from nanogate.providers.build import build_providers, provider_api_key
-from nanogate.routing import Breakers, Catalog, Model, StickyRoutes
+from nanogate.routing import Breakers, Catalog, Model, Speeds, StickyRoutes
 from nanogate.search import search_provider
 from nanogate.server._access import access_log
 from nanogate.server._charging import default_limits
@@ -28,6 +29,7 @@ from nanogate.server._openapi import openapi_document
 from nanogate.server._requestlog import RequestLog
 from nanogate.server._router import Router
 from nanogate.server._state import Clock, GatewayState, utc_now
+from nanogate.server.console import Sessions
 from nanogate.server.middleware import ErrorMiddleware, RequestContextMiddleware
 from nanogate.server.routes import all_routes
 from nanogate.server.x402 import build_cashier
@@ -89,6 +91,27 @@ def upstream_secrets(settings: Settings, env: Mapping[str, str]) -> Secrets:
     return Secrets(values)
 
 
+MIN_ADMIN_TOKEN = 32
+
+
+def admin_token(settings: Settings, env: Mapping[str, str]) -> str | None:
+    """The admin token, when ``[admin] token_env`` names a variable holding one of at
+    least 32 characters; ``None`` (no admin API, no console) otherwise."""
+    token = (env.get(settings.admin.token_env) or "").strip()
+    if not token:
+        return None
+    if len(token) < MIN_ADMIN_TOKEN:
+        log.warning(
+            "%s holds %d characters; the admin token needs at least %d, so the admin API "
+            "and the console are off",
+            settings.admin.token_env,
+            len(token),
+            MIN_ADMIN_TOKEN,
+        )
+        return None
+    return token
+
+
 def create_app(
     settings: Settings,
     *,
@@ -109,7 +132,8 @@ def create_app(
     learn them here.
     """
     env = os.environ if env is None else env
-    secrets = KnownSecrets(upstream_secrets(settings, env))
+    token = admin_token(settings, env)
+    secrets = KnownSecrets(upstream_secrets(settings, env) | Secrets([token]))
     mask_logs_with(secrets)
     store = store if store is not None else SQLStore(settings.database.url)
     catalog = Catalog(Model.from_settings(m) for m in settings.models)
@@ -126,19 +150,31 @@ def create_app(
         limiter = RedisLimiter(redis, settings.redis.prefix, settings.redis.fail_open)
     ledger = Ledger(store.fast, clock, limiter, lease_idle_s=settings.server.lease_idle_s)
     request_log = RequestLog(store, settings.server.request_log_flush_s, secrets)
+    book = Book(store.fast, clock)
+    keys = KeyCache(store, settings.server.key_refresh_s)
+    breakers = Breakers(settings.routing.breaker_failures, settings.routing.breaker_cooldown_s)
+    speeds = Speeds()
     state = GatewayState(
         settings=settings,
         catalog=catalog,
         store=store,
         providers=all_providers,
-        keys=KeyCache(store, settings.server.key_refresh_s),
+        keys=keys,
         ledger=ledger,
-        book=Book(store.fast, clock),
+        book=book,
         request_log=request_log,
         metrics=Metrics(dropped_log_records=lambda: request_log.dropped),
         limits=default_limits(settings.limits),
         moderators=build_moderators(settings, env),
-        breakers=Breakers(settings.routing.breaker_failures, settings.routing.breaker_cooldown_s),
+        breakers=breakers,
+        speeds=speeds,
+        admin_token=token,
+        console=Sessions(token, settings.admin.session_ttl_s) if token else None,
+        admin=Admin(
+            store, book, catalog, breakers, speeds, clock, request_log.pending, keys.refresh
+        )
+        if token
+        else None,
         sticky=StickyRoutes(settings.routing.sticky_ttl_s),
         sealer=sealer_for(settings.byok, env),
         search=search_provider(settings.web_search, env),

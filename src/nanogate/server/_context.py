@@ -61,7 +61,7 @@ def surface_for(path: str) -> Surface:
         return "anthropic"
     if path in LEGACY_V1:
         return "legacy"
-    if path.startswith(("/api/v1/", "/api/x402/")) or not path.startswith("/api/"):
+    if path.startswith(("/api/v1/", "/api/x402/", "/api/admin/")) or not path.startswith("/api/"):
         return "openai"
     return "legacy"
 

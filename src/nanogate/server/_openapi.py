@@ -371,7 +371,9 @@ class _Builder:
                 },
             }
         operation["responses"] = self.responses(route)
-        if route.public:
+        if route.tag == "admin":
+            operation["security"] = [{"adminToken": []}]
+        elif route.public:
             operation["security"] = []
         elif self.quoted(route):
             operation["security"] = [{"bearer": []}, {"apiKey": []}, {}]
@@ -384,6 +386,8 @@ def openapi_document(routes: Sequence[Route], quoting: Collection[str] = ()) -> 
     builder = _Builder(routes, quoting)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
+        if route.tag == "console":
+            continue  # web pages, not API
         path = route.path.replace(":path}", "}")
         paths.setdefault(path, {})[route.method.lower()] = builder.operation(route)
     return {
@@ -402,6 +406,12 @@ def openapi_document(routes: Sequence[Route], quoting: Collection[str] = ()) -> 
                     "scheme": "bearer",
                     "description": "Your API key. With x-api-key too, both must be the same "
                     "key (else 400 conflicting_credentials).",
+                },
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The admin token, from the variable `[admin] token_env` "
+                    "names (at least 32 characters). Served only when it is set.",
                 },
                 "apiKey": {
                     "type": "apiKey",

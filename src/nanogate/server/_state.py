@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from nanogate.admin import Admin
 from nanogate.billing import Book, Ledger, Limits
 from nanogate.byok import Sealer
 from nanogate.config import Settings
@@ -23,6 +24,7 @@ from nanogate.server._keycache import KeyCache
 from nanogate.server._metrics import Metrics
 from nanogate.server._requestlog import RequestLog
 from nanogate.server._router import Route, Router
+from nanogate.server.console import Sessions
 from nanogate.server.x402 import Cashier
 from nanogate.storage import Store
 
@@ -67,6 +69,12 @@ class GatewayState:
     """Seals context memory's stored summaries; ``None`` when memory is off."""
     access_log: AccessLog | None = None
     """Writes a line per request; ``None`` when ``[server] access_log`` is off."""
+    admin_token: str | None = None
+    """The admin token (``[admin] token_env``); ``None`` serves no admin API or console."""
+    admin: Admin | None = None
+    """The operations behind the admin API and the console, when they are served."""
+    console: Sessions | None = None
+    """Signs and checks console sessions, when the console is served."""
     router: Router | None = None
     """The route table, for running a paid request's stored route."""
     routes: tuple[Route, ...] = ()

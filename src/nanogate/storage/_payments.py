@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from nanogate.storage._fast import Driver, Query, Script, stored_time
+from nanogate.storage._pages import Page, after_clause, decode_cursor, page_of
 from nanogate.x402 import Status, arrived_in_time, status_of
 
 if TYPE_CHECKING:
@@ -151,6 +152,27 @@ def payment(payment_id: str) -> Script[StoredPayment | None]:
             for rail, pay_to, amount in offers
         ),
     )
+
+
+def payments_page(
+    status: str | None, limit: int, after: tuple[datetime, str] | None
+) -> Script[list[StoredPayment]]:
+    """Up to ``limit`` payments newest first, after ``after``'s position, of ``status``
+    if given; without their offers (:func:`payment` gives one whole)."""
+    where = ["1 = 1"]
+    params: dict[str, object] = {"limit": limit}
+    if status is not None:
+        where.append("status = :status")
+        params["status"] = status
+    if after is not None:
+        where.append(after_clause("created_at", "id"))
+        params.update(at=after[0], after=after[1])
+    query = (
+        f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM x402_payments "
+        f"WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT :limit"
+    )
+    rows = (yield Query(query, params)).rows
+    return [_payment(dict(zip(_PAYMENT_COLUMNS, row, strict=True)), ()) for row in rows]
 
 
 def receipts(payment_id: str) -> Script[list[StoredReceipt]]:
@@ -316,6 +338,15 @@ class PaymentStore:
     async def get(self, payment_id: str) -> StoredPayment | None:
         """See :func:`payment`."""
         return await self._fast.read(payment(payment_id))
+
+    async def page(
+        self, status: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[StoredPayment]:
+        """A page of payments newest first (see :func:`payments_page`); ``ValueError``
+        for a cursor this listing did not make."""
+        after = decode_cursor(cursor) if cursor else None
+        rows = await self._fast.read(payments_page(status, limit + 1, after))
+        return page_of(rows, limit, lambda p: (p.created_at, p.id))
 
     async def receipts(self, payment_id: str) -> list[StoredReceipt]:
         """See :func:`receipts`."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nanogate.storage._fast import Driver
+from nanogate.storage._pages import Page
 from nanogate.storage._records import (
     APIKey,
     Changes,
@@ -28,9 +29,9 @@ class Store(Protocol):
     """
 
     fast: Driver
+    """The fast path to the same database, for the money path and the request log."""
     payments: PaymentStore
     """Accountless x402 payments."""
-    """The fast path to the same database, for the money path and the request log."""
 
     async def close(self) -> None:
         """Release every connection."""
@@ -57,6 +58,11 @@ class Store(Protocol):
     async def get_key(self, key_id: str) -> APIKey | None:
         """A key by id (revoked and expired keys included)."""
 
+    async def list_keys(
+        self, account_id: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[APIKey]:
+        """A page of keys newest first (of ``account_id`` if given)."""
+
     async def set_provider_credential(
         self, key_id: str, credential: ProviderCredential | None, provider: str
     ) -> bool:
@@ -74,6 +80,11 @@ class Store(Protocol):
 
     async def get_request(self, request_id: str) -> RequestRecord | None:
         """A request-log record by request id, or ``None``."""
+
+    async def list_requests(
+        self, filters: dict[str, object], limit: int = 50, cursor: str | None = None
+    ) -> Page[RequestRecord]:
+        """A page of the request log newest first, matching ``filters``."""
 
     async def save_response(
         self, response_id: str, key_id: str, body: dict[str, Any], context: list[dict[str, Any]]

@@ -95,6 +95,23 @@ def requests_page(
     return [_record(row) for row in (yield Query(query, params)).rows]
 
 
+_FIGURES = """
+SELECT created_at, status, code, cost_nusd, duration_ms FROM request_log
+WHERE created_at >= :since"""
+
+
+def figures_since(
+    since: datetime,
+) -> Script[list[tuple[datetime, int, str | None, int, float | None]]]:
+    """Every request from ``since`` as (time, status, code, cost, duration): the rows of
+    the overview's figures (an indexed range of ``created_at``)."""
+    rows = (yield Query(_FIGURES, {"since": since})).rows
+    return [
+        (stored_time(at), int(status), code, int(cost or 0), duration)
+        for at, status, code, cost, duration in rows
+    ]
+
+
 def usage(dialect: str, key_id: str, first_day: str, last_day: str) -> Script[list[UsageRow]]:
     """A key's successful requests per UTC day and model, ``first_day`` to ``last_day``
     inclusive."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from nanogate.storage._fast import Query, Script
 
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 """The newest migration's revision. A database already at it is not handed to
 Alembic, whose import and script scan would double a CLI command's start-up; a
 test keeps this equal to Alembic's head."""

@@ -50,6 +50,7 @@ accounts = Table(
     Column("balance_nusd", BigInteger, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("reserved_nusd", BigInteger, nullable=False, default=0),
+    Index("ix_accounts_created", "created_at", "id"),
 )
 
 api_keys = Table(
@@ -69,6 +70,8 @@ api_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("seq", BigInteger, nullable=False, index=True),
     Column("byok", Text, nullable=True),
+    Index("ix_api_keys_created", "created_at", "id"),
+    Index("ix_api_keys_account_created", "account_id", "created_at"),
 )
 
 request_log = Table(
@@ -97,6 +100,11 @@ request_log = Table(
     Column("client_ip", String(64), nullable=True),
     Column("add_ons", Text, nullable=True),
     Index("ix_request_log_key_created", "key_id", "created_at"),
+    Index("ix_request_log_created", "created_at", "request_id"),
+    Index("ix_request_log_account_created", "account_id", "created_at"),
+    Index("ix_request_log_model_created", "model", "created_at"),
+    Index("ix_request_log_status_created", "status", "created_at"),
+    Index("ix_request_log_code_created", "code", "created_at"),
 )
 
 memories = Table(
@@ -246,6 +254,8 @@ x402_payments = Table(
     Column("last_error", Text, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("owner", String(40), nullable=True),
+    Index("ix_x402_payments_created", "created_at", "id"),
+    Index("ix_x402_payments_status_created", "status", "created_at"),
 )
 """Accountless x402 payments: each quote with the request it prices. ``payment_digest``
 is the SHA-256 of the ``X-PAYMENT`` that settled it (each is used once); ``owner`` the
@@ -289,3 +299,19 @@ x402_leases = Table(
     PrimaryKeyConstraint("rail", "pay_to"),
 )
 """Which payment holds each address of a polling rail's pool, and until when."""
+
+admin_audit = Table(
+    "admin_audit",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(16), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(40), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("client_ip", String(64), nullable=True),
+    Index("ix_admin_audit_created", "created_at", "id"),
+)
+"""Every change made through the admin API or the console: who (``actor``: ``api`` or
+``console``), what (``action``, like ``key.create``), to which row (``target``), with
+the change's non-secret details (JSON) and the address it came from."""

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from nanogate.server._contract import Answer
+from typing import Any
+
+from pydantic import BaseModel
+
+from nanogate.server._contract import Answer, Step
 from nanogate.server._router import Route
 from nanogate.server.routes import (
+    admin,
     chat,
     embeddings,
     legacy,
@@ -20,6 +25,14 @@ from nanogate.server.routes import (
 )
 from nanogate.server.routes._steps import (
     ACCOUNT,
+    ADMIN_ACCOUNTS,
+    ADMIN_KEYS,
+    ADMIN_LOOKUP,
+    ADMIN_PAGE,
+    ADMIN_PAYMENTS,
+    ADMIN_REQUESTS,
+    ADMIN_STATS,
+    ADMIN_TOKEN,
     ADMISSION,
     BATCH,
     BODY,
@@ -55,12 +68,189 @@ from nanogate.server.schemas import (
     TalkToGPTRequest,
     answers,
 )
+from nanogate.server.schemas.admin import (
+    CreateAccountRequest,
+    CreateKeyRequest,
+    TopupRequest,
+)
 
 READ = (BODY, VALIDATION)
 """Reading and validating a JSON body."""
 
 
+ADMIN = "/api/admin/v1"
+
+
+def _admin(
+    method: str,
+    path: str,
+    endpoint: Any,
+    summary: str,
+    request_model: type[BaseModel] | None = None,
+    steps: tuple[Step, ...] = (),
+) -> Route:
+    reads = (*READ,) if request_model is not None else ()
+    return Route(
+        method,
+        ADMIN + path,
+        endpoint,
+        summary,
+        request_model,
+        logged=False,
+        tag="admin",
+        steps=(ADMIN_TOKEN, *reads, *steps),
+    )
+
+
+def admin_routes() -> list[Route]:
+    """The admin API (DESIGN section 11)."""
+    return [
+        _admin(
+            "GET",
+            "/accounts",
+            admin.list_accounts,
+            "List accounts, newest first.",
+            steps=(ADMIN_ACCOUNTS, ADMIN_PAGE),
+        ),
+        _admin(
+            "POST", "/accounts", admin.create_account, "Create an account.", CreateAccountRequest
+        ),
+        _admin(
+            "GET",
+            "/accounts/{account_id}",
+            admin.get_account,
+            "One account.",
+            steps=(ADMIN_LOOKUP,),
+        ),
+        _admin(
+            "POST",
+            "/accounts/{account_id}/topup",
+            admin.topup_account,
+            "Add funds to an account.",
+            TopupRequest,
+            (ADMIN_LOOKUP,),
+        ),
+        _admin(
+            "GET",
+            "/accounts/{account_id}/ledger",
+            admin.account_ledger,
+            "An account's ledger, newest first.",
+            steps=(ADMIN_LOOKUP, ADMIN_PAGE),
+        ),
+        _admin(
+            "GET",
+            "/keys",
+            admin.list_keys,
+            "List API keys (never a secret).",
+            steps=(ADMIN_KEYS, ADMIN_PAGE),
+        ),
+        _admin(
+            "POST",
+            "/keys",
+            admin.create_key,
+            "Create an API key; the answer is the only time its secret is shown.",
+            CreateKeyRequest,
+            (ADMIN_LOOKUP,),
+        ),
+        _admin(
+            "POST",
+            "/keys/{key_id}/revoke",
+            admin.revoke_key,
+            "Revoke an API key.",
+            steps=(ADMIN_LOOKUP,),
+        ),
+        _admin(
+            "GET",
+            "/requests",
+            admin.list_requests,
+            "The request log, newest first.",
+            steps=(ADMIN_REQUESTS, ADMIN_PAGE),
+        ),
+        _admin(
+            "GET",
+            "/requests/{request_id}",
+            admin.get_request,
+            "A request's full record, its attempts included.",
+            steps=(ADMIN_LOOKUP,),
+        ),
+        _admin(
+            "GET",
+            "/payments",
+            admin.list_payments,
+            "x402 payments, newest first.",
+            steps=(ADMIN_PAYMENTS, ADMIN_PAGE),
+        ),
+        _admin(
+            "GET",
+            "/payments/{payment_id}",
+            admin.get_payment,
+            "A payment with its offers and receipts.",
+            steps=(ADMIN_LOOKUP,),
+        ),
+        _admin(
+            "GET",
+            "/stats",
+            admin.stats,
+            "Requests, errors by code, spend and latency per time bucket.",
+            steps=(ADMIN_STATS,),
+        ),
+        _admin(
+            "GET",
+            "/deployments",
+            admin.deployments,
+            "Each deployment's circuit breaker and recent latency (this worker's).",
+        ),
+        _admin(
+            "GET",
+            "/audit",
+            admin.audit,
+            "The audit trail of changes, newest first.",
+            steps=(ADMIN_PAGE,),
+        ),
+    ]
+
+
+def console_routes() -> list[Route]:
+    """The console's pages (not in the OpenAPI document)."""
+    from nanogate.server.console import _pages as pages
+
+    table: list[tuple[str, str, Any, str]] = [
+        ("GET", "", pages.overview, "Overview: figures and charts."),
+        ("GET", "/login", pages.login_page, "Sign-in form."),
+        ("POST", "/login", pages.login, "Sign in with the admin token."),
+        ("POST", "/logout", pages.logout, "Sign out."),
+        ("GET", "/stats.json", pages.stats_json, "The overview's figures."),
+        ("GET", "/accounts", pages.accounts, "Accounts."),
+        ("POST", "/accounts", pages.create_account, "Create an account."),
+        ("GET", "/accounts/{account_id}", pages.account, "An account and its ledger."),
+        ("POST", "/accounts/{account_id}/topup", pages.topup, "Top up an account."),
+        ("GET", "/keys", pages.keys, "API keys."),
+        ("POST", "/keys", pages.create_key, "Create a key."),
+        ("GET", "/keys/{key_id}", pages.key, "A key: limits and usage."),
+        ("POST", "/keys/{key_id}/revoke", pages.revoke_key, "Revoke a key."),
+        ("GET", "/requests", pages.requests, "The request log."),
+        ("GET", "/requests/{request_id}", pages.request, "A request."),
+        ("GET", "/payments", pages.payments, "x402 payments."),
+        ("GET", "/payments/{payment_id}", pages.payment, "A payment."),
+        ("GET", "/deployments", pages.deployments, "Deployments' health."),
+        ("GET", "/audit", pages.audit, "The audit trail."),
+        ("GET", "/static/{name:path}", pages.static, "The console's assets."),
+    ]
+    return [
+        Route(
+            method, "/console" + path, endpoint, summary, logged=False, tag="console", public=True
+        )
+        for method, path, endpoint, summary in table
+    ]
+
+
 def all_routes() -> list[Route]:
+    """Every route; the admin API's and the console's last, so their patterns never slow
+    the API's lookups."""
+    return api_routes() + admin_routes() + console_routes()
+
+
+def api_routes() -> list[Route]:
     return [
         Route(
             "POST",

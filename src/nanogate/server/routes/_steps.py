@@ -311,3 +311,46 @@ BYOK_DELETE = step(
 )
 
 MODELS_LOOKUP = step(ModelNotFound)
+
+ADMIN_TOKEN = step(InvalidAPIKey, NotFound)
+"""``admin_of``: the admin API is served (else 404, as for any unknown path), and
+``Authorization: Bearer`` holds the admin token."""
+
+_CURSOR = (
+    _query("limit", "Rows per page, 1 to 1000 (default 50).", {"type": "integer"}),
+    _query("cursor", "Where to continue: the `next_cursor` of the previous page."),
+)
+
+ADMIN_PAGE = step(InvalidParameterValue, parameters=_CURSOR)
+"""A listing: ``limit`` and ``cursor`` (one this gateway made)."""
+
+ADMIN_ACCOUNTS = step(parameters=(_query("q", "An account id, or part of its name (any case)."),))
+ADMIN_KEYS = step(parameters=(_query("account_id", "Only this account's keys."),))
+ADMIN_REQUESTS = step(
+    InvalidParameterValue,
+    parameters=(
+        _query("key_id", "Only this key's requests."),
+        _query("account_id", "Only this account's requests."),
+        _query("model", "Only this model (as the request named it)."),
+        _query("status", "Only this HTTP status.", {"type": "integer"}),
+        _query("code", "Only this error code."),
+        _query("since", "From this time (ISO 8601).", {"type": "string", "format": "date-time"}),
+        _query("until", "Before this time (ISO 8601).", {"type": "string", "format": "date-time"}),
+    ),
+)
+ADMIN_PAYMENTS = step(
+    InvalidParameterValue,
+    parameters=(_query("status", "Only payments in this state (pending, paid, ...)."),),
+)
+ADMIN_STATS = step(
+    InvalidParameterValue,
+    parameters=(
+        _query(
+            "window",
+            "1h, 24h or 7d (default 24h).",
+            {"type": "string", "enum": ["1h", "24h", "7d"]},
+        ),
+    ),
+)
+ADMIN_LOOKUP = step(NotFound)
+"""The account, key, request or payment the path names."""

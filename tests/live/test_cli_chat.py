@@ -173,6 +173,18 @@ def test_an_unreachable_endpoint_is_a_clean_failure() -> None:
         )
     assert result.exit_code == 1
     assert "no answer from the server" in result.stderr and "Traceback" not in result.output
+    assert f"url tried   {url}/api/v1" in result.stderr
+
+
+def test_by_default_chat_talks_to_the_local_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --base-url (or NANOGATE_BASE_URL) the endpoint is this machine's gateway
+    on its default port, and a failure says so."""
+    from nanogate.cli._chat import DEFAULT_BASE_URL
+
+    assert DEFAULT_BASE_URL == "http://127.0.0.1:8080/api/v1"
+    monkeypatch.delenv("NANOGATE_BASE_URL", raising=False)
+    result = runner.invoke(app, ["chat", "--help"])
+    assert "NANOGATE_API_KEY" in result.output and "NANOGATE_BASE_URL" in result.output
 
 
 def test_text_from_the_server_is_printed_as_it_is(chat_live: Live) -> None:

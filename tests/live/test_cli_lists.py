@@ -3,11 +3,20 @@ first, filtered, one JSON object with ``--json``, continued by a cursor."""
 
 from __future__ import annotations
 
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+import orjson
 import pytest
+from tests.conftest import LiveFactory
 from tests.helpers import run_sync
 from tests.live.test_cli import cli
 
@@ -139,3 +148,62 @@ def test_read_only_commands_refuse_a_missing_database(config: Path, args: tuple[
     assert f"no database at {database.resolve()}" in " ".join(result.output.split())
     assert "nanogate db upgrade" in result.output
     assert not database.exists()
+
+
+def test_requests_tail_follows_requests_as_they_are_written(
+    serve_gateway: LiveFactory, tmp_path: Path
+) -> None:
+    """``requests tail --json`` prints each new request once, as a JSON line, with its
+    cost; a key filter keeps that key's; it runs until interrupted."""
+    live = serve_gateway()
+    config = tmp_path / "tail.toml"
+    config.write_text(f'[database]\nurl = "{live.settings.database.url}"\n')
+    follower = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "nanogate"),
+            "requests",
+            "tail",
+            "--key",
+            live.seeded.key_id,
+            "--interval",
+            "0.05",
+            "--json",
+            "--config",
+            str(config),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in follower.stdout or ()], daemon=True
+    ).start()
+    try:
+        assert follower.stderr is not None
+        assert follower.stderr.readline().startswith("following the request log from ")
+        body = {"model": "local/chat", "messages": [{"role": "user", "content": "hi"}]}
+        sent = []
+        for _ in range(3):
+            answered = httpx.post(
+                live.url + "/api/v1/chat/completions", json=body, headers=live.auth(), timeout=10
+            )
+            sent.append(answered.headers["x-request-id"])
+        httpx.post(live.url + "/api/v1/chat/completions", json=body, timeout=10)  # no key
+        shown: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 20
+        while len(shown) < len(sent) and time.monotonic() < deadline:
+            try:
+                shown.append(orjson.loads(lines.get(timeout=0.5)))
+            except queue.Empty:
+                assert follower.poll() is None, follower.stderr.read()
+        assert [r["request_id"] for r in shown] == sent
+        assert all(r["cost_usd"] != "0.00" and r["key_id"] == live.seeded.key_id for r in shown)
+        time.sleep(0.3)  # a few more polls: nothing is printed twice
+        assert lines.empty()
+    finally:
+        follower.send_signal(signal.SIGINT)
+        assert follower.wait(timeout=10) == 0
+        for pipe in (follower.stdout, follower.stderr):
+            if pipe is not None:
+                pipe.close()

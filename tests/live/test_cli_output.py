@@ -222,3 +222,42 @@ def test_the_demo_key_panel_prints_the_key_and_no_markup(tmp_path: Path) -> None
     assert "demo API key" in result.stdout and "[bold]" not in result.stdout, result.stdout
     keys = KEY.findall(result.stdout)
     assert len(keys) == 1, result.stdout
+
+
+def test_help_shows_boolean_options_as_flags() -> None:
+    """Help is plain text, and an on/off option is shown as the flag it is, with no
+    value placeholder (``--json``, not ``--json <bool>``)."""
+    for args in (["keys", "create", "--help"], ["accounts", "list", "--help"], ["--help"]):
+        shown = runner.invoke(app, args).output
+        assert "<bool>" not in shown and "│" not in shown, shown
+    listing = runner.invoke(app, ["accounts", "list", "--help"]).output
+    assert re.search(r"^\s+--json\s+Print one JSON object", listing, re.M), listing
+
+
+def test_shell_completion_completes_commands() -> None:
+    """``--show-completion`` prints the shell's script, and the script's protocol
+    completes a command's name."""
+    script = runner.invoke(app, ["--show-completion", "bash"])
+    assert script.exit_code == 0 and "_NANOGATE_COMPLETE=complete_bash" in script.output
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "nanogate")],
+        env={
+            **os.environ,
+            "_NANOGATE_COMPLETE": "complete_bash",
+            "COMP_WORDS": "nanogate acc",
+            "COMP_CWORD": "1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert completed.stdout.split() == ["accounts"], completed.stderr
+
+
+def test_the_readme_exports_the_variable_chat_reads() -> None:
+    """The README's quick start exports the variable ``nanogate chat`` takes its key
+    from, and its chat example needs no other option."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "export NANOGATE_API_KEY=" in readme and "NANOGATE_KEY" not in readme
+    shown = runner.invoke(app, ["chat", "--help"]).output
+    assert "NANOGATE_API_KEY" in shown

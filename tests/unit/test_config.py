@@ -382,3 +382,23 @@ def test_serve_says_what_it_uses_and_masks_passwords(tmp_path: Path) -> None:
     quiet = startup_lines(load_settings(), tmp_path / "nanogate.toml", None)
     assert quiet[0] == f"config: {(tmp_path / 'nanogate.toml').resolve()}"
     assert not any(line.startswith(("warning", "demo")) for line in quiet)
+
+
+def test_serve_says_whether_the_console_is_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start-up lines say whether the admin API and the console are on, and why
+    not; never the token."""
+    from nanogate.cli._serve import startup_lines
+
+    def admin_line() -> str:
+        lines = startup_lines(load_settings(), None, None)
+        return next(line for line in lines if line.startswith("admin API and console: "))
+
+    monkeypatch.delenv("NANOGATE_ADMIN_TOKEN", raising=False)
+    assert admin_line().endswith(
+        "off (set NANOGATE_ADMIN_TOKEN to a token of at least 32 characters)"
+    )
+    monkeypatch.setenv("NANOGATE_ADMIN_TOKEN", "too-short")
+    assert admin_line().endswith("off (NANOGATE_ADMIN_TOKEN is shorter than 32 characters)")
+    monkeypatch.setenv("NANOGATE_ADMIN_TOKEN", "t" * 32)
+    line = admin_line()
+    assert "/console" in line and "t" * 32 not in line

@@ -155,6 +155,7 @@ EXPORTS: dict[str, list[str]] = {
         "RoutingSettings",
         "ServerSettings",
         "Settings",
+        "TracingSettings",
         "WebSearchSettings",
         "X402Settings",
         "load_settings",

@@ -5,15 +5,17 @@ Changes made here reach running gateways within a second (they poll for them).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
+import orjson
 import typer
 
 from nanogate.admin import account_view, key_view, ledger_view, request_view
 from nanogate.cli._common import (
     ConfigOption,
     JsonOption,
+    cell,
     err,
     fail,
     print_json,
@@ -331,3 +333,74 @@ def requests_list(
 
 
 __all__ = ["accounts", "keys", "requests"]
+
+
+TAIL_COLUMNS = ("request_id", "created_at", "key_id", "path", "model", "status", "code", "cost_usd")
+TAIL_LOOKBACK = timedelta(seconds=10)
+"""How far before the newest request shown each poll looks again: records are written in
+batches, so one that started earlier can arrive later; ids already shown are skipped."""
+
+
+def _tail_line(view: dict[str, Any]) -> str:
+    return "\t".join(cell(view[column]).replace("\t", "\\t") for column in TAIL_COLUMNS)
+
+
+@requests.command("tail")
+def requests_tail(
+    key: Annotated[str | None, typer.Option("--key", help="Only this key's requests.")] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only this account's requests.")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Only this model (as sent).")] = None,
+    code: Annotated[str | None, typer.Option("--code", help="Only this error code.")] = None,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.05, max=60.0, help="Seconds between polls.")
+    ] = 1.0,
+    config: ConfigOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per request (JSON lines).")
+    ] = False,
+) -> None:
+    """Follow the request log: print each request as it is written, until interrupted."""
+    import asyncio
+
+    from nanogate.admin import iso
+    from nanogate.cli._common import open_store, require_database, run_database_work, settings_from
+
+    settings = settings_from(config)
+    require_database(settings)
+    filters: dict[str, object] = {
+        "key_id": key,
+        "account_id": account,
+        "model": model,
+        "code": code,
+    }
+
+    async def follow() -> None:
+        seen: dict[str, datetime] = {}
+        since = datetime.now(UTC)
+        if not as_json:
+            print("\t".join(TAIL_COLUMNS), flush=True)
+        async with open_store(settings) as store:
+            err.print(
+                f"following the request log from {iso(since)}; Ctrl-C stops",
+                highlight=False,
+                soft_wrap=True,
+            )
+            while True:
+                page = await store.list_requests({**filters, "since": since}, 1000)
+                for record in reversed(page.items):
+                    if record.request_id in seen:
+                        continue
+                    seen[record.request_id] = record.created_at
+                    view = request_view(record)
+                    print(orjson.dumps(view).decode() if as_json else _tail_line(view), flush=True)
+                if seen:
+                    since = max(since, max(seen.values()) - TAIL_LOOKBACK)
+                    seen = {rid: at for rid, at in seen.items() if at >= since}
+                await asyncio.sleep(interval)
+
+    try:
+        run_database_work(settings, follow())
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 # Prompts, notices and errors go to ``err``; answers alone go to stdout, as they arrive.
 
-DEFAULT_BASE_URL = "https://nano-gpt.com/api/v1"
+DEFAULT_BASE_URL = "http://127.0.0.1:8080/api/v1"
+"""A gateway on this machine with its default port (``nanogate serve``)."""
 EXIT_WORDS = frozenset({"/exit", "/quit"})
 
 Message = dict[str, Any]
@@ -46,8 +47,9 @@ def client_logs_quiet() -> Iterator[None]:
         logger.propagate = propagate
 
 
-def show_error(error: APIError) -> None:
-    """The failure, on stderr: what went wrong, its code and the request id."""
+def show_error(error: APIError, base_url: str | None = None) -> None:
+    """The failure, on stderr: what went wrong, its code and the request id, and for a
+    server that did not answer, the URL tried."""
     from nanogate.client import StreamError
 
     if isinstance(error, StreamError):
@@ -64,6 +66,7 @@ def show_error(error: APIError) -> None:
         ("request id", error.request_id),
         ("retry after", None if error.retry_after is None else f"{error.retry_after:g} s"),
         ("needs", None if error.required_balance is None else f"${error.required_balance}"),
+        ("url tried", base_url if error.status is None else None),
     ]
     for label, value in details:
         if value is not None:
@@ -95,7 +98,7 @@ def ask(client: Client, model: str, messages: list[Message]) -> str | None:
         if pieces:
             sys.stdout.write("\n")
             sys.stdout.flush()
-        show_error(error)
+        show_error(error, client.base_url)
         return None
     sys.stdout.write("\n")
     sys.stdout.flush()

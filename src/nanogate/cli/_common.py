@@ -81,7 +81,7 @@ def _failures(settings: Settings) -> tuple[type[Exception], ...]:
     return failures
 
 
-def _run(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
+def run_database_work(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
     """Run ``work``; a database failure is a clean failure of the command."""
     from nanogate.core import redact
 
@@ -98,7 +98,7 @@ def run_with_store(settings: Settings, action: Callable[[SQLStore], Awaitable[T]
         async with open_store(settings) as store:
             return await action(store)
 
-    return _run(settings, run())
+    return run_database_work(settings, run())
 
 
 def require_database(settings: Settings) -> None:
@@ -160,7 +160,7 @@ def with_driver(
         finally:
             await driver.close()
 
-    return _run(settings, run())
+    return run_database_work(settings, run())
 
 
 def with_book(
@@ -254,6 +254,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 __all__ = [
+    "cell",
     "ConfigOption",
     "JsonOption",
     "err",

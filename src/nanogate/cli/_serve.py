@@ -128,7 +128,8 @@ def _without_password(url: str) -> str:
 def startup_lines(settings: Settings, config: Path | None, demo_account: str | None) -> list[str]:
     """What ``nanogate serve`` says it uses before it starts: the configuration, the
     database and Redis (passwords masked), the models, the x402 rails (with a warning for
-    the dev rail), the add-ons, and the demo account made on this start."""
+    the dev rail), the add-ons, whether the admin API and the console are served, and the
+    demo account made on this start."""
     models = [m.id for m in settings.models]
     x402 = settings.x402
     lines = [
@@ -141,6 +142,7 @@ def startup_lines(settings: Settings, config: Path | None, demo_account: str | N
         f"; context memory: {'on' if settings.memory.enabled else 'off'}"
         f"; access log: {settings.server.access_log}",
     ]
+    lines.append(f"admin API and console: {_admin_line(settings)}")
     if demo_account is not None:
         lines.append(f"demo account: {demo_account}")
     if x402.enabled and "dev" in x402.rails:
@@ -149,6 +151,18 @@ def startup_lines(settings: Settings, config: Path | None, demo_account: str | N
             "simulate`, without money; turn it off for real clients"
         )
     return lines
+
+
+def _admin_line(settings: Settings) -> str:
+    from nanogate.server._app import MIN_ADMIN_TOKEN
+
+    variable = settings.admin.token_env
+    token = os.environ.get(variable, "").strip()
+    if not token:
+        return f"off (set {variable} to a token of at least {MIN_ADMIN_TOKEN} characters)"
+    if len(token) < MIN_ADMIN_TOKEN:
+        return f"off ({variable} is shorter than {MIN_ADMIN_TOKEN} characters)"
+    return f"/api/admin/v1 and /console, with the token in {variable}"
 
 
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"

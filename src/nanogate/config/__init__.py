@@ -16,6 +16,7 @@ from nanogate.config._settings import (
     RoutingSettings,
     ServerSettings,
     Settings,
+    TracingSettings,
 )
 from nanogate.config._x402 import RailSettings, X402Settings
 
@@ -37,6 +38,7 @@ __all__ = [
     "RoutingSettings",
     "ServerSettings",
     "Settings",
+    "TracingSettings",
     "WebSearchSettings",
     "X402Settings",
     "load_settings",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from nanogate.config._settings import Settings
 
-_SECTIONS = ("server", "database", "redis", "limits", "x402", "web_search", "memory")
+_SECTIONS = ("server", "database", "redis", "limits", "x402", "web_search", "memory", "tracing")
 
 
 class ConfigError(Exception):

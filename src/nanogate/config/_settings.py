@@ -64,6 +64,16 @@ class AdminSettings(_Section):
     """How long a console sign-in lasts (seconds; 8 hours by default)."""
 
 
+class TracingSettings(_Section):
+    otlp_endpoint: str = ""
+    """An OTLP/HTTP traces endpoint (``http://collector:4318/v1/traces``); empty: off."""
+    service_name: str = Field("nanogate", min_length=1)
+    sample_ratio: float = Field(1.0, ge=0, le=1)
+    """The share of requests traced (a parent's decision is followed)."""
+    export_delay_ms: int = Field(1000, ge=10, le=60_000)
+    """How long finished spans wait to be exported in a batch."""
+
+
 class DatabaseSettings(_Section):
     url: str = "sqlite:///nanogate.db"
 
@@ -195,6 +205,7 @@ class Settings(_Section):
     web_search: WebSearchSettings = WebSearchSettings()
     memory: MemorySettings = MemorySettings()
     admin: AdminSettings = AdminSettings()
+    tracing: TracingSettings = TracingSettings()
 
     @model_validator(mode="after")
     def _moderation_resolves(self) -> Settings:

@@ -29,6 +29,7 @@ from nanogate.server._openapi import openapi_document
 from nanogate.server._requestlog import RequestLog
 from nanogate.server._router import Router
 from nanogate.server._state import Clock, GatewayState, utc_now
+from nanogate.server._tracing import tracing_for
 from nanogate.server.console import Sessions
 from nanogate.server.middleware import ErrorMiddleware, RequestContextMiddleware
 from nanogate.server.routes import all_routes
@@ -169,6 +170,7 @@ def create_app(
         breakers=breakers,
         speeds=speeds,
         admin_token=token,
+        tracing=tracing_for(settings.tracing),
         console=Sessions(token, settings.admin.session_ttl_s) if token else None,
         admin=Admin(
             store, book, catalog, breakers, speeds, clock, request_log.pending, keys.refresh

@@ -38,6 +38,7 @@ from nanogate.errors import InsufficientBalance, PaymentFailed, PaymentInvalid
 from nanogate.routing import Model
 from nanogate.server._context import RequestContext
 from nanogate.server._payer import AccountPayer, X402Payer
+from nanogate.server._tracing import span
 from nanogate.server.x402 import PaidRun
 from nanogate.storage import APIKey
 
@@ -182,6 +183,12 @@ class Charge:
         if self.settled:
             return
         self.settled = True
+        with span(self.ctx, "settlement", {"nanogate.answered": answered}) as current:
+            await self._settle(amount, note, answered)
+            if current is not None:
+                current.set_attribute("nanogate.charged_usd", format_usd(self.charged or 0))
+
+    async def _settle(self, amount: int, note: str | None, answered: bool) -> None:
         if self.run is not None and self.run.metered is not None and answered:
             await self._settle_metered(amount)
         elif self.run is not None:

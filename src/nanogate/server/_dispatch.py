@@ -25,6 +25,7 @@ from nanogate.errors import (
 )
 from nanogate.routing import Deployment, Plan
 from nanogate.server._context import RequestContext
+from nanogate.server._tracing import mark_error, span
 
 T = TypeVar("T")
 
@@ -89,8 +90,23 @@ async def dispatch(
         if ctx.paid is not None:
             ctx.paid.reached_upstream = True
         started = time.perf_counter()
+        attributes: dict[str, str | int] = (
+            {}
+            if ctx.state.tracing is None
+            else {
+                "nanogate.deployment": name,
+                "nanogate.provider": deployment.provider,
+                "gen_ai.request.model": deployment.upstream_model,
+                "nanogate.attempt": len(ctx.record.deployments) + 1,
+            }
+        )
         try:
-            answer = await send(deployment)
+            with span(ctx, "upstream attempt", attributes) as current:
+                try:
+                    answer = await send(deployment)
+                except GatewayError as err:
+                    mark_error(current, err.code, err.status)
+                    raise
         except GatewayError as err:
             note_attempt(ctx, deployment, "failed", started, err)
             if breakers is not None:

@@ -46,6 +46,7 @@ from nanogate.routing import Model
 from nanogate.server._auth import presented_key
 from nanogate.server._charging import Charge, charged
 from nanogate.server._context import RequestContext
+from nanogate.server._tracing import mark_error, span
 from nanogate.storage import RequestRecord
 
 INLINE_ROUTES = frozenset(
@@ -94,7 +95,16 @@ async def charged_moderation(
     call = ModerationCall(inputs, model, ctx.request_id)
     reserve = maximum_cost(model, call.tokens, None)
     async with charged(ctx, model, call.tokens, reserve, per_second=not preflight) as charge:
-        result = await moderator_for(ctx, model).moderate(call)
+        with span(ctx, "moderation", {"nanogate.moderation.model": model.id}) as current:
+            try:
+                result = await moderator_for(ctx, model).moderate(call)
+            except GatewayError as err:
+                mark_error(current, err.code, err.status)
+                raise
+            if current is not None:
+                current.set_attribute(
+                    "nanogate.moderation.flagged", any(v.flagged for v in result.verdicts)
+                )
         await charge.settle(dict(result.usage) if result.usage is not None else None)
     return result, charge
 

@@ -24,6 +24,7 @@ from nanogate.server._keycache import KeyCache
 from nanogate.server._metrics import Metrics
 from nanogate.server._requestlog import RequestLog
 from nanogate.server._router import Route, Router
+from nanogate.server._tracing import Tracing
 from nanogate.server.console import Sessions
 from nanogate.server.x402 import Cashier
 from nanogate.storage import Store
@@ -73,6 +74,8 @@ class GatewayState:
     """The admin token (``[admin] token_env``); ``None`` serves no admin API or console."""
     admin: Admin | None = None
     """The operations behind the admin API and the console, when they are served."""
+    tracing: Tracing | None = None
+    """Exports spans of requests over OTLP; ``None`` when tracing is off."""
     console: Sessions | None = None
     """Signs and checks console sessions, when the console is served."""
     router: Router | None = None
@@ -128,6 +131,13 @@ class GatewayState:
         if self.search is not None:
             closers.append(("the web search provider", self.search.close))
         closers += [("the ledger", self.ledger.close), ("the database", self.store.close)]
+        if self.tracing is not None:
+            tracing = self.tracing
+
+            async def flush_spans() -> None:
+                await asyncio.to_thread(tracing.shutdown)
+
+            closers.append(("the span exporter", flush_spans))
         for what, close in closers:
             try:
                 await close()

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, wraps
 from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -124,6 +124,31 @@ def _signed_in(ctx: RequestContext) -> tuple[Admin, Session] | Response:
     return admin, session
 
 
+PageHandler = Callable[[RequestContext, Admin, Session], Awaitable[Response]]
+
+
+def signed_in(page: PageHandler) -> Callable[[RequestContext], Awaitable[Response]]:
+    """A page for the signed-in only: others are sent to the sign-in form."""
+
+    @wraps(page)
+    async def shown(ctx: RequestContext) -> Response:
+        signed = _signed_in(ctx)
+        if isinstance(signed, Response):
+            return signed
+        return await page(ctx, *signed)
+
+    return shown
+
+
+async def _paged(fetch: Callable[[str | None], Awaitable[Any]], cursor: str | None) -> Any:
+    """A listing's page at ``cursor``; its first page for a cursor it did not make (a
+    hand-edited address)."""
+    try:
+        return await fetch(cursor)
+    except ValueError:
+        return await fetch(None)
+
+
 async def _form(ctx: RequestContext, session: Session | None) -> dict[str, str]:
     """A posted form's fields (the last of each), once its origin and CSRF token check."""
     server = ctx.state.settings.server
@@ -197,11 +222,8 @@ async def logout(ctx: RequestContext) -> Response:
 # Overview ------------------------------------------------------------------------------
 
 
-async def overview(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
+@signed_in
+async def overview(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     window = _q(ctx, "window") or "24h"
     if window not in WINDOWS:
         window = "24h"
@@ -240,11 +262,8 @@ async def stats_json(ctx: RequestContext) -> Response:
 # Accounts ------------------------------------------------------------------------------
 
 
-async def accounts(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
+@signed_in
+async def accounts(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     return await _accounts_page(ctx, admin, session)
 
 
@@ -252,18 +271,12 @@ async def _accounts_page(
     ctx: RequestContext, admin: Admin, session: Session, status: int = 200, **values: Any
 ) -> Response:
     q = _q(ctx, "q")
-    try:
-        page = await admin.accounts(q, PAGE_SIZE, _q(ctx, "cursor"))
-    except ValueError:
-        page = await admin.accounts(q, PAGE_SIZE, None)
+    page = await _paged(lambda cursor: admin.accounts(q, PAGE_SIZE, cursor), _q(ctx, "cursor"))
     return _html(ctx, "accounts.html", status, session=session, q=q or "", page=page, **values)
 
 
-async def create_account(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
+@signed_in
+async def create_account(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     try:
         fields = await _form(ctx, session)
     except PermissionError as exc:
@@ -277,11 +290,9 @@ async def create_account(ctx: RequestContext) -> Response:
     return _redirect(f"/console/accounts/{made['id']}?done=created")
 
 
-async def account(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    return await _account_page(ctx, *signed)
+@signed_in
+async def account(ctx: RequestContext, admin: Admin, session: Session) -> Response:
+    return await _account_page(ctx, admin, session)
 
 
 async def _account_page(
@@ -290,10 +301,9 @@ async def _account_page(
     account_id = ctx.params["account_id"]
     try:
         shown = await admin.account(account_id)
-        try:
-            ledger = await admin.ledger(account_id, PAGE_SIZE, _q(ctx, "cursor"))
-        except ValueError:
-            ledger = await admin.ledger(account_id, PAGE_SIZE, None)
+        ledger = await _paged(
+            lambda cursor: admin.ledger(account_id, PAGE_SIZE, cursor), _q(ctx, "cursor")
+        )
     except NotFoundError as exc:
         return _missing(ctx, session, exc)
     keys = await admin.keys(account_id, PAGE_SIZE, None)
@@ -311,11 +321,8 @@ async def _account_page(
     )
 
 
-async def topup(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
+@signed_in
+async def topup(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     try:
         fields = await _form(ctx, session)
     except PermissionError as exc:
@@ -337,21 +344,16 @@ async def topup(ctx: RequestContext) -> Response:
 # Keys ----------------------------------------------------------------------------------
 
 
-async def keys(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    return await _keys_page(ctx, *signed)
+@signed_in
+async def keys(ctx: RequestContext, admin: Admin, session: Session) -> Response:
+    return await _keys_page(ctx, admin, session)
 
 
 async def _keys_page(
     ctx: RequestContext, admin: Admin, session: Session, status: int = 200, **values: Any
 ) -> Response:
     account_id = _q(ctx, "account_id")
-    try:
-        page = await admin.keys(account_id, PAGE_SIZE, _q(ctx, "cursor"))
-    except ValueError:
-        page = await admin.keys(account_id, PAGE_SIZE, None)
+    page = await _paged(lambda cursor: admin.keys(account_id, PAGE_SIZE, cursor), _q(ctx, "cursor"))
     values.setdefault("form", {"account_id": account_id or ""})
     notice = {"revoked": "Key revoked."}.get(_q(ctx, "done") or "")
     return _html(
@@ -366,11 +368,8 @@ async def _keys_page(
     )
 
 
-async def create_key(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
+@signed_in
+async def create_key(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     try:
         fields = await _form(ctx, session)
     except PermissionError as exc:
@@ -402,11 +401,8 @@ def _field(parse: Any, text: str, name: str) -> Any:
         raise FormError(f"{name}: {exc}") from None
 
 
-async def key(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
+@signed_in
+async def key(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     try:
         shown = await admin.key(ctx.params["key_id"])
     except NotFoundError as exc:
@@ -414,11 +410,8 @@ async def key(ctx: RequestContext) -> Response:
     return _html(ctx, "key.html", session=session, key=shown)
 
 
-async def revoke_key(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
+@signed_in
+async def revoke_key(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     try:
         await _form(ctx, session)
         await admin.revoke_key(_origin(ctx), ctx.params["key_id"])
@@ -434,11 +427,8 @@ async def revoke_key(ctx: RequestContext) -> Response:
 REQUEST_FILTERS = ("key_id", "account_id", "model", "status", "code", "since", "until")
 
 
-async def requests(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
+@signed_in
+async def requests(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     given = {name: _q(ctx, name) or "" for name in REQUEST_FILTERS}
     error = None
     filters: dict[str, object] = {}
@@ -456,10 +446,9 @@ async def requests(ctx: RequestContext) -> Response:
                 filters[name] = text
     except FormError as exc:
         error, filters = str(exc), {}
-    try:
-        page = await admin.requests(filters, PAGE_SIZE, _q(ctx, "cursor"))
-    except ValueError:
-        page = await admin.requests(filters, PAGE_SIZE, None)
+    page = await _paged(
+        lambda cursor: admin.requests(filters, PAGE_SIZE, cursor), _q(ctx, "cursor")
+    )
     return _html(
         ctx,
         "requests.html",
@@ -471,11 +460,8 @@ async def requests(ctx: RequestContext) -> Response:
     )
 
 
-async def request(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
+@signed_in
+async def request(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     try:
         shown = await admin.request(ctx.params["request_id"])
     except NotFoundError as exc:
@@ -486,17 +472,11 @@ async def request(ctx: RequestContext) -> Response:
 # Payments, deployments, the audit trail ------------------------------------------------
 
 
-async def payments(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
+@signed_in
+async def payments(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     status = _q(ctx, "status")
     status = status if status in PAYMENT_STATES else None
-    try:
-        page = await admin.payments(status, PAGE_SIZE, _q(ctx, "cursor"))
-    except ValueError:
-        page = await admin.payments(status, PAGE_SIZE, None)
+    page = await _paged(lambda cursor: admin.payments(status, PAGE_SIZE, cursor), _q(ctx, "cursor"))
     return _html(
         ctx,
         "payments.html",
@@ -507,11 +487,8 @@ async def payments(ctx: RequestContext) -> Response:
     )
 
 
-async def payment(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
+@signed_in
+async def payment(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     try:
         shown = await admin.payment(ctx.params["payment_id"])
     except NotFoundError as exc:
@@ -519,23 +496,14 @@ async def payment(ctx: RequestContext) -> Response:
     return _html(ctx, "payment.html", session=session, payment=shown)
 
 
-async def deployments(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
+@signed_in
+async def deployments(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     return _html(ctx, "deployments.html", session=session, shown=admin.deployments())
 
 
-async def audit(ctx: RequestContext) -> Response:
-    signed = _signed_in(ctx)
-    if isinstance(signed, Response):
-        return signed
-    admin, session = signed
-    try:
-        page = await admin.audit(PAGE_SIZE, _q(ctx, "cursor"))
-    except ValueError:
-        page = await admin.audit(PAGE_SIZE, None)
+@signed_in
+async def audit(ctx: RequestContext, admin: Admin, session: Session) -> Response:
+    page = await _paged(lambda cursor: admin.audit(PAGE_SIZE, cursor), _q(ctx, "cursor"))
     return _html(ctx, "audit.html", session=session, page=page)
 
 

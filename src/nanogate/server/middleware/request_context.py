@@ -43,6 +43,12 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", ()), *stamp]
             await send(message)
 
+        tracing = self.state.tracing
+        traced = (
+            None
+            if tracing is None
+            else tracing.start_request(scope["method"], scope["path"], request_id)
+        )
         try:
             await self.app(scope, receive, send_with_id)
         finally:
@@ -65,3 +71,6 @@ class RequestContextMiddleware:
                 self.state.request_log.add(record)
             if ctx.held is not None:
                 self.state.secrets.release(ctx.held)
+            if traced is not None:
+                assert tracing is not None
+                tracing.end_request(traced, record, ctx.route)

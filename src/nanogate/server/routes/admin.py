@@ -92,6 +92,22 @@ def _moment(ctx: RequestContext, name: str) -> datetime | None:
         ) from None
 
 
+def _one_of(
+    ctx: RequestContext, name: str, allowed: tuple[str, ...], default: str | None
+) -> str | None:
+    """A query parameter that takes one of ``allowed`` (``default`` when absent)."""
+    value = _optional(ctx, name)
+    if value is None:
+        return default
+    if value not in allowed:
+        raise InvalidParameterValue(
+            f"Invalid value for '{name}': expected one of {', '.join(allowed)}, "
+            f"but got {value[:40]!r} instead.",
+            param=name,
+        )
+    return value
+
+
 async def _listing(ctx: RequestContext, page: Any) -> Response:
     try:
         return _page(await page)
@@ -215,13 +231,7 @@ async def get_request(ctx: RequestContext) -> Response:
 
 async def list_payments(ctx: RequestContext) -> Response:
     admin = admin_of(ctx)
-    status = _optional(ctx, "status")
-    if status is not None and status not in PAYMENT_STATES:
-        raise InvalidParameterValue(
-            f"Invalid value for 'status': expected one of {', '.join(PAYMENT_STATES)}, "
-            f"but got {status[:40]!r} instead.",
-            param="status",
-        )
+    status = _one_of(ctx, "status", PAYMENT_STATES, None)
     return await _listing(ctx, admin.payments(status, _limit(ctx), _optional(ctx, "cursor")))
 
 
@@ -235,13 +245,8 @@ async def get_payment(ctx: RequestContext) -> Response:
 
 async def stats(ctx: RequestContext) -> Response:
     admin = admin_of(ctx)
-    window = query_value(ctx.scope, "window") or "24h"
-    if window not in WINDOWS:
-        raise InvalidParameterValue(
-            f"Invalid value for 'window': expected one of {', '.join(WINDOWS)}, "
-            f"but got {window[:40]!r} instead.",
-            param="window",
-        )
+    window = _one_of(ctx, "window", tuple(WINDOWS), "24h")
+    assert window is not None
     return _answer(await admin.stats(window))
 
 

@@ -18,7 +18,7 @@
                  fill: stacked ? palette[i % palette.length] + "33" : undefined, spanGaps: true,
                  points: { show: true, size: 4 } };
       })),
-      axes: [{}, { size: 70, values: compact }],
+      axes: [{}, { size: 90, values: compact }],
       scales: { x: { time: true } },
       legend: { show: true },
     };

@@ -28,7 +28,7 @@ class Ledger:
 
 def charge_of(ledger: Ledger, metrics: Any) -> Charge:
     record = RequestRecord("req_1", datetime(2026, 1, 1, tzinfo=UTC), "openai", "POST", "/")
-    state = SimpleNamespace(ledger=ledger, metrics=metrics)
+    state = SimpleNamespace(ledger=ledger, metrics=metrics, tracing=None)
     ctx = cast(RequestContext, SimpleNamespace(record=record, state=state, request_id="req_1"))
     hold = Hold("req_1", "key:k", "2026-01-01", "acct", "k", 10**9, "m")
     return Charge(ctx, model(), hold, prompt_tokens=7, max_tokens=10, produced=["a b c"])

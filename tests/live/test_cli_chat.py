@@ -227,3 +227,26 @@ def test_a_timeout_beyond_an_hour_is_a_usage_error() -> None:
         )
     assert result.exit_code == 2, result.output
     assert "Invalid value for '--timeout'" in result.stderr
+
+
+def test_a_long_error_stays_one_line_in_a_pipe() -> None:
+    """An error message longer than 80 columns is printed on one line, not wrapped."""
+    from nanogate.testing import refused_url
+
+    with refused_url() as url:
+        result = runner.invoke(
+            app,
+            [
+                "chat",
+                "--base-url",
+                url + "/api/v1/" + "x" * 60,
+                "--model",
+                "m",
+                "--max-retries",
+                "0",
+                "hi",
+            ],
+        )
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error (no answer from the server): ") and "refused" in lines[0]
+    assert any(line.endswith("x" * 60) for line in lines)

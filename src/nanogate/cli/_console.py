@@ -7,6 +7,9 @@ cannot crash the command; styles come from ``Text`` objects instead. ``plain`` a
 shows control characters as escapes (``\\x1b``), so stored text cannot drive the
 operator's terminal.
 
+Neither console wraps what it prints (``soft_wrap``): a long message stays one line in a
+pipe or a log, and a terminal wraps it for display. Tables still fit the terminal.
+
 This module needs only Rich: ``nanogate chat`` uses it without the gateway installed.
 """
 
@@ -17,10 +20,10 @@ import re
 from rich.console import Console
 from rich.text import Text
 
-out = Console(markup=False, emoji=False)
+out = Console(markup=False, emoji=False, soft_wrap=True)
 """Results: tables, and the one JSON object of ``--json``."""
 
-err = Console(stderr=True, markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False, soft_wrap=True)
 """Errors, notices and prompts."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

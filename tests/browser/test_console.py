@@ -84,11 +84,17 @@ def shots(tmp_path: Path) -> Path:
     return folder
 
 
+def follow(page: Any, selector: str) -> None:
+    """Click a link or a form's button, and wait until the page it leads to has loaded."""
+    with page.expect_navigation(wait_until="load"):
+        page.click(selector)
+
+
 def sign_in(page: Any, live: Live, token: str = TOKEN) -> None:
     page.goto(live.url + "/console")
     assert page.url.endswith("/console/login")
     page.fill("#token", token)
-    page.click("button[type=submit]")
+    follow(page, "button[type=submit]")
 
 
 def test_a_wrong_token_is_refused_and_sets_no_session(page: Any, live: Live, shots: Path) -> None:
@@ -123,7 +129,7 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_shows_the_overview(
     assert TOKEN not in cookie["value"]
 
     def totals() -> bool:
-        page.reload()
+        page.goto(live.url + "/console")
         return page.inner_text("#total-requests") == "4"
 
     wait_until(totals, "the requests in the overview")
@@ -131,7 +137,7 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_shows_the_overview(
     assert "model_not_found" in page.inner_text("main")
     page.screenshot(path=str(shots / "console-overview.png"), full_page=True)
 
-    page.click("text=Sign out")
+    follow(page, "text=Sign out")
     assert page.url.endswith("/console/login")
     page.goto(live.url + "/console")
     assert page.url.endswith("/console/login")
@@ -145,7 +151,7 @@ def test_creating_a_key_shows_its_secret_once(page: Any, live: Live, shots: Path
     page.fill("#account_id", live.seeded.account_id)
     page.fill("#key-name", "browser <b>test</b>")
     page.fill("#rps", "7")
-    page.click("text=Create key")
+    follow(page, "text=Create key")
     secret = page.inner_text("#secret")
     assert re.fullmatch(r"sk-nano-[0-9a-f-]{36}", secret), secret
     page.screenshot(path=str(shots / "console-key-created.png"), full_page=True)
@@ -163,10 +169,11 @@ def test_creating_a_key_shows_its_secret_once(page: Any, live: Live, shots: Path
     page.screenshot(path=str(shots / "console-keys.png"), full_page=True)
     page.goto(live.url + "/console/keys?account_id=" + live.seeded.account_id)
     key_link = page.locator("table a[href^='/console/keys/key']").first
-    key_link.click()
+    with page.expect_navigation(wait_until="load"):
+        key_link.click()
     assert secret not in page.content()
     assert "7" in page.inner_text("dl.facts")
-    page.click("text=Revoke this key")
+    follow(page, "text=Revoke this key")
     assert page.inner_text("#revoked") != "—"
     page.screenshot(path=str(shots / "console-key.png"), full_page=True)
 
@@ -187,14 +194,14 @@ def test_a_top_up_is_reflected_in_the_balance(page: Any, live: Live, shots: Path
     sign_in(page, live)
     page.goto(live.url + "/console/accounts")
     page.screenshot(path=str(shots / "console-accounts.png"), full_page=True)
-    page.click(f"text={live.seeded.account_id}")
+    follow(page, f"text={live.seeded.account_id}")
     assert page.inner_text("#balance") == "5.00"
     page.fill("#amount_usd", "-1")
-    page.click("text=Add funds")
+    follow(page, "text=Add funds")
     assert "Amount:" in page.inner_text("[role=alert]")
     assert page.inner_text("#balance") == "5.00"
     page.fill("#amount_usd", "2.5")
-    page.click("text=Add funds")
+    follow(page, "text=Add funds")
     assert page.inner_text("[role=status]") == "Top-up added."
     assert page.inner_text("#balance") == "7.50"
     assert "2.50" in page.inner_text("table:last-of-type")
@@ -214,7 +221,7 @@ def test_a_request_appears_in_the_log_with_its_cost(page: Any, live: Live, shots
 
     wait_until(listed, "the request in the console's log")
     page.screenshot(path=str(shots / "console-requests.png"), full_page=True)
-    page.click(f"text={request_id}")
+    follow(page, f"text={request_id}")
     admin = httpx.get(
         live.url + f"/api/admin/v1/requests/{request_id}",
         headers={"authorization": f"Bearer {TOKEN}"},
@@ -233,7 +240,7 @@ def test_payments_deployments_and_audit_pages(page: Any, live: Live, shots: Path
     page.goto(live.url + "/console/payments")
     assert "pending" in page.inner_text("main")
     page.screenshot(path=str(shots / "console-payments.png"), full_page=True)
-    page.click(f"text={payment_id}")
+    follow(page, f"text={payment_id}")
     assert "dev" in page.inner_text("main")
     page.screenshot(path=str(shots / "console-payment.png"), full_page=True)
 
@@ -244,7 +251,7 @@ def test_payments_deployments_and_audit_pages(page: Any, live: Live, shots: Path
     page.goto(live.url + "/console/accounts")
     page.fill("#name", "Audited Ltd")
     page.fill("#balance_usd", "1")
-    page.click("text=Create account")
+    follow(page, "text=Create account")
     assert page.inner_text("[role=status]") == "Account created."
     page.goto(live.url + "/console/audit")
     text = page.inner_text("main")

@@ -149,3 +149,19 @@ def test_without_an_admin_token_there_is_no_console(
     live = serve_gateway()
     assert_envelope(httpx.get(live.url + "/console"), "openai", "not_found")
     assert httpx.get(live.url + "/console/static/console.css").status_code == 404
+
+
+def test_an_unknown_row_is_the_consoles_404_page(live: Live) -> None:
+    """An account, key, request or payment that does not exist is a 404 page naming it,
+    inside the console."""
+    client, _ = signed_in(live)
+    for kind, path in [
+        ("account", "/console/accounts/acct_nope"),
+        ("key", "/console/keys/key_nope"),
+        ("request", "/console/requests/req_nope"),
+        ("payment", "/console/payments/pay_nope"),
+    ]:
+        page = client.get(path)
+        assert page.status_code == 404 and f"No {kind} &#39;" in page.text, (path, page.text)
+        assert page.headers["content-type"].startswith("text/html")
+    client.close()

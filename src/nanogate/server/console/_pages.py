@@ -169,6 +169,17 @@ def _missing(ctx: RequestContext, session: Session, exc: NotFoundError) -> Respo
     return _html(ctx, "error.html", 404, session=session, title="Not found", message=str(exc))
 
 
+async def _detail(
+    ctx: RequestContext, session: Session, lookup: Awaitable[Any], template: str, name: str
+) -> Response:
+    """A page showing one row (``lookup``), or the 404 page when there is none."""
+    try:
+        shown = await lookup
+    except NotFoundError as exc:
+        return _missing(ctx, session, exc)
+    return _html(ctx, template, session=session, **{name: shown})
+
+
 def _origin(ctx: RequestContext) -> Origin:
     return Origin("console", ctx.record.client_ip)
 
@@ -403,11 +414,7 @@ def _field(parse: Any, text: str, name: str) -> Any:
 
 @signed_in
 async def key(ctx: RequestContext, admin: Admin, session: Session) -> Response:
-    try:
-        shown = await admin.key(ctx.params["key_id"])
-    except NotFoundError as exc:
-        return _missing(ctx, session, exc)
-    return _html(ctx, "key.html", session=session, key=shown)
+    return await _detail(ctx, session, admin.key(ctx.params["key_id"]), "key.html", "key")
 
 
 @signed_in
@@ -462,11 +469,9 @@ async def requests(ctx: RequestContext, admin: Admin, session: Session) -> Respo
 
 @signed_in
 async def request(ctx: RequestContext, admin: Admin, session: Session) -> Response:
-    try:
-        shown = await admin.request(ctx.params["request_id"])
-    except NotFoundError as exc:
-        return _missing(ctx, session, exc)
-    return _html(ctx, "request.html", session=session, record=shown)
+    return await _detail(
+        ctx, session, admin.request(ctx.params["request_id"]), "request.html", "record"
+    )
 
 
 # Payments, deployments, the audit trail ------------------------------------------------
@@ -489,11 +494,9 @@ async def payments(ctx: RequestContext, admin: Admin, session: Session) -> Respo
 
 @signed_in
 async def payment(ctx: RequestContext, admin: Admin, session: Session) -> Response:
-    try:
-        shown = await admin.payment(ctx.params["payment_id"])
-    except NotFoundError as exc:
-        return _missing(ctx, session, exc)
-    return _html(ctx, "payment.html", session=session, payment=shown)
+    return await _detail(
+        ctx, session, admin.payment(ctx.params["payment_id"]), "payment.html", "payment"
+    )
 
 
 @signed_in

@@ -165,3 +165,15 @@ def test_an_unknown_row_is_the_consoles_404_page(live: Live) -> None:
         assert page.status_code == 404 and f"No {kind} &#39;" in page.text, (path, page.text)
         assert page.headers["content-type"].startswith("text/html")
     client.close()
+
+
+def test_a_bad_request_log_filter_is_named_on_the_page(live: Live) -> None:
+    """The request log's filters read like the admin API's: a status that is not one, or
+    a time that is not ISO 8601, is a 400 page saying which and what it takes."""
+    client, _ = signed_in(live)
+    status = client.get("/console/requests", params={"status": "abc"})
+    assert status.status_code == 400
+    assert "Status: expected an HTTP status from 100 to 599" in status.text
+    since = client.get("/console/requests", params={"since": "yesterday"})
+    assert since.status_code == 400 and "Since: expected an ISO 8601 time" in since.text
+    client.close()

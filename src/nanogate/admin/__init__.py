@@ -19,7 +19,7 @@ from nanogate.admin._views import (
 
 if TYPE_CHECKING:
     from nanogate.admin._audit import AuditEntry, Origin
-    from nanogate.admin._service import Admin, NewKeyShown, NotFoundError, checked_cursor
+    from nanogate.admin._service import Admin, NewKeyShown, NotFoundError
     from nanogate.admin._stats import WINDOWS
 
 _LAZY = {
@@ -28,7 +28,6 @@ _LAZY = {
     "Admin": ("_service", "Admin"),
     "NewKeyShown": ("_service", "NewKeyShown"),
     "NotFoundError": ("_service", "NotFoundError"),
-    "checked_cursor": ("_service", "checked_cursor"),
     "WINDOWS": ("_stats", "WINDOWS"),
 }
 
@@ -42,7 +41,6 @@ __all__ = [
     "NotFoundError",
     "Origin",
     "account_view",
-    "checked_cursor",
     "iso",
     "key_view",
     "ledger_view",

@@ -27,6 +27,7 @@ from nanogate.billing import Book
 from nanogate.billing._book import create_account, topup
 from nanogate.core import format_usd, new_id
 from nanogate.routing import Breakers, Catalog
+from nanogate.routing._plan import deployment_name
 from nanogate.routing._speeds import Speeds
 from nanogate.storage import Account, Script, Store
 from nanogate.storage._pages import Page, decode_cursor, page_of
@@ -48,13 +49,6 @@ class NewKeyShown:
 
     view: dict[str, Any]
     secret: str
-
-
-def checked_cursor(cursor: str | None) -> str | None:
-    """``cursor`` if this gateway made it; ``ValueError`` otherwise."""
-    if cursor:
-        decode_cursor(cursor)
-    return cursor or None
 
 
 class Admin:
@@ -89,7 +83,7 @@ class Admin:
     # Accounts ----------------------------------------------------------------------
 
     async def accounts(self, q: str | None, limit: int, cursor: str | None) -> Page[Any]:
-        page = await self.book.list_accounts(q or None, limit, checked_cursor(cursor))
+        page = await self.book.list_accounts(q or None, limit, cursor)
         return Page([account_view(a) for a in page.items], page.next_cursor)
 
     async def account(self, account_id: str) -> dict[str, Any]:
@@ -129,13 +123,13 @@ class Admin:
 
     async def ledger(self, account_id: str, limit: int, cursor: str | None) -> Page[Any]:
         await self.account(account_id)
-        page = await self.book.ledger_page(account_id, limit, checked_cursor(cursor))
+        page = await self.book.ledger_page(account_id, limit, cursor)
         return Page([ledger_view(e) for e in page.items], page.next_cursor)
 
     # Keys --------------------------------------------------------------------------
 
     async def keys(self, account_id: str | None, limit: int, cursor: str | None) -> Page[Any]:
-        page = await self.store.list_keys(account_id or None, limit, checked_cursor(cursor))
+        page = await self.store.list_keys(account_id or None, limit, cursor)
         return Page([key_view(k) for k in page.items], page.next_cursor)
 
     async def key(self, key_id: str, days: int = 30) -> dict[str, Any]:
@@ -207,7 +201,7 @@ class Admin:
     async def requests(
         self, filters: dict[str, object], limit: int, cursor: str | None
     ) -> Page[Any]:
-        page = await self.store.list_requests(filters, limit, checked_cursor(cursor))
+        page = await self.store.list_requests(filters, limit, cursor)
         return Page([request_view(r) for r in page.items], page.next_cursor)
 
     async def request(self, request_id: str) -> dict[str, Any]:
@@ -222,7 +216,7 @@ class Admin:
     # Payments ----------------------------------------------------------------------
 
     async def payments(self, status: str | None, limit: int, cursor: str | None) -> Page[Any]:
-        page = await self.store.payments.page(status or None, limit, checked_cursor(cursor))
+        page = await self.store.payments.page(status or None, limit, cursor)
         return Page([payment_view(p) for p in page.items], page.next_cursor)
 
     async def payment(self, payment_id: str) -> dict[str, Any]:
@@ -248,7 +242,7 @@ class Admin:
         data = []
         for model in self.catalog:
             for placement in model.deployments:
-                name = f"{placement.provider}/{placement.upstream_model}"
+                name = deployment_name(placement.provider, placement.upstream_model)
                 state, failures, wait = self.breakers.state(name)
                 speed = self.speeds.get(name)
                 data.append(

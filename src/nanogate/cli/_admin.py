@@ -15,13 +15,13 @@ from nanogate.admin import account_view, key_view, ledger_view, request_view
 from nanogate.cli._common import (
     ConfigOption,
     JsonOption,
-    cell,
     err,
     fail,
     print_json,
     show,
     show_rows,
     show_secret,
+    tsv_line,
     with_book,
     with_driver,
     with_store,
@@ -223,6 +223,18 @@ def requestsshow(
 
 # Listings -------------------------------------------------------------------------------
 
+REQUEST_COLUMNS = (
+    "request_id",
+    "created_at",
+    "key_id",
+    "path",
+    "model",
+    "status",
+    "code",
+    "cost_usd",
+)
+"""The columns of a request in ``requests list`` and ``requests tail``."""
+
 LimitOption = Annotated[
     int, typer.Option("--limit", min=1, max=1000, help="Rows per page (1..1000).")
 ]
@@ -233,14 +245,12 @@ CursorOption = Annotated[
 
 
 def _checked_cursor(cursor: str | None) -> str | None:
-    from nanogate.storage._pages import decode_cursor
+    from nanogate.storage._pages import checked_cursor
 
-    if cursor:
-        try:
-            decode_cursor(cursor)
-        except ValueError:
-            fail(f"--cursor {cursor!r} is not a cursor of this listing")
-    return cursor
+    try:
+        return checked_cursor(cursor)
+    except ValueError:
+        fail(f"--cursor {cursor!r} is not a cursor of this listing")
 
 
 def _show_page(
@@ -328,21 +338,15 @@ def requests_list(
         config, lambda store: store.list_requests(filters, limit, cursor), read_only=True
     )
     rows = [request_view(r) for r in page.items]
-    columns = ("request_id", "created_at", "key_id", "path", "model", "status", "code", "cost_usd")
-    _show_page(rows, page.next_cursor, as_json, columns, "requests")
+    _show_page(rows, page.next_cursor, as_json, REQUEST_COLUMNS, "requests")
 
 
 __all__ = ["accounts", "keys", "requests"]
 
 
-TAIL_COLUMNS = ("request_id", "created_at", "key_id", "path", "model", "status", "code", "cost_usd")
 TAIL_LOOKBACK = timedelta(seconds=10)
 """How far before the newest request shown each poll looks again: records are written in
 batches, so one that started earlier can arrive later; ids already shown are skipped."""
-
-
-def _tail_line(view: dict[str, Any]) -> str:
-    return "\t".join(cell(view[column]).replace("\t", "\\t") for column in TAIL_COLUMNS)
 
 
 @requests.command("tail")
@@ -380,7 +384,7 @@ def requests_tail(
         seen: dict[str, datetime] = {}
         since = datetime.now(UTC)
         if not as_json:
-            print("\t".join(TAIL_COLUMNS), flush=True)
+            print("\t".join(REQUEST_COLUMNS), flush=True)
         async with open_store(settings) as store:
             err.print(
                 f"following the request log from {iso(since)}; Ctrl-C stops",
@@ -394,7 +398,8 @@ def requests_tail(
                         continue
                     seen[record.request_id] = record.created_at
                     view = request_view(record)
-                    print(orjson.dumps(view).decode() if as_json else _tail_line(view), flush=True)
+                    line = tsv_line(view[column] for column in REQUEST_COLUMNS)
+                    print(orjson.dumps(view).decode() if as_json else line, flush=True)
                 if seen:
                     since = max(since, max(seen.values()) - TAIL_LOOKBACK)
                     seen = {rid: at for rid, at in seen.items() if at >= since}

@@ -8,9 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -18,6 +17,7 @@ import orjson
 import typer
 from rich.table import Table
 
+from nanogate.admin._views import iso
 from nanogate.cli._console import err, out, plain, styled
 
 if TYPE_CHECKING:
@@ -213,6 +213,11 @@ def _tsv(value: Any) -> str:
     return text.replace("\t", "\\t").replace("\n", "\\n")
 
 
+def tsv_line(values: Iterable[Any]) -> str:
+    """One row of plain output: its cells, tab-separated."""
+    return "\t".join(_tsv(value) for value in values)
+
+
 def show(data: dict[str, Any], as_json: bool, title: str) -> None:
     """Print ``data``: one JSON object with ``--json``; on a terminal, a two-column table;
     in a pipe or a file, one ``field<TAB>value`` line per field, never cut or wrapped."""
@@ -236,7 +241,7 @@ def show_rows(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str) 
     line and one tab-separated line per row, never cut or wrapped."""
     if not out.is_terminal:
         lines = ["\t".join(columns)]
-        lines += ["\t".join(_tsv(row[column]) for column in columns) for row in rows]
+        lines += [tsv_line(row[column] for column in columns) for row in rows]
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
         return
@@ -248,13 +253,9 @@ def show_rows(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str) 
     out.print(table)
 
 
-def iso(value: datetime | None) -> str | None:
-    """A UTC time as ``2026-06-09T12:00:00Z`` (``None`` stays ``None``)."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
 __all__ = [
     "cell",
+    "tsv_line",
     "ConfigOption",
     "JsonOption",
     "err",

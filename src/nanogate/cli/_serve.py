@@ -154,15 +154,12 @@ def startup_lines(settings: Settings, config: Path | None, demo_account: str | N
 
 
 def _admin_line(settings: Settings) -> str:
-    from nanogate.server._app import MIN_ADMIN_TOKEN
+    from nanogate.server._app import admin_token_of
 
-    variable = settings.admin.token_env
-    token = os.environ.get(variable, "").strip()
-    if not token:
-        return f"off (set {variable} to a token of at least {MIN_ADMIN_TOKEN} characters)"
-    if len(token) < MIN_ADMIN_TOKEN:
-        return f"off ({variable} is shorter than {MIN_ADMIN_TOKEN} characters)"
-    return f"/api/admin/v1 and /console, with the token in {variable}"
+    _, why_not = admin_token_of(settings, os.environ)
+    if why_not is not None:
+        return f"off ({why_not})"
+    return f"/api/admin/v1 and /console, with the token in {settings.admin.token_env}"
 
 
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"

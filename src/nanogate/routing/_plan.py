@@ -29,6 +29,12 @@ from nanogate.routing._speeds import Speed
 Sort = Literal["price", "latency", "throughput"]
 
 
+def deployment_name(provider: str, upstream_model: str) -> str:
+    """A deployment's name, ``provider/upstream_model``: what its circuit breaker and
+    speed estimates are kept under."""
+    return f"{provider}/{upstream_model}"
+
+
 @dataclass(frozen=True, slots=True)
 class Deployment:
     """One place a request can be sent: a model on a provider, by the provider's name."""
@@ -40,7 +46,7 @@ class Deployment:
     """``provider/upstream_model``."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "name", f"{self.provider}/{self.upstream_model}")
+        object.__setattr__(self, "name", deployment_name(self.provider, self.upstream_model))
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,21 +95,24 @@ def upstream_secrets(settings: Settings, env: Mapping[str, str]) -> Secrets:
 MIN_ADMIN_TOKEN = 32
 
 
-def admin_token(settings: Settings, env: Mapping[str, str]) -> str | None:
-    """The admin token, when ``[admin] token_env`` names a variable holding one of at
-    least 32 characters; ``None`` (no admin API, no console) otherwise."""
-    token = (env.get(settings.admin.token_env) or "").strip()
+def admin_token_of(settings: Settings, env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """``(token, None)`` when ``[admin] token_env`` names a variable holding a token of at
+    least 32 characters; otherwise ``(None, why the admin API and console are off)``."""
+    variable = settings.admin.token_env
+    token = (env.get(variable) or "").strip()
     if not token:
-        return None
+        return None, f"set {variable} to a token of at least {MIN_ADMIN_TOKEN} characters"
     if len(token) < MIN_ADMIN_TOKEN:
-        log.warning(
-            "%s holds %d characters; the admin token needs at least %d, so the admin API "
-            "and the console are off",
-            settings.admin.token_env,
-            len(token),
-            MIN_ADMIN_TOKEN,
-        )
-        return None
+        return None, f"{variable} is shorter than {MIN_ADMIN_TOKEN} characters"
+    return token, None
+
+
+def admin_token(settings: Settings, env: Mapping[str, str]) -> str | None:
+    """The admin token, or ``None`` (no admin API, no console); a token too short to
+    serve is a warning."""
+    token, why = admin_token_of(settings, env)
+    if token is None and (env.get(settings.admin.token_env) or "").strip():
+        log.warning("the admin API and the console are off: %s", why)
     return token
 
 

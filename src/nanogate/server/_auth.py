@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 
 from starlette.datastructures import Headers
@@ -25,6 +26,12 @@ def presented_key(headers: Headers) -> str | None:
     if bearer and api_key and bearer != api_key:
         raise ConflictingCredentials()
     return bearer or api_key
+
+
+def is_admin_token(presented: str, admin_token: str) -> bool:
+    """Whether ``presented`` (surrounding spaces aside) is the admin token, compared in
+    constant time."""
+    return hmac.compare_digest(presented.strip().encode(), admin_token.encode())
 
 
 def authenticate(token: str | None, keys: KeyCache, now: datetime) -> APIKey:

@@ -386,8 +386,8 @@ def openapi_document(routes: Sequence[Route], quoting: Collection[str] = ()) -> 
     builder = _Builder(routes, quoting)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        if route.tag == "console":
-            continue  # web pages, not API
+        if not route.documented:
+            continue
         path = route.path.replace(":path}", "}")
         paths.setdefault(path, {})[route.method.lower()] = builder.operation(route)
     return {

@@ -41,6 +41,12 @@ class Route:
     replays: bool = False
     """Whether the route answers with a stored request's answer (an x402 complete)."""
 
+    @property
+    def documented(self) -> bool:
+        """Whether the OpenAPI document describes the route: every API route, not the
+        console's web pages."""
+        return self.tag != "console"
+
 
 class Router:
     """The ASGI app at the core: finds the route, runs its handler, sends its answer."""

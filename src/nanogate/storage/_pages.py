@@ -44,6 +44,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return moment, row_id
 
 
+def checked_cursor(cursor: str | None) -> str | None:
+    """``cursor`` if a listing made it (``None`` for none); ``ValueError`` otherwise."""
+    if cursor:
+        decode_cursor(cursor)
+    return cursor or None
+
+
 def after_clause(created: str, row_id: str) -> str:
     """The SQL condition for the rows after a cursor's position (``:at``, ``:after``)."""
     return f"({created} < :at OR ({created} = :at AND {row_id} < :after))"

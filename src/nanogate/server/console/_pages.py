@@ -23,11 +23,19 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from nanogate.admin import WINDOWS, Admin, NotFoundError, Origin
 from nanogate.errors import RouteNotFound
+from nanogate.server._auth import is_admin_token
 from nanogate.server._body import read_body
 from nanogate.server._context import RequestContext, query_value
 from nanogate.server.console._session import COOKIE, Session, Sessions
 from nanogate.server.routes.admin import PAYMENT_STATES
-from nanogate.server.schemas.admin import MAX_COUNT, dollars, moment
+from nanogate.server.schemas.admin import (
+    MAX_COUNT,
+    FilterError,
+    dollars,
+    moment,
+    request_filters,
+)
+from nanogate.storage._requests import REQUEST_FILTERS
 
 PAGE_SIZE = 50
 SECURITY_HEADERS = {
@@ -211,7 +219,7 @@ async def login(ctx: RequestContext) -> Response:
         fields = await _form(ctx, None)
     except PermissionError as exc:
         return _refused(ctx, None, str(exc))
-    if not sessions.token_matches(fields.get("token", ""), token):
+    if not is_admin_token(fields.get("token", ""), token):
         return _html(ctx, "login.html", 401, error="That is not the admin token.")
     _, cookie = sessions.issue(int(time.time()))
     return _redirect("/console", {"set-cookie": sessions.cookie_header(cookie, _secure(ctx))})
@@ -431,28 +439,15 @@ async def revoke_key(ctx: RequestContext, admin: Admin, session: Session) -> Res
 
 # The request log -----------------------------------------------------------------------
 
-REQUEST_FILTERS = ("key_id", "account_id", "model", "status", "code", "since", "until")
-
 
 @signed_in
 async def requests(ctx: RequestContext, admin: Admin, session: Session) -> Response:
     given = {name: _q(ctx, name) or "" for name in REQUEST_FILTERS}
     error = None
-    filters: dict[str, object] = {}
     try:
-        for name, text in given.items():
-            if not text:
-                continue
-            if name == "status":
-                if not text.isdigit() or not 100 <= int(text) <= 599:
-                    raise FormError("Status: expected an HTTP status from 100 to 599")
-                filters[name] = int(text)
-            elif name in ("since", "until"):
-                filters[name] = _field(moment, text, name.capitalize())
-            else:
-                filters[name] = text
-    except FormError as exc:
-        error, filters = str(exc), {}
+        filters = request_filters(given)
+    except FilterError as exc:
+        error, filters = f"{exc.param.capitalize()}: {exc.expected}", {}
     page = await _paged(
         lambda cursor: admin.requests(filters, PAGE_SIZE, cursor), _q(ctx, "cursor")
     )

@@ -9,15 +9,14 @@ trail (``GET /audit``). Errors are in the OpenAI envelope; nothing is cached.
 
 from __future__ import annotations
 
-import hmac
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from nanogate.admin import WINDOWS, Admin, NotFoundError, Origin
 from nanogate.errors import InvalidAPIKey, InvalidParameterValue, NotFound, RouteNotFound
+from nanogate.server._auth import is_admin_token
 from nanogate.server._body import read_json
 from nanogate.server._context import RequestContext, query_value
 from nanogate.server._responses import json_response
@@ -25,15 +24,18 @@ from nanogate.server._validation import validate
 from nanogate.server.schemas.admin import (
     CreateAccountRequest,
     CreateKeyRequest,
+    FilterError,
     TopupRequest,
-    moment,
+    request_filters,
 )
 from nanogate.storage._pages import MAX_LIMIT, Page
+from nanogate.storage._requests import REQUEST_FILTERS
+from nanogate.x402 import Status
 
 T = TypeVar("T", bound=BaseModel)
 
 NO_STORE = {"cache-control": "no-store"}
-PAYMENT_STATES = ("pending", "underpaid", "paid", "processing", "completed", "failed", "expired")
+PAYMENT_STATES: tuple[str, ...] = get_args(Status)
 
 
 def admin_of(ctx: RequestContext) -> Admin:
@@ -44,9 +46,7 @@ def admin_of(ctx: RequestContext) -> Admin:
         raise RouteNotFound(f"No route for {ctx.scope['path']}.")
     authorization = ctx.headers.get("authorization", "")
     scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), expected.encode()
-    ):
+    if scheme.lower() != "bearer" or not is_admin_token(token, expected):
         raise InvalidAPIKey("The admin API needs Authorization: Bearer <admin token>.")
     return state.admin
 
@@ -80,18 +80,6 @@ def _optional(ctx: RequestContext, name: str) -> str | None:
     return query_value(ctx.scope, name) or None
 
 
-def _moment(ctx: RequestContext, name: str) -> datetime | None:
-    text = query_value(ctx.scope, name)
-    if not text:
-        return None
-    try:
-        return moment(text)
-    except ValueError as exc:
-        raise InvalidParameterValue(
-            f"Invalid value for '{name}': {exc}, but got {text[:40]!r} instead.", param=name
-        ) from None
-
-
 def _one_of(
     ctx: RequestContext, name: str, allowed: tuple[str, ...], default: str | None
 ) -> str | None:
@@ -108,7 +96,7 @@ def _one_of(
     return value
 
 
-async def _listing(ctx: RequestContext, page: Any) -> Response:
+async def _listing(page: Any) -> Response:
     try:
         return _page(await page)
     except ValueError:
@@ -136,7 +124,7 @@ async def _body(ctx: RequestContext, schema: type[T]) -> T:
 async def list_accounts(ctx: RequestContext) -> Response:
     admin = admin_of(ctx)
     q, limit, cursor = _optional(ctx, "q"), _limit(ctx), _optional(ctx, "cursor")
-    return await _listing(ctx, admin.accounts(q, limit, cursor))
+    return await _listing(admin.accounts(q, limit, cursor))
 
 
 async def create_account(ctx: RequestContext) -> Response:
@@ -161,7 +149,7 @@ async def account_ledger(ctx: RequestContext) -> Response:
     admin = admin_of(ctx)
     account_id = ctx.params["account_id"]
     limit, cursor = _limit(ctx), _optional(ctx, "cursor")
-    return await _listing(ctx, _found(admin.ledger(account_id, limit, cursor)))
+    return await _listing(_found(admin.ledger(account_id, limit, cursor)))
 
 
 # Keys ----------------------------------------------------------------------------------
@@ -170,7 +158,7 @@ async def account_ledger(ctx: RequestContext) -> Response:
 async def list_keys(ctx: RequestContext) -> Response:
     admin = admin_of(ctx)
     account_id, limit = _optional(ctx, "account_id"), _limit(ctx)
-    return await _listing(ctx, admin.keys(account_id, limit, _optional(ctx, "cursor")))
+    return await _listing(admin.keys(account_id, limit, _optional(ctx, "cursor")))
 
 
 async def create_key(ctx: RequestContext) -> Response:
@@ -202,23 +190,14 @@ async def revoke_key(ctx: RequestContext) -> Response:
 
 async def list_requests(ctx: RequestContext) -> Response:
     admin = admin_of(ctx)
-    status_text = query_value(ctx.scope, "status")
-    if status_text and not (status_text.isdigit() and 100 <= int(status_text) <= 599):
+    try:
+        filters = request_filters({name: query_value(ctx.scope, name) for name in REQUEST_FILTERS})
+    except FilterError as exc:
         raise InvalidParameterValue(
-            f"Invalid value for 'status': expected an HTTP status from 100 to 599, "
-            f"but got {status_text[:40]!r} instead.",
-            param="status",
-        )
-    filters: dict[str, object] = {
-        "key_id": _optional(ctx, "key_id"),
-        "account_id": _optional(ctx, "account_id"),
-        "model": _optional(ctx, "model"),
-        "status": int(status_text) if status_text else None,
-        "code": _optional(ctx, "code"),
-        "since": _moment(ctx, "since"),
-        "until": _moment(ctx, "until"),
-    }
-    return await _listing(ctx, admin.requests(filters, _limit(ctx), _optional(ctx, "cursor")))
+            f"Invalid value for '{exc.param}': {exc.expected}, but got {exc.text[:40]!r} instead.",
+            param=exc.param,
+        ) from None
+    return await _listing(admin.requests(filters, _limit(ctx), _optional(ctx, "cursor")))
 
 
 async def get_request(ctx: RequestContext) -> Response:
@@ -232,7 +211,7 @@ async def get_request(ctx: RequestContext) -> Response:
 async def list_payments(ctx: RequestContext) -> Response:
     admin = admin_of(ctx)
     status = _one_of(ctx, "status", PAYMENT_STATES, None)
-    return await _listing(ctx, admin.payments(status, _limit(ctx), _optional(ctx, "cursor")))
+    return await _listing(admin.payments(status, _limit(ctx), _optional(ctx, "cursor")))
 
 
 async def get_payment(ctx: RequestContext) -> Response:
@@ -256,4 +235,4 @@ async def deployments(ctx: RequestContext) -> Response:
 
 async def audit(ctx: RequestContext) -> Response:
     admin = admin_of(ctx)
-    return await _listing(ctx, admin.audit(_limit(ctx), _optional(ctx, "cursor")))
+    return await _listing(admin.audit(_limit(ctx), _optional(ctx, "cursor")))

@@ -4,6 +4,7 @@ request must not silently change nothing."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from nanogate.core import usd_to_nano
 from nanogate.server.schemas._common import Schema, whole
+from nanogate.storage._requests import REQUEST_FILTERS
 
 MAX_USD = Decimal(1_000_000_000)
 MAX_COUNT = 2**31 - 1
@@ -122,3 +124,37 @@ class CreateKeyRequest(AdminSchema):
     daily_usd: USD | None = None
     rps: Count | None = None
     expires_at: Moment | None = None
+
+
+class FilterError(ValueError):
+    """A request-log filter whose text is not a value it takes."""
+
+    def __init__(self, param: str, expected: str, text: str) -> None:
+        super().__init__(f"{param}: {expected}")
+        self.param = param
+        self.expected = expected
+        self.text = text
+
+
+def request_filters(given: Mapping[str, str | None]) -> dict[str, object]:
+    """The request log's filters (:data:`~nanogate.storage._requests.REQUEST_FILTERS`)
+    from their text, as a query string or a form gives them: ``status`` an HTTP status,
+    ``since`` and ``until`` ISO 8601 times, the rest as they are; empty text is no
+    filter. Raises :class:`FilterError` for the first that is not a value."""
+    filters: dict[str, object] = {}
+    for name in REQUEST_FILTERS:
+        text = given.get(name) or ""
+        if not text:
+            continue
+        if name == "status":
+            if not (text.isdigit() and 100 <= int(text) <= 599):
+                raise FilterError(name, "expected an HTTP status from 100 to 599", text)
+            filters[name] = int(text)
+        elif name in ("since", "until"):
+            try:
+                filters[name] = moment(text)
+            except ValueError as exc:
+                raise FilterError(name, str(exc), text) from None
+        else:
+            filters[name] = text
+    return filters
